@@ -1,0 +1,183 @@
+"""Aggregation of sample-level expression into regions and across donors.
+
+Two choices (abagen's ``region_agg`` and ``agg_metric``):
+
+- ``region_agg='donors'``: samples of one region are reduced within each
+  donor (:func:`aggregate_samples`), then the donor matrices are reduced
+  element-wise (:func:`aggregate_donors`);
+- ``region_agg='samples'``: all donors' samples of a region are pooled and
+  reduced at once (:func:`aggregate_samples` on the concatenation).
+
+``agg_metric`` is 'mean', 'median' or a callable accepting ``axis=``.
+Missing values are skipped, so a region without samples in a donor does not
+erase the other donors' values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .utils import check_choice
+
+__all__ = [
+    "AGG_METRICS",
+    "REGION_AGG_OPTIONS",
+    "check_metric",
+    "check_region_agg",
+    "aggregate_samples",
+    "aggregate_donors",
+    "count_samples",
+    "interpolate_region",
+]
+
+AGG_METRICS: dict[str, Callable] = {"mean": np.nanmean, "median": np.nanmedian}
+REGION_AGG_OPTIONS = ["donors", "samples"]
+
+
+def check_metric(metric: str | Callable) -> Callable:
+    """Resolve `agg_metric` to a function ``f(array, axis=...)``.
+
+    Raises
+    ------
+    InvalidOptionError
+        If a string is not 'mean' or 'median'.
+    """
+    if callable(metric):
+        return metric
+    check_choice("agg_metric", metric, list(AGG_METRICS),
+                 hint="Or pass a callable accepting an `axis` keyword.")
+    return AGG_METRICS[metric]
+
+
+def check_region_agg(region_agg: str) -> str:
+    """Validate `region_agg` ('donors' or 'samples')."""
+    return check_choice("region_agg", region_agg, REGION_AGG_OPTIONS)
+
+
+def _reduce(values: np.ndarray, metric: Callable) -> np.ndarray:
+    if values.shape[0] == 0:
+        return np.full(values.shape[1], np.nan)
+    if np.isnan(values).all(axis=0).any() and metric in (np.nanmean, np.nanmedian):
+        out = np.full(values.shape[1], np.nan)
+        ok = ~np.isnan(values).all(axis=0)
+        out[ok] = metric(values[:, ok], axis=0)
+        return out
+    return np.asarray(metric(values, axis=0), dtype=np.float64)
+
+
+def aggregate_samples(expression: pd.DataFrame, labels: np.ndarray | pd.Series,
+                      regions: Sequence[int], metric: str | Callable = "mean"
+                      ) -> pd.DataFrame:
+    """Reduce samples sharing a region label.
+
+    Parameters
+    ----------
+    expression : pandas.DataFrame of shape (n_samples, n_genes)
+    labels : array-like of shape (n_samples,)
+        Region of each sample (0 = unmatched, ignored).
+    regions : sequence of int
+        Rows of the output, in order (regions without samples are NaN).
+    metric : {'mean', 'median'} or callable, default='mean'
+
+    Returns
+    -------
+    regional : pandas.DataFrame of shape (n_regions, n_genes)
+        Index ``label``, columns the genes of `expression`.
+    """
+    func = check_metric(metric)
+    labels = np.asarray(labels)
+    if labels.shape[0] != expression.shape[0]:
+        raise ValueError(
+            f"labels has {labels.shape[0]} entries but expression has "
+            f"{expression.shape[0]} samples; they must align row by row."
+        )
+    values = expression.to_numpy(dtype=np.float64)
+    out = np.full((len(regions), values.shape[1]), np.nan)
+    order = np.argsort(labels, kind="stable")
+    sorted_labels = labels[order]
+    for i, region in enumerate(regions):
+        lo = np.searchsorted(sorted_labels, region, side="left")
+        hi = np.searchsorted(sorted_labels, region, side="right")
+        if hi > lo:
+            out[i] = _reduce(values[order[lo:hi]], func)
+    return pd.DataFrame(out, index=pd.Index(list(regions), name="label"),
+                        columns=expression.columns)
+
+
+def aggregate_donors(regional: Mapping[str, pd.DataFrame] | Sequence[pd.DataFrame],
+                     metric: str | Callable = "mean") -> pd.DataFrame:
+    """Reduce donor-level region x gene matrices element-wise (NaN skipped).
+
+    Parameters
+    ----------
+    regional : mapping or sequence of pandas.DataFrame of shape (n_regions, n_genes)
+        All with the same index and columns.
+    metric : {'mean', 'median'} or callable, default='mean'
+
+    Returns
+    -------
+    expression : pandas.DataFrame of shape (n_regions, n_genes)
+    """
+    func = check_metric(metric)
+    frames = list(regional.values()) if isinstance(regional, Mapping) else list(regional)
+    if not frames:
+        raise ValueError("No donor matrices to aggregate.")
+    first = frames[0]
+    for frame in frames[1:]:
+        if not (frame.index.equals(first.index) and frame.columns.equals(first.columns)):
+            raise ValueError("Donor matrices must share regions and genes to be aggregated.")
+    stack = np.stack([f.to_numpy(dtype=np.float64) for f in frames])
+    flat = stack.reshape(stack.shape[0], -1)
+    out = _reduce(flat, func).reshape(stack.shape[1:])
+    return pd.DataFrame(out, index=first.index, columns=first.columns)
+
+
+def count_samples(labels: Mapping[str, np.ndarray], regions: Sequence[int]) -> pd.DataFrame:
+    """Number of samples of each donor matched to each region.
+
+    Parameters
+    ----------
+    labels : mapping of str to array-like
+        Donor -> region label of each of its samples (0 = unmatched).
+    regions : sequence of int
+
+    Returns
+    -------
+    counts : pandas.DataFrame of shape (n_regions, n_donors)
+        int64; index the regions, columns the donors.
+    """
+    regions = list(regions)
+    out = {}
+    for donor, lab in labels.items():
+        lab = np.asarray(lab)
+        counts = pd.Series(lab[lab != 0]).value_counts()
+        out[donor] = counts.reindex(regions, fill_value=0).to_numpy(dtype=np.int64)
+    return pd.DataFrame(out, index=pd.Index(regions))
+
+
+def interpolate_region(expression: pd.DataFrame, nearest: np.ndarray,
+                       distance: np.ndarray) -> np.ndarray:
+    """Inverse-distance weighted expression of a region from its nearest samples.
+
+    Every voxel/vertex of the region is given the expression of its nearest
+    sample; the region's value is the average of those, weighted by the
+    inverse of each voxel's distance to its sample.
+
+    Parameters
+    ----------
+    expression : pandas.DataFrame of shape (n_samples, n_genes)
+    nearest : array of shape (n_points,)
+        Row position (in `expression`) of the nearest sample of each point.
+    distance : array of shape (n_points,)
+        Distance of each point to that sample (0 is clipped to a tiny value).
+
+    Returns
+    -------
+    values : numpy.ndarray of shape (n_genes,)
+    """
+    weights = 1.0 / np.clip(np.asarray(distance, dtype=np.float64), np.finfo(float).eps, None)
+    values = expression.to_numpy(dtype=np.float64)[np.asarray(nearest)]
+    return (weights[:, None] * values).sum(axis=0) / weights.sum()

@@ -1,0 +1,314 @@
+"""Sample preparation: coordinates, ontology classes, hemisphere checks, mirroring.
+
+Everything in this module is atlas-independent: it turns a donor's raw
+``SampleAnnot.csv`` + ``Ontology.csv`` into the *annotation* table used by all
+later stages (see :func:`prepare_annotation`):
+
+=============  ===========================================================
+column         meaning
+=============  ===========================================================
+well_id        Allen well id of the tissue sample
+structure_id   AHBA ontology structure of the sample
+hemisphere     'L', 'R' or 'B' (bilateral/midline) from the ontology
+structure      'cortex', 'subcortex/brainstem', 'cerebellum',
+               'white matter' or 'other'
+mni_x/y/z      MNI152 coordinates (corrected by default)
+=============  ===========================================================
+
+The index is ``sample_id`` (1-based row of SampleAnnot.csv); after mirroring
+it repeats (a mirrored copy keeps its sample's id, as in abagen).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from .utils import check_choice, data_path
+
+__all__ = [
+    "ANNOTATION_COLUMNS",
+    "STRUCTURE_CLASSES",
+    "LR_MIRROR_OPTIONS",
+    "corrected_mni_coordinates",
+    "update_mni_coords",
+    "label_structures",
+    "annotate_samples",
+    "drop_mismatch_samples",
+    "mirror_samples",
+    "check_lr_mirror",
+    "similarity_threshold",
+    "prepare_annotation",
+]
+
+ANNOTATION_COLUMNS = ["well_id", "structure_id", "hemisphere", "structure",
+                      "mni_x", "mni_y", "mni_z"]
+
+#: broad structural classes and the AHBA ontology ids that define them. A
+#: structure belongs to the first class (in this order) one of whose ids is
+#: on its ``structure_id_path``; hippocampal formation (4249) sits under
+#: cerebral cortex (4008) in the ontology but counts as subcortex, as in
+#: abagen.
+STRUCTURE_CLASSES: dict[str, tuple[int, ...]] = {
+    "subcortex/brainstem": (4249, 4275, 4391, 9001, 9512, 9131),
+    "cortex": (4008,),
+    "cerebellum": (4696,),
+    "white matter": (9218,),
+}
+
+LR_MIRROR_OPTIONS = [None, "bidirectional", "leftright", "rightleft"]
+
+
+@lru_cache(maxsize=1)
+def _corrected_table() -> pd.DataFrame:
+    table = pd.read_csv(data_path("corrected_mni_coordinates.csv.gz"))
+    return table.set_index("well_id")[
+        ["corrected_mni_x", "corrected_mni_y", "corrected_mni_z"]
+    ]
+
+
+def corrected_mni_coordinates() -> pd.DataFrame:
+    """The non-linearly registered ("corrected") MNI coordinates of all samples.
+
+    Returns
+    -------
+    coords : pandas.DataFrame of shape (3702, 3)
+        Index ``well_id``; columns ``corrected_mni_{x,y,z}`` (float64).
+        From the alleninf package (K. Gorgolewski), BSD 3-clause.
+    """
+    return _corrected_table().copy()
+
+
+def update_mni_coords(annotation: pd.DataFrame,
+                      coords: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Replace ``mni_{x,y,z}`` by the corrected coordinates of each well.
+
+    Parameters
+    ----------
+    annotation : pandas.DataFrame of shape (n_samples, >=4)
+        Must have ``well_id`` and ``mni_{x,y,z}``.
+    coords : pandas.DataFrame, optional
+        Corrected coordinates indexed by ``well_id``; defaults to the bundled
+        table (:func:`corrected_mni_coordinates`).
+
+    Returns
+    -------
+    annotation : pandas.DataFrame of shape (n_samples, n_columns)
+        A copy with updated coordinates.
+
+    Raises
+    ------
+    ValueError
+        If a well id has no corrected coordinate.
+    """
+    coords = _corrected_table() if coords is None else coords
+    wells = annotation["well_id"].to_numpy()
+    missing = ~np.isin(wells, coords.index.to_numpy())
+    if missing.any():
+        raise ValueError(
+            f"{int(missing.sum())} samples have no corrected MNI coordinate "
+            f"(e.g. well_id {wells[missing][0]}); these are not AHBA microarray "
+            "samples. Use corrected_mni=False to keep the coordinates of SampleAnnot.csv."
+        )
+    values = coords.loc[wells].to_numpy(dtype=np.float64)
+    out = annotation.copy()
+    out[["mni_x", "mni_y", "mni_z"]] = values
+    return out
+
+
+def label_structures(ontology: pd.DataFrame) -> pd.DataFrame:
+    """Hemisphere and broad structural class of every ontology structure.
+
+    Parameters
+    ----------
+    ontology : pandas.DataFrame of shape (n_structures, 8)
+        As returned by :func:`abagen_core.io.read_ontology`.
+
+    Returns
+    -------
+    classes : pandas.DataFrame of shape (n_structures, 2)
+        Index ontology ``id``; columns ``hemisphere`` ('L', 'R', or 'B' where
+        the ontology leaves it empty) and ``structure``.
+    """
+    paths = ontology["structure_id_path"].astype(str)
+    structure = pd.Series("other", index=ontology.index, dtype=object)
+    assigned = np.zeros(len(ontology), dtype=bool)
+    for name, ids in STRUCTURE_CLASSES.items():
+        hit = np.zeros(len(ontology), dtype=bool)
+        for sid in ids:
+            hit |= paths.str.contains(f"/{sid}/", regex=False).to_numpy()
+        take = hit & ~assigned
+        structure[take] = name
+        assigned |= hit
+    hemisphere = ontology["hemisphere"].astype(object).where(
+        ontology["hemisphere"].notna(), "B")
+    return pd.DataFrame({"hemisphere": hemisphere.to_numpy(),
+                         "structure": structure.to_numpy()},
+                        index=pd.Index(ontology["id"].to_numpy(), name="id"))
+
+
+def annotate_samples(annotation: pd.DataFrame, ontology: pd.DataFrame) -> pd.DataFrame:
+    """Add ontology ``hemisphere`` and ``structure`` to a SampleAnnot table.
+
+    Returns
+    -------
+    annotation : pandas.DataFrame of shape (n_samples, 7)
+        Columns :data:`ANNOTATION_COLUMNS`, index ``sample_id``.
+
+    Raises
+    ------
+    ValueError
+        If a sample's structure id is absent from the ontology.
+    """
+    classes = label_structures(ontology)
+    sid = annotation["structure_id"].to_numpy()
+    unknown = ~np.isin(sid, classes.index.to_numpy())
+    if unknown.any():
+        raise ValueError(
+            f"structure_id {sid[unknown][0]} of SampleAnnot.csv is not in Ontology.csv; "
+            "the donor's files do not belong together. Re-fetch the donor."
+        )
+    out = annotation[["well_id", "structure_id"]].copy()
+    out["hemisphere"] = classes["hemisphere"].loc[sid].to_numpy()
+    out["structure"] = classes["structure"].loc[sid].to_numpy()
+    for axis in "xyz":
+        out[f"mni_{axis}"] = annotation[f"mni_{axis}"].to_numpy(dtype=np.float64)
+    return out[ANNOTATION_COLUMNS]
+
+
+def drop_mismatch_samples(annotation: pd.DataFrame) -> pd.DataFrame:
+    """Drop samples whose ontology hemisphere disagrees with their x coordinate.
+
+    A left-hemisphere sample needs ``mni_x < 0``, a right one ``mni_x > 0``;
+    a bilateral/midline ('B') sample is kept only when ``mni_x == 0`` exactly
+    (abagen 0.1.3's rule, which the parity numbers depend on).
+
+    Returns
+    -------
+    annotation : pandas.DataFrame of shape (n_kept, n_columns)
+    """
+    x = annotation["mni_x"].to_numpy()
+    hemi = annotation["hemisphere"].to_numpy()
+    keep = (((hemi == "L") & (x < 0)) | ((hemi == "R") & (x > 0))
+            | ((hemi == "B") & (x == 0)))
+    return annotation.loc[keep]
+
+
+def check_lr_mirror(lr_mirror):
+    """Validate `lr_mirror`; ``True`` means 'bidirectional' (abagen's old API)."""
+    if lr_mirror is True:
+        return "bidirectional"
+    if lr_mirror is False:
+        return None
+    return check_choice("lr_mirror", lr_mirror, LR_MIRROR_OPTIONS)
+
+
+def _contralateral_ids(ontology: pd.DataFrame) -> pd.Series:
+    """Map each lateralised structure id to its other-hemisphere counterpart."""
+    ont = ontology[ontology["hemisphere"].isin(["L", "R"])]
+    key = ont["acronym"].astype(str) + "|" + ont["parent_structure_id"].astype(str)
+    left = pd.Series(ont["id"].to_numpy()[ont["hemisphere"].to_numpy() == "L"],
+                     index=key[ont["hemisphere"] == "L"].to_numpy())
+    right = pd.Series(ont["id"].to_numpy()[ont["hemisphere"].to_numpy() == "R"],
+                      index=key[ont["hemisphere"] == "R"].to_numpy())
+    left = left[~left.index.duplicated()]
+    right = right[~right.index.duplicated()]
+    common = left.index.intersection(right.index)
+    mapping = pd.concat([
+        pd.Series(right.loc[common].to_numpy(), index=left.loc[common].to_numpy()),
+        pd.Series(left.loc[common].to_numpy(), index=right.loc[common].to_numpy()),
+    ])
+    return mapping
+
+
+def mirror_samples(annotation: pd.DataFrame, ontology: pd.DataFrame,
+                   swap: str = "bidirectional") -> pd.DataFrame:
+    """Duplicate samples into the other hemisphere (x -> -x).
+
+    Mirrored copies get the opposite ``hemisphere`` and the contralateral
+    ontology structure (same acronym and parent, other side), and keep their
+    ``sample_id``. They are appended after the originals: first the copies
+    of left samples (for 'bidirectional'/'leftright'), then those of right
+    samples (for 'bidirectional'/'rightleft').
+
+    Parameters
+    ----------
+    annotation : pandas.DataFrame of shape (n_samples, 7)
+    ontology : pandas.DataFrame
+    swap : {'bidirectional', 'leftright', 'rightleft'}, default='bidirectional'
+
+    Returns
+    -------
+    annotation : pandas.DataFrame of shape (n_samples + n_mirrored, 7)
+    """
+    swap = check_lr_mirror(swap)
+    if swap is None:
+        return annotation
+    mapping = _contralateral_ids(ontology)
+    sources = {"bidirectional": ("L", "R"), "leftright": ("L",), "rightleft": ("R",)}[swap]
+    parts = [annotation]
+    for hemi in sources:
+        copy = annotation.loc[annotation["hemisphere"].to_numpy() == hemi].copy()
+        copy["mni_x"] = -copy["mni_x"]
+        copy["hemisphere"] = "R" if hemi == "L" else "L"
+        sid = copy["structure_id"]
+        copy["structure_id"] = sid.map(mapping).fillna(sid).astype(sid.dtype)
+        parts.append(copy)
+    return pd.concat(parts)
+
+
+def similarity_threshold(microarray: pd.DataFrame, annotation: pd.DataFrame,
+                         probes: pd.Index | None = None,
+                         threshold: float | None = 5) -> pd.DataFrame:
+    """Drop samples whose expression is unlike that of the donor's other samples.
+
+    Samples are correlated (Pearson) with each other across probes; each
+    sample's summed correlation is compared with the distribution over
+    samples, and those more than `threshold` standard deviations below the
+    mean are dropped.
+
+    Parameters
+    ----------
+    microarray : pandas.DataFrame of shape (n_probes, n_samples_total)
+        The donor's expression, columns sample ids.
+    annotation : pandas.DataFrame of shape (n_samples, 7)
+        Samples to consider.
+    probes : pandas.Index, optional
+        Probes to correlate over (default: all rows of `microarray`).
+    threshold : float or None, default=5
+        None disables the filter.
+
+    Returns
+    -------
+    annotation : pandas.DataFrame of shape (n_kept, 7)
+    """
+    if threshold is None:
+        return annotation
+    threshold = float(threshold)
+    data = microarray if probes is None else microarray.loc[probes]
+    sids = annotation.index.to_numpy()
+    values = data[sids].to_numpy(dtype=np.float64)
+    corr = np.corrcoef(values, rowvar=False)
+    total = corr.sum(axis=1)
+    cutoff = total.mean() - threshold * total.std(ddof=1)
+    return annotation.loc[total >= cutoff]
+
+
+def prepare_annotation(annotation: pd.DataFrame, ontology: pd.DataFrame, *,
+                       corrected_mni: bool = True) -> pd.DataFrame:
+    """Raw SampleAnnot -> annotation with classes and checked hemispheres.
+
+    Chains :func:`update_mni_coords` (when `corrected_mni`),
+    :func:`annotate_samples` and :func:`drop_mismatch_samples`. Similarity
+    thresholding and mirroring come after (they need expression data / are
+    optional).
+
+    Returns
+    -------
+    annotation : pandas.DataFrame of shape (n_kept, 7)
+    """
+    if corrected_mni:
+        annotation = update_mni_coords(annotation)
+    return drop_mismatch_samples(annotate_samples(annotation, ontology))
