@@ -1,0 +1,115 @@
+"""Reading and writing the workflow's intermediate artifacts (parquet).
+
+Every intermediate is a parquet file written atomically (temporary file +
+rename) with an explicit schema; readers check the schema version stored
+in the file's metadata so a stale or foreign file is rebuilt, never
+silently used.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .io import write_parquet_atomic
+
+__all__ = ["SCHEMA_VERSION", "write_frame", "read_frame", "write_text_atomic",
+           "setup_logging", "CorruptArtifactError"]
+
+SCHEMA_VERSION = "1"
+_META_KEY = b"abagen_core"
+
+
+class CorruptArtifactError(RuntimeError):
+    """An intermediate file is unreadable or was not written by this pipeline."""
+
+
+def write_frame(frame: pd.DataFrame, path: str | os.PathLike, *, kind: str,
+                attrs: dict[str, Any] | None = None) -> Path:
+    """Write a DataFrame (index kept) to parquet with provenance metadata.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    path : path-like
+    kind : str
+        What the file holds (e.g. 'samples', 'labels'); checked on reading.
+    attrs : dict, optional
+        JSON-serialisable extra metadata (e.g. the probe count after
+        intensity filtering), returned by :func:`read_frame`.
+    """
+    frame = frame.copy()
+    frame.columns = [str(c) for c in frame.columns]
+    table = pa.Table.from_pandas(frame, preserve_index=True)
+    meta = dict(table.schema.metadata or {})
+    meta[_META_KEY] = json.dumps({"schema_version": SCHEMA_VERSION, "kind": kind,
+                                  "attrs": attrs or {}}).encode()
+    table = table.replace_schema_metadata(meta)
+    return write_parquet_atomic(table, path)
+
+
+def read_frame(path: str | os.PathLike, *, kind: str, columns: list[str] | None = None,
+               with_attrs: bool = False):
+    """Read a file written by :func:`write_frame`, checking its kind and version.
+
+    Raises
+    ------
+    CorruptArtifactError
+        If the file is unreadable, of another kind or schema version; the
+        message says to delete it so the workflow rebuilds it.
+    """
+    path = Path(path)
+    try:
+        table = pq.read_table(path, columns=columns)
+        meta = json.loads((table.schema.metadata or {})[_META_KEY])
+    except Exception as exc:  # noqa: BLE001 - any failure means the file is unusable
+        raise CorruptArtifactError(
+            f"Intermediate file {path} is unreadable ({exc}). Delete it and re-run; the "
+            "workflow will rebuild it."
+        ) from None
+    if meta.get("kind") != kind or meta.get("schema_version") != SCHEMA_VERSION:
+        raise CorruptArtifactError(
+            f"{path} holds {meta.get('kind')!r} (schema {meta.get('schema_version')}), "
+            f"expected {kind!r} (schema {SCHEMA_VERSION}). Delete it and re-run."
+        )
+    frame = table.to_pandas()
+    return (frame, meta.get("attrs", {})) if with_attrs else frame
+
+
+def write_text_atomic(text: str, path: str | os.PathLike) -> Path:
+    """Write a text file atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def setup_logging(log_file: str | None = None, level: int = logging.INFO) -> logging.Logger:
+    """Send the package's log messages to `log_file` (and stderr)."""
+    logger = logging.getLogger("abagen_core")
+    logger.setLevel(level)
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_file, mode="w"))
+    for handler in handlers:
+        handler.setFormatter(fmt)
+        logger.addHandler(handler)
+    return logger

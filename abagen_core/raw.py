@@ -1,0 +1,216 @@
+"""Materialising raw donor files for the workflow (resources/raw/<donor>/).
+
+Three sources, one interface:
+
+- ``'synthetic'``: the project's generator writes the donor (demo, tests);
+- ``'folder'``: an existing AHBA download in abagen's layout, linked (never
+  modified: the data directory is only read);
+- a download from the Allen Institute when the folder lacks the donor and
+  downloading is enabled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from . import fetch, io, synth
+from .artifacts import write_text_atomic
+
+__all__ = ["obtain_donor", "obtain_t1", "obtain_rnaseq", "convert_matrix_with_checksum",
+           "sha256_file"]
+
+LOG = logging.getLogger("abagen_core")
+MICROARRAY_NAMES = ("MicroarrayExpression.csv", "PACall.csv", "Probes.csv",
+                    "SampleAnnot.csv", "Ontology.csv")
+
+
+def _link_or_copy(src: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.symlink(src.resolve(), tmp)
+    except OSError:
+        shutil.copyfile(src, tmp)
+    os.replace(tmp, dest)
+
+
+def _synthetic_donor(donor: str, settings: Mapping[str, Any], *, what: str) -> Path:
+    """Generate one donor into a private temp root and return that root."""
+    root = Path(tempfile.mkdtemp(prefix=f"synth_{donor}_"))
+    synth.generate_dataset(
+        root,
+        n_probes=int(settings.get("n_probes", 2000)),
+        donors=[donor],
+        seed=int(settings.get("seed", 1)),
+        precision=settings.get("precision", "short"),
+        rnaseq=what == "rnaseq",
+        mri=what == "mri",
+    )
+    return root
+
+
+def obtain_donor(donor: str, out_dir: str | os.PathLike, *, source: str = "folder",
+                 data_dir: str | None = None, download: bool = False,
+                 api_url: str | None = None,
+                 synthetic: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """Put a donor's five microarray CSVs in `out_dir`.
+
+    Parameters
+    ----------
+    donor : str
+        Donor number.
+    out_dir : path-like
+        Destination folder (``resources/raw/<donor>``).
+    source : {'folder', 'synthetic'}, default='folder'
+    data_dir : str, optional
+        AHBA download folder to read from (abagen layout).
+    download : bool, default=False
+        Download the donor when `data_dir` lacks it.
+    api_url : str, optional
+        Allen API base URL.
+    synthetic : mapping, optional
+        Generator settings (``n_probes``, ``seed``, ``precision``).
+
+    Returns
+    -------
+    files : dict of str -> str
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if source == "synthetic":
+        LOG.warning("Generating SYNTHETIC data for donor %s (not AHBA data).", donor)
+        root = _synthetic_donor(donor, synthetic or {}, what="microarray")
+        try:
+            folder = root / "microarray" / f"normalized_microarray_donor{donor}"
+            for name in MICROARRAY_NAMES:
+                os.replace(folder / name, out_dir / name)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        return {name: str(out_dir / name) for name in MICROARRAY_NAMES}
+    try:
+        found = fetch.find_donor_files(data_dir, [donor], download=False)[donor]
+    except FileNotFoundError:
+        if not download:
+            raise FileNotFoundError(
+                f"Donor {donor} is not in data_dir={data_dir!r} (expected "
+                f"microarray/normalized_microarray_donor{donor}/ with {', '.join(MICROARRAY_NAMES)}). "
+                "Point `data_dir` at your AHBA download, or set `download: true` to fetch it."
+            ) from None
+        LOG.info("Downloading donor %s from the Allen Institute.", donor)
+        return fetch.fetch_donor(donor, out_dir, api_url=api_url)
+    keys = {"microarray": "MicroarrayExpression.csv", "pacall": "PACall.csv",
+            "probes": "Probes.csv", "annotation": "SampleAnnot.csv",
+            "ontology": "Ontology.csv"}
+    for key, name in keys.items():
+        _link_or_copy(Path(found[key]), out_dir / name)
+    LOG.info("Linked donor %s from %s", donor, data_dir)
+    return {name: str(out_dir / name) for name in MICROARRAY_NAMES}
+
+
+def obtain_t1(donor: str, dest: str | os.PathLike, *, source: str = "folder",
+              data_dir: str | None = None, download: bool = False,
+              api_url: str | None = None) -> Path:
+    """Put the donor's T1w image (used for its affine) at `dest`."""
+    dest = Path(dest)
+    if source == "synthetic":
+        root = Path(tempfile.mkdtemp(prefix=f"synth_mri_{donor}_"))
+        try:
+            folder = synth.write_mri(root, donor)
+            _copy_atomic(Path(folder) / "T1.nii.gz", dest)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        return dest
+    root = Path(data_dir) if data_dir else None
+    candidates = []
+    if root is not None:
+        candidates = [root / "mri" / f"mri_donor{donor}" / "T1.nii.gz",
+                      root / "rawmri" / f"donor{donor}" / "T1w.nii.gz"]
+    for cand in candidates:
+        if cand.is_file():
+            _link_or_copy(cand, dest)
+            return dest
+    if not download:
+        raise FileNotFoundError(
+            f"No T1w image for donor {donor} under {data_dir!r} (looked for "
+            f"{', '.join(map(str, candidates)) or 'mri/mri_donor<ID>/T1.nii.gz'}). Donor-specific "
+            "(native) atlases need it; set `download: true` or add the file."
+        )
+    files = fetch.fetch_raw_mri(data_dir=data_dir, donors=[donor], api_url=api_url)
+    _copy_atomic(Path(files[donor]["t1w"]), dest)
+    return dest
+
+
+def obtain_rnaseq(donor: str, out_dir: str | os.PathLike, *, source: str = "folder",
+                  data_dir: str | None = None, download: bool = False,
+                  api_url: str | None = None,
+                  synthetic: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """Put a donor's RNA-seq ``RNAseqTPM.csv`` and ``SampleAnnot.csv`` in `out_dir`."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names = ("RNAseqTPM.csv", "SampleAnnot.csv")
+    if source == "synthetic":
+        root = _synthetic_donor(donor, synthetic or {}, what="rnaseq")
+        try:
+            folder = root / "rnaseq" / f"rnaseq_donor{donor}"
+            for name in names:
+                os.replace(folder / name, out_dir / name)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+    else:
+        files = fetch.fetch_rnaseq(data_dir=data_dir, donors=[donor], api_url=api_url) \
+            if download else _existing_rnaseq(data_dir, donor)
+        _link_or_copy(Path(files["tpm"]), out_dir / names[0])
+        _link_or_copy(Path(files["annotation"]), out_dir / names[1])
+    return {name: str(out_dir / name) for name in names}
+
+
+def _existing_rnaseq(data_dir: str | None, donor: str) -> dict[str, str]:
+    folder = Path(data_dir or ".") / "rnaseq" / f"rnaseq_donor{donor}"
+    tpm, annot = folder / "RNAseqTPM.csv", folder / "SampleAnnot.csv"
+    if not (tpm.is_file() and annot.is_file()):
+        raise FileNotFoundError(
+            f"RNA-seq data of donor {donor} not found in {folder} (needed by "
+            "probe_selection='rnaseq'). Set `download: true` or add the files."
+        )
+    return {"tpm": str(tpm), "annotation": str(annot)}
+
+
+def _copy_atomic(src: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dest)
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
+    """SHA-256 of a file, read in 4 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def convert_matrix_with_checksum(csv: str | os.PathLike, parquet: str | os.PathLike,
+                                 checksum: str | os.PathLike, *, kind: str) -> None:
+    """CSV -> parquet, and record the CSV's sha256 (provenance of the results).
+
+    The checksum is computed in a thread while pyarrow parses the file (the
+    hash releases the GIL), so it costs little extra wall time.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(sha256_file, csv)
+        io.csv_to_parquet(csv, parquet, kind)
+        digest = future.result()
+    write_text_atomic(f"{digest}  {Path(csv).name}\n", checksum)
+    LOG.info("Converted %s -> %s (sha256 %s)", csv, parquet, digest[:12])

@@ -1,0 +1,15 @@
+"""Snakemake adapter: the donor's T1w image (its affine maps native voxels to mm)."""
+
+from abagen_core.artifacts import setup_logging
+from abagen_core.raw import obtain_t1
+
+snakemake = globals()["snakemake"]
+setup_logging(snakemake.log[0])
+obtain_t1(
+    snakemake.wildcards.donor,
+    snakemake.output["t1"],
+    source=snakemake.params.source,
+    data_dir=snakemake.params.data_dir,
+    download=snakemake.params.download,
+    api_url=snakemake.params.api_url,
+)

@@ -1,0 +1,42 @@
+"""Shared fixtures: locations of the parity set and the bundled parity subset."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+#: the full parity set lives beside the repository (../shared/parity); CI
+#: sets ABAGEN_PARITY_DIR or relies on that layout
+SHARED_PARITY = Path(os.environ.get("ABAGEN_PARITY_DIR", REPO.parent / "shared" / "parity"))
+#: the representative subset copied into the repository
+BUNDLED_PARITY = REPO / "tests" / "fixtures" / "parity"
+
+
+def _parity_root() -> Path | None:
+    if (SHARED_PARITY / "expected" / "cases.json").exists():
+        return SHARED_PARITY
+    if (BUNDLED_PARITY / "expected" / "cases.json").exists():
+        return BUNDLED_PARITY
+    return None
+
+
+@pytest.fixture(scope="session")
+def parity_dir() -> Path:
+    """Root of a parity set (``data/`` + ``expected/``): the shared one, else the bundled subset."""
+    root = _parity_root()
+    if root is None:
+        pytest.skip("no parity set found (../shared/parity or tests/fixtures/parity)")
+    return root
+
+
+@pytest.fixture(scope="session")
+def full_parity_dir() -> Path:
+    """The full parity set in ../shared/parity; under CI its absence is a failure."""
+    if not (SHARED_PARITY / "expected" / "cases.json").exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI requires the full parity set at {SHARED_PARITY}")
+        pytest.skip(f"full parity set not found at {SHARED_PARITY}")
+    return SHARED_PARITY

@@ -1,0 +1,87 @@
+"""Readers and parquet conversion."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from abagen_core import io
+
+
+@pytest.fixture()
+def donor_dir(parity_dir):
+    return parity_dir / "data" / "microarray" / "normalized_microarray_donor12876"
+
+
+def test_read_microarray_matches_pandas_round_trip(donor_dir):
+    got = io.read_microarray(donor_dir / "MicroarrayExpression.csv")
+    ref = pd.read_csv(donor_dir / "MicroarrayExpression.csv", header=None, index_col=0)
+    assert got.shape == ref.shape
+    assert got.index.tolist() == ref.index.tolist()
+    assert got.columns.tolist() == list(range(1, ref.shape[1] + 1))
+    assert got.dtypes.unique().tolist() == [np.dtype("float64")]
+    np.testing.assert_array_equal(got.to_numpy(), ref.to_numpy())
+
+
+def test_parquet_round_trip_is_exact(donor_dir, tmp_path):
+    for kind, name in [("microarray", "MicroarrayExpression.csv"), ("pacall", "PACall.csv")]:
+        csv = donor_dir / name
+        dest = io.csv_to_parquet(csv, tmp_path / f"{kind}.parquet", kind)
+        reader = io.read_microarray if kind == "microarray" else io.read_pacall
+        a, b = reader(csv), reader(dest)
+        pd.testing.assert_frame_equal(a, b)
+        subset = io.read_matrix_parquet(dest, kind, columns=[2, 5])
+        pd.testing.assert_frame_equal(subset, a[[2, 5]])
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_tables(donor_dir):
+    annot = io.read_annotation(donor_dir / "SampleAnnot.csv")
+    assert annot.index.name == "sample_id" and annot.index[0] == 1
+    assert annot["mni_x"].dtype == np.float64
+    probes = io.read_probes(donor_dir / "Probes.csv")
+    assert probes.index.name == "probe_id"
+    assert {"probe_name", "gene_symbol", "entrez_id"} <= set(probes.columns)
+    onto = io.read_ontology(donor_dir / "Ontology.csv")
+    assert list(onto.columns[:3]) == ["id", "acronym", "name"]
+    same = io.read_probes(probes)
+    assert same is probes
+    assert io.read_probes(probes, copy=True) is not probes
+
+
+def test_rnaseq_readers(parity_dir):
+    folder = parity_dir / "data" / "rnaseq" / "rnaseq_donor9861"
+    tpm = io.read_tpm(folder / "RNAseqTPM.csv")
+    annot = io.read_rnaseq_annotation(folder / "SampleAnnot.csv")
+    genes = io.read_genes(folder / "Genes.csv")
+    assert tpm.shape[1] == len(annot)
+    assert tpm.index.name == "gene_symbol"
+    assert "structure_id" in annot.columns
+    assert genes.index.name == "gene_symbol"
+    counts = io.read_counts(folder / "RNAseqCounts.csv")
+    assert counts.shape == tpm.shape
+
+
+def test_missing_file_error_names_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="MicroarrayExpression.csv"):
+        io.read_microarray(tmp_path / "MicroarrayExpression.csv")
+
+
+def test_truncated_csv_is_refused(donor_dir, tmp_path):
+    text = (donor_dir / "MicroarrayExpression.csv").read_text().splitlines()
+    bad = tmp_path / "MicroarrayExpression.csv"
+    bad.write_text("\n".join(text[:3] + [text[3][: len(text[3]) // 2]]) + "\n")
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        io.read_microarray(bad)
+
+
+def test_non_numeric_value_is_refused(donor_dir, tmp_path):
+    lines = (donor_dir / "MicroarrayExpression.csv").read_text().splitlines()[:4]
+    fields = lines[2].split(",")
+    fields[3] = "abc"
+    lines[2] = ",".join(fields)
+    bad = tmp_path / "MicroarrayExpression.csv"
+    bad.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match="MicroarrayExpression.csv"):
+        io.read_microarray(bad)

@@ -1,0 +1,65 @@
+# Gather per atlas and variant: donor aggregation, counts, methods report,
+# final outputs with a metadata sidecar.
+
+
+rule combine_donors:
+    input:
+        unpack(regional_inputs),
+        code=code("aggregate", "report", "pipeline"),
+    output:
+        expression=report(
+            "results/{atlas}/{variant}/expression.csv",
+            caption="../report/expression.rst",
+            category="Expression",
+            labels={"atlas": "{atlas}", "variant": "{variant}", "file": "expression"},
+        ),
+        parquet="results/{atlas}/{variant}/expression.parquet",
+        counts=report(
+            "results/{atlas}/{variant}/counts.csv",
+            caption="../report/counts.rst",
+            category="Counts",
+            labels={"atlas": "{atlas}", "variant": "{variant}", "file": "counts"},
+        ),
+        methods=report(
+            "results/{atlas}/{variant}/report.md",
+            caption="../report/methods.rst",
+            category="Methods",
+            labels={"atlas": "{atlas}", "variant": "{variant}", "file": "methods"},
+        ),
+        metadata="results/{atlas}/{variant}/metadata.json",
+    params:
+        options=variant_params,
+        atlas=atlas_description,
+        donors=DONORS,
+        synthetic=SYNTHETIC,
+    log:
+        "logs/combine_donors/{atlas}_{variant}.log",
+    benchmark:
+        "benchmarks/combine_donors/{atlas}_{variant}.tsv"
+    threads: 1
+    resources:
+        mem_mb=scaled_mem(1000),
+        runtime=10,
+    script:
+        "../../scripts/combine_donors.py"
+
+
+rule donor_expression:
+    input:
+        normalized=donor_normalized,
+        code=code("aggregate", "pipeline"),
+    output:
+        expression="results/{atlas}/{variant}/donors/expression_{donor}.csv",
+    params:
+        options=variant_params,
+        atlas=atlas_description,
+    log:
+        "logs/donor_expression/{atlas}_{variant}_{donor}.log",
+    benchmark:
+        "benchmarks/donor_expression/{atlas}_{variant}_{donor}.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../../scripts/donor_expression.py"

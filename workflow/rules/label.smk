@@ -1,0 +1,50 @@
+# Per atlas and donor: sample labelling, then gene normalization. The atlas
+# enters the DAG here and nowhere upstream.
+
+
+rule label_samples:
+    input:
+        atlas=atlas_files,
+        samples=samples_of_labels,
+        t1=t1_of_donor,
+        code=code("images", "matching", "pipeline"),
+    output:
+        labels="resources/labels/{atlas}/{key}/labels_{donor}.parquet",
+    params:
+        atlas=atlas_spec,
+        options=stage_options("labels"),
+    log:
+        "logs/label_samples/{atlas}_{key}_{donor}.log",
+    benchmark:
+        "benchmarks/label_samples/{atlas}_{key}_{donor}.tsv"
+    threads: 1
+    resources:
+        mem_mb=scaled_mem(1000),
+        runtime=10,
+    script:
+        "../../scripts/label_samples.py"
+
+
+rule normalize_donor:
+    input:
+        genes=genes_of_regional,
+        samples=samples_of_regional,
+        labels=labels_of_regional,
+        atlas=atlas_files,
+        t1=t1_of_donor,
+        code=code("normalize", "aggregate", "matching", "pipeline"),
+    output:
+        normalized="resources/regional/{atlas}/{key}/normalized_{donor}.parquet",
+    params:
+        atlas=atlas_spec,
+        options=stage_options("regional"),
+    log:
+        "logs/normalize_donor/{atlas}_{key}_{donor}.log",
+    benchmark:
+        "benchmarks/normalize_donor/{atlas}_{key}_{donor}.tsv"
+    threads: 1
+    resources:
+        mem_mb=scaled_mem(1000),
+        runtime=10,
+    script:
+        "../../scripts/normalize_donor.py"
