@@ -113,3 +113,87 @@ def setup_logging(log_file: str | None = None, level: int = logging.INFO) -> log
         handler.setFormatter(fmt)
         logger.addHandler(handler)
     return logger
+
+
+# ---------------------------------------------------------------------------
+# probe-selection summaries (abagen_core.probes.ProbeSummary) as parquet
+
+
+def write_probe_summary(summary, folder: str | os.PathLike) -> Path:
+    """Store a :class:`~abagen_core.probes.ProbeSummary` as parquet files.
+
+    ``folder/moments.parquet`` (probe_id, mean, m2), ``comoments.parquet``
+    (long: gene, probe_i, probe_j, value), ``block.parquet`` (multi-probe
+    rows x samples, columns positional) and ``regions.parquet`` (probe x
+    structure_id), each only when the summary has it; ``folder/summary.json``
+    holds the method and sample count and is written last, so a folder
+    without it is incomplete.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "summary.json").unlink(missing_ok=True)
+    parts = []
+    if summary.mean is not None:
+        frame = pd.DataFrame({"mean": summary.mean, "m2": summary.m2})
+        write_frame(frame, folder / "moments.parquet", kind="probe_moments")
+        parts.append("moments")
+    if summary.comoments:
+        rows = []
+        for gene, mat in summary.comoments.items():
+            ids = mat.index.to_numpy()
+            values = mat.to_numpy()
+            for i, pi in enumerate(ids):
+                for j, pj in enumerate(ids):
+                    rows.append((gene, int(pi), int(pj), float(values[i, j])))
+        frame = pd.DataFrame(rows, columns=["gene", "probe_i", "probe_j", "value"])
+        write_frame(frame, folder / "comoments.parquet", kind="probe_comoments")
+        parts.append("comoments")
+    if summary.block is not None:
+        block = summary.block.copy()
+        sample_ids = [int(c) for c in block.columns]
+        block.columns = [f"c{i}" for i in range(block.shape[1])]
+        write_frame(block, folder / "block.parquet", kind="probe_block",
+                    attrs={"sample_ids": sample_ids})
+        parts.append("block")
+    if summary.regions is not None:
+        regions = summary.regions.copy()
+        regions.columns = [str(c) for c in regions.columns]
+        write_frame(regions, folder / "regions.parquet", kind="probe_regions")
+        parts.append("regions")
+    write_text_atomic(json.dumps({"method": summary.method, "n_samples": summary.n_samples,
+                                  "parts": parts}), folder / "summary.json")
+    return folder
+
+
+def read_probe_summary(folder: str | os.PathLike):
+    """Inverse of :func:`write_probe_summary`."""
+    from .probes import ProbeSummary
+
+    folder = Path(folder)
+    try:
+        meta = json.loads((folder / "summary.json").read_text())
+    except (OSError, ValueError):
+        raise CorruptArtifactError(f"{folder} is an incomplete probe summary; delete it and "
+                                   "re-run.") from None
+    summary = ProbeSummary(method=meta["method"], n_samples=int(meta["n_samples"]))
+    if "moments" in meta["parts"]:
+        frame = read_frame(folder / "moments.parquet", kind="probe_moments")
+        summary.mean, summary.m2 = frame["mean"], frame["m2"]
+    if "comoments" in meta["parts"]:
+        frame = read_frame(folder / "comoments.parquet", kind="probe_comoments")
+        for gene, sub in frame.groupby("gene", sort=False):
+            mat = sub.pivot(index="probe_i", columns="probe_j", values="value")
+            ids = pd.unique(sub["probe_i"])
+            mat = mat.loc[ids, ids]
+            mat.index.name = mat.columns.name = "probe_id"
+            summary.comoments[gene] = mat
+    if "block" in meta["parts"]:
+        frame, attrs = read_frame(folder / "block.parquet", kind="probe_block",
+                                  with_attrs=True)
+        frame.columns = attrs["sample_ids"]
+        summary.block = frame
+    if "regions" in meta["parts"]:
+        frame = read_frame(folder / "regions.parquet", kind="probe_regions")
+        frame.columns = pd.Index([int(c) for c in frame.columns], name="structure_id")
+        summary.regions = frame
+    return summary

@@ -44,6 +44,7 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
+from scipy.special import erfinv
 import pandas as pd
 
 from .utils import InvalidOptionError
@@ -60,7 +61,9 @@ __all__ = [
 #: divisor turning an interquartile range into a normal-consistent scale
 #: estimate (the manual's 2*sqrt(2)*erfinv(1/2) ~= 1.349, rounded to 1.35 as
 #: in the manual's formula)
-IQR_NORMALIZER = 1.35
+#: the normalized IQR divides (Q3 - Q1) by 2*sqrt(2)*erfinv(1/2) ~= 1.3490, the IQR
+#: of a standard normal distribution (the manual's "~1.35" is this constant rounded)
+IQR_NORMALIZER = float(2 * np.sqrt(2) * erfinv(0.5))
 
 
 # --------------------------------------------------------------------------

@@ -68,7 +68,10 @@ NORM_OPTIONS = [None, "center", "demean", "zscore", "minmax", "sigmoid", "sig",
 STAGE_OPTIONS: dict[str, tuple[str, ...]] = {
     # per donor, atlas-independent
     "samples": ("corrected_mni", "lr_mirror", "sim_threshold", "reannotated"),
-    # gather over donors, atlas-independent
+    # gather over donors: intensity-based filtering
+    "ibf": ("corrected_mni", "lr_mirror", "sim_threshold", "reannotated", "donors",
+            "ibf_threshold"),
+    # per donor summaries + gather over donors: probe selection
     "probes": ("corrected_mni", "lr_mirror", "sim_threshold", "reannotated", "donors",
                "ibf_threshold", "probe_selection", "donor_probes"),
     # per donor: collapsed + sample-normalised genes

@@ -102,20 +102,361 @@ def prepare_samples(annotation: pd.DataFrame, ontology: pd.DataFrame, *,
 
 def summarise_donor(microarray: pd.DataFrame, pacall: pd.DataFrame,
                     annotation: pd.DataFrame, probe_info: pd.DataFrame, *,
-                    probe_selection: str, rnaseq: Mapping[str, Any] | None = None
-                    ) -> dict[str, Any]:
+                    probe_selection: str) -> tuple[probes.PACallSummary, probes.ProbeSummary]:
     """Per-donor reductions the cross-donor probe steps need.
 
     Returns
     -------
-    summary : dict
-        ``'pacall'``: Series probe_id -> samples with signal (mirrored copies
-        counted again), ``'n_samples'``: int, ``'selection'``: the
-        method-specific summary of :func:`abagen_core.probes.probe_summaries`.
+    pacall : PACallSummary
+        Samples with signal per probe (mirrored copies counted again) and the
+        sample count: the intensity filter's input.
+    selection : ProbeSummary
+        The method-specific summary over the probes of `probe_info` (computed
+        before intensity filtering; :func:`select_probes` restricts it).
     """
-    return {
-        "pacall": probes.pacall_summary(pacall, annotation, probe_info),
-        "n_samples": int(len(annotation)),
-        "selection": probes.probe_summaries(microarray, annotation, probe_info,
-                                            probe_selection, rnaseq=rnaseq),
+    return (probes.pacall_summary(pacall.loc[probe_info.index], annotation),
+            probes.probe_summaries(microarray, annotation, probe_info, probe_selection))
+
+
+def select_probes(pacall_summaries: Mapping[str, probes.PACallSummary],
+                  summaries: Mapping[str, probes.ProbeSummary] | None,
+                  probe_info: pd.DataFrame, *, ibf_threshold: float, probe_selection: str,
+                  donor_probes: str,
+                  rnaseq: Mapping[str, pd.DataFrame] | None = None,
+                  microarray: Mapping[str, pd.DataFrame] | None = None,
+                  annotation: Mapping[str, pd.DataFrame] | None = None,
+                  ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Intensity-based filtering, then the choice of one probe per gene.
+
+    Either pass per-donor `summaries` (computed over all candidate probes)
+    or the donors' `microarray` and `annotation` to summarise the filtered
+    probes directly.
+
+    Returns
+    -------
+    kept : pandas.DataFrame of shape (n_kept, n_columns)
+        Probes that pass the intensity filter.
+    selection : pandas.DataFrame or None
+        :func:`abagen_core.probes.choose_probes` output (None for 'average').
+    """
+    kept = probes.intensity_filter(pacall_summaries, probe_info, ibf_threshold)
+    LOG.info("%d of %d probes pass intensity-based filtering (threshold %s)",
+             len(kept), len(probe_info), ibf_threshold)
+    if summaries is None:
+        summaries = {donor: probes.probe_summaries(microarray[donor], annotation[donor], kept,
+                                                   probe_selection)
+                     for donor in annotation}
+    selection = probes.choose_probes(summaries, kept, probe_selection, donor_probes, rnaseq)
+    return kept, selection
+
+
+def donor_genes(microarray: pd.DataFrame, annotation: pd.DataFrame, kept: pd.DataFrame,
+                selection: pd.DataFrame | None, *, probe_selection: str,
+                sample_norm: str | None, donor: str) -> pd.DataFrame:
+    """One donor's samples x genes matrix, normalised across genes per sample.
+
+    Returns
+    -------
+    expression : pandas.DataFrame of shape (n_samples, n_genes)
+        Rows in annotation order with a positional index (mirrored copies
+        are separate rows); columns ``gene_symbol``.
+    """
+    expr = probes.collapse_to_genes(microarray, annotation, kept, selection,
+                                    probe_selection, donor)
+    expr = expr.reset_index(drop=True)
+    if sample_norm is not None:
+        expr = normalize.normalize_expression(expr.T, norm=sample_norm, ignore_warn=True).T
+    expr.columns.name = "gene_symbol"
+    return expr.astype(np.float64)
+
+
+def label_donor(annotation: pd.DataFrame, atlas_tree: Any, *, tolerance: float,
+                coords: pd.DataFrame | None = None) -> np.ndarray:
+    """Region label of every sample of one donor (0 = unmatched).
+
+    Parameters
+    ----------
+    annotation : pandas.DataFrame of shape (n_samples, 7)
+    atlas_tree : abagen_core.matching.AtlasTree
+    tolerance : float
+    coords : pandas.DataFrame of shape (n_samples, 3), optional
+        Coordinates to match instead of ``mni_{x,y,z}`` (native-space
+        coordinates for donor-specific atlases).
+
+    Returns
+    -------
+    labels : numpy.ndarray of shape (n_samples,)
+    """
+    annot = _with_coords(annotation, coords)
+    labels = atlas_tree.label_samples(annot, tolerance=tolerance)
+    return np.asarray(labels).reshape(-1).astype(np.int64)
+
+
+def _with_coords(annotation: pd.DataFrame, coords: pd.DataFrame | None) -> pd.DataFrame:
+    if coords is None:
+        return annotation
+    annot = annotation.copy()
+    annot[["mni_x", "mni_y", "mni_z"]] = np.asarray(coords, dtype=np.float64)
+    return annot
+
+
+def normalize_donor(expression: pd.DataFrame, annotation: pd.DataFrame, labels: np.ndarray,
+                    atlas_tree: Any, *, gene_norm: str | None, norm_matched: bool,
+                    norm_structures: bool, missing: str | None,
+                    coords: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Gene normalization of one donor, then filling of its empty regions.
+
+    Unmatched samples are dropped before normalization when `norm_matched`
+    (so they cannot fill missing regions either, as in abagen), otherwise
+    after it. Regions without a sample of this donor are filled with
+    `missing`: 'centroids' adds the sample nearest to the region's centroid,
+    'interpolate' adds the inverse-distance weighted average of the samples
+    nearest to each of the region's voxels/vertices.
+
+    Returns
+    -------
+    normalized : pandas.DataFrame of shape (n_rows, 1 + n_genes)
+        Column ``label`` then the genes; one row per matched sample plus
+        one per filled region.
+    """
+    labels = np.asarray(labels)
+    keep = labels != 0
+    if norm_matched:
+        expression = expression.loc[keep]
+        annotation = annotation.iloc[np.flatnonzero(keep)]
+        coords = None if coords is None else np.asarray(coords)[keep]
+        labels = labels[keep]
+    if gene_norm is not None:
+        structures = annotation["structure"].to_numpy() if norm_structures else None
+        expression = normalize.normalize_expression(expression, norm=gene_norm,
+                                                    structures=structures, ignore_warn=True)
+    out = expression.copy()
+    out.insert(0, "label", labels)
+    if missing is not None:
+        fill = fill_missing(expression, annotation, labels, atlas_tree, missing=missing,
+                            coords=coords)
+        out = pd.concat([out, fill], ignore_index=True)
+    out = out.loc[out["label"].to_numpy() != 0].reset_index(drop=True)
+    out.columns.name = "gene_symbol"
+    return out
+
+
+def fill_missing(expression: pd.DataFrame, annotation: pd.DataFrame, labels: np.ndarray,
+                 atlas_tree: Any, *, missing: str,
+                 coords: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Rows for the atlas regions that have no sample in this donor.
+
+    Returns
+    -------
+    rows : pandas.DataFrame of shape (n_empty, 1 + n_genes)
+        Column ``label`` then the genes.
+    """
+    annot = _with_coords(annotation, coords)
+    present = set(np.asarray(labels)[np.asarray(labels) != 0].tolist())
+    empty = [lab for lab in atlas_tree.labels if lab not in present]
+    rows = []
+    if not empty or len(annot) == 0:
+        return pd.DataFrame(columns=["label", *expression.columns])
+    values = expression.to_numpy(dtype=np.float64)
+    if missing == "centroids":
+        nearest = atlas_tree.match_closest_samples(annot, empty) \
+            if hasattr(atlas_tree, "match_closest_samples") else None
+        for lab, idx in zip(empty, nearest, strict=True):
+            if idx is not None and idx >= 0:
+                rows.append([lab, *values[idx]])
+    elif missing == "interpolate":
+        for lab in empty:
+            nearest, dist = atlas_tree.fill_label(annot, lab, return_dist=True)
+            if len(nearest):
+                rows.append([lab, *aggregate.interpolate_region(expression, nearest, dist)])
+    return pd.DataFrame(rows, columns=["label", *expression.columns])
+
+
+def combine_donors(normalized: Mapping[str, pd.DataFrame], regions: Sequence[int], *,
+                   region_agg: str, agg_metric: Any
+                   ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Region x gene matrix from every donor's normalised, labelled rows.
+
+    Returns
+    -------
+    expression : pandas.DataFrame of shape (n_regions, n_genes)
+        Index ``label``; columns ``gene_symbol``.
+    donors : dict of str -> pandas.DataFrame of shape (n_regions, n_genes)
+        Donor-level matrices (empty when ``region_agg='samples'``).
+    """
+    aggregate.check_region_agg(region_agg)
+    per_donor = {}
+    if region_agg == "donors":
+        for donor, frame in normalized.items():
+            per_donor[donor] = aggregate.aggregate_samples(
+                frame.drop(columns="label"), frame["label"].to_numpy(), regions, agg_metric)
+        expression = aggregate.aggregate_donors(per_donor, agg_metric)
+    else:
+        pooled = pd.concat(list(normalized.values()), ignore_index=True)
+        expression = aggregate.aggregate_samples(
+            pooled.drop(columns="label"), pooled["label"].to_numpy(), regions, agg_metric)
+    expression.columns.name = "gene_symbol"
+    for frame in per_donor.values():
+        frame.columns.name = "gene_symbol"
+    return expression, per_donor
+
+
+# ---------------------------------------------------------------------------
+# helpers for the workflow's scripts (paths in, files out)
+
+
+def load_atlas(spec: Mapping[str, Any], donor: str | None = None) -> Any:
+    """Build the AtlasTree of a workflow atlas spec for one donor.
+
+    Parameters
+    ----------
+    spec : mapping
+        ``kind`` ('volume', 'surface', 'native'), ``files`` (list of the
+        donor's image paths, or a dict as in the plan), ``info``,
+        ``geometry``, ``space``.
+    donor : str, optional
+        Needed for native atlases given as a dict.
+    """
+    from . import images
+
+    files = spec["files"]
+    if isinstance(files, Mapping):
+        if spec["kind"] == "volume":
+            files = [files["image"]]
+        elif spec["kind"] == "surface":
+            files = [files["lh"], files["rh"]]
+        else:
+            files = [files[donor if donor is not None else next(iter(files))]]
+    image = files[0] if len(files) == 1 else tuple(files)
+    geometry = tuple(spec["geometry"]) if spec.get("geometry") else None
+    kwargs = {}
+    if spec["kind"] == "native":
+        kwargs["donor"] = donor
+    return images.check_atlas(image, spec.get("info"), geometry=geometry,
+                              space=spec.get("space"), **kwargs)
+
+
+def native_sample_coords(samples: pd.DataFrame, t1_path: str, raw_annotation=None
+                         ) -> np.ndarray:
+    """Native (T1w mm) coordinates of the kept samples, from their MRI voxels."""
+    import nibabel as nib
+
+    from . import matching
+
+    if raw_annotation is None:
+        raise ValueError("native coordinates need the raw SampleAnnot table")
+    affine = nib.load(t1_path).affine
+    native = matching.native_coordinates(raw_annotation, affine)
+    return np.asarray(native.loc[samples.index], dtype=np.float64)
+
+
+def atlas_regions(tree: Any) -> list[int]:
+    """Region ids of an atlas (sorted, background excluded)."""
+    return [int(x) for x in tree.labels]
+
+
+def count_rows(path: str) -> int:
+    """Number of rows of a parquet file (from its footer)."""
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+def _report_atlas(spec: Mapping[str, Any], n_regions: int) -> Any:
+    from .report import AtlasDescriptor
+
+    kind = "surface" if spec["kind"] == "surface" else "volumetric"
+    space = {"volume": "MNI", "native": "native"}.get(spec["kind"],
+                                                      spec.get("space") or "fsaverage5")
+    return AtlasDescriptor(n_regions, kind, space)
+
+
+def methods_text(options: Mapping[str, Any], atlas_spec: Mapping[str, Any], *, n_regions: int,
+                 counts: pd.DataFrame, n_kept_probes: int, n_genes: int,
+                 synthetic: bool, return_donors: bool = False) -> str:
+    """The methods report of a workflow result (same text as ``return_report``)."""
+    from .report import Report
+
+    opts = {k: v for k, v in options.items() if k != "donors"}
+    return Report(_report_atlas(atlas_spec, n_regions), atlas_spec.get("info"),
+                  donors=options["donors"], return_donors=return_donors, counts=counts,
+                  n_probes=n_kept_probes, n_genes=n_genes, synthetic=synthetic,
+                  **opts).gen_report()
+
+
+def write_results(normalized: Mapping[str, pd.DataFrame], labels: Mapping[str, np.ndarray], *,
+                  options: Mapping[str, Any], atlas: Mapping[str, Any], n_kept_probes: int,
+                  checksums: Sequence[str], synthetic: bool,
+                  outputs: Mapping[str, str]) -> pd.DataFrame:
+    """Write a variant's final files atomically (expression, counts, report, metadata).
+
+    The metadata sidecar is written last: a result folder whose
+    ``metadata.json`` exists is complete.
+    """
+    import json
+    import platform
+    from pathlib import Path
+
+    from . import __version__
+    from .artifacts import write_text_atomic
+    from .io import write_parquet_atomic
+    from .options import describe
+
+    tree = load_atlas(atlas, next(iter(normalized)))
+    regions = atlas_regions(tree)
+    expression, _ = combine_donors(normalized, regions, region_agg=options["region_agg"],
+                                   agg_metric=options["agg_metric"])
+    counts = aggregate.count_samples(labels, regions)
+    Path(outputs["metadata"]).unlink(missing_ok=True)
+    write_text_atomic(expression.to_csv(), outputs["expression"])
+    write_parquet_atomic(expression, outputs["parquet"])
+    write_text_atomic(counts.to_csv(), outputs["counts"])
+    text = methods_text(options, atlas, n_regions=len(regions), counts=counts,
+                        n_kept_probes=n_kept_probes, n_genes=expression.shape[1],
+                        synthetic=synthetic)
+    write_text_atomic(text, outputs["methods"])
+    sums = {}
+    for path in checksums:
+        digest, name = Path(path).read_text().split()
+        sums[f"{Path(path).parent.name}/{name}"] = digest
+    meta = {
+        "data_source": "SYNTHETIC (generated by abagen_core.synth; not AHBA data)"
+        if synthetic else "Allen Human Brain Atlas microarray data",
+        "synthetic": bool(synthetic),
+        "atlas": {k: v for k, v in atlas.items()},
+        "options": describe(dict(options)),
+        "shape": list(expression.shape),
+        "n_probes_after_intensity_filter": n_kept_probes,
+        "input_checksums_sha256": sums,
+        "software": _versions(__version__, platform.python_version()),
     }
+    if synthetic:
+        LOG.warning("These results come from SYNTHETIC data, not from the AHBA.")
+    write_text_atomic(json.dumps(meta, indent=2, default=str), outputs["metadata"])
+    return expression
+
+
+def _versions(ours: str, python: str) -> dict[str, str]:
+    import nibabel
+    import pyarrow
+    import scipy
+    import sklearn
+
+    return {"abagen_core": ours, "python": python, "numpy": np.__version__,
+            "pandas": pd.__version__, "scipy": scipy.__version__,
+            "nibabel": nibabel.__version__, "pyarrow": pyarrow.__version__,
+            "scikit-learn": sklearn.__version__}
+
+
+def write_donor_expression(normalized: pd.DataFrame, *, atlas: Mapping[str, Any],
+                           options: Mapping[str, Any], dest: str, donor: str) -> pd.DataFrame:
+    """One donor's region x gene matrix (``save_donors``), written atomically."""
+    from .artifacts import write_text_atomic
+
+    tree = load_atlas(atlas, donor)
+    frame = aggregate.aggregate_samples(normalized.drop(columns="label"),
+                                        normalized["label"].to_numpy(), atlas_regions(tree),
+                                        options["agg_metric"])
+    frame.columns.name = "gene_symbol"
+    write_text_atomic(frame.to_csv(), dest)
+    return frame

@@ -34,7 +34,7 @@ BUILTIN_ATLASES: dict[str, dict[str, Any]] = {
                   "info": "atlas-desikankilliany.csv"},
 }
 
-STAGES = ("samples", "probes", "genes", "labels", "regional")
+STAGES = ("samples", "ibf", "probes", "genes", "labels", "regional")
 
 
 @dataclass(frozen=True)

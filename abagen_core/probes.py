@@ -29,6 +29,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from numbers import Real
 from typing import NamedTuple
 
 import numpy as np
@@ -313,7 +314,7 @@ def intensity_filter(
         If `threshold` is outside [0, 1], no summary is given, or a probe has
         no PACall data.
     """
-    if not (isinstance(threshold, int | float) and 0 <= threshold <= 1):
+    if isinstance(threshold, bool) or not (isinstance(threshold, Real) and 0 <= threshold <= 1):
         raise ValueError(f"Invalid value for `ibf_threshold`: {threshold!r}. Must be in [0, 1].")
     if isinstance(summaries, Mapping):
         summaries = list(summaries.values())
@@ -376,13 +377,26 @@ class ProbeSummary:
     regions: pd.DataFrame | None = None
 
 
-def _gene_groups(probes: pd.DataFrame) -> dict[str, np.ndarray]:
-    """gene symbol -> its probe ids, in increasing probe_id order."""
-    ordered = probes.sort_index()
-    return {
-        gene: np.asarray(ids, dtype="int64")
-        for gene, ids in ordered.groupby("gene_symbol", sort=True).groups.items()
-    }
+class _Groups(NamedTuple):
+    """Probes ordered by gene then probe_id, with each gene's segment."""
+
+    genes: np.ndarray
+    ids: pd.Index
+    starts: np.ndarray
+    sizes: np.ndarray
+
+
+def _ordered_groups(probes: pd.DataFrame) -> _Groups:
+    """Group probes by gene symbol (sorted), probe_id increasing within a gene."""
+    frame = pd.DataFrame(
+        {"gene": probes["gene_symbol"].to_numpy(), "id": probes.index.to_numpy(dtype="int64")}
+    ).sort_values(["gene", "id"], kind="stable")
+    gene = frame["gene"].to_numpy()
+    new = np.ones(len(gene), dtype=bool)
+    new[1:] = gene[1:] != gene[:-1]
+    starts = np.flatnonzero(new)
+    sizes = np.diff(np.append(starts, len(gene)))
+    return _Groups(gene[starts], pd.Index(frame["id"].to_numpy(), name="probe_id"), starts, sizes)
 
 
 def rnaseq_region_expression(tpm: pd.DataFrame, annotation: pd.DataFrame) -> pd.DataFrame:
@@ -463,24 +477,25 @@ def probe_summaries(
     expr = _annotated_columns(microarray.loc[probes.index], annotation)
     values = expr.to_numpy(dtype="float64")
     summary = ProbeSummary(method=method, n_samples=int(values.shape[1]))
-    groups = _gene_groups(probes)
+    groups = _ordered_groups(probes)
+    # row of `values` holding each probe of groups.ids
+    rows_of = pd.Series(np.arange(len(expr.index)), index=expr.index).loc[groups.ids].to_numpy()
     if method in _NEEDS_MOMENTS:
         mean = values.mean(axis=1)
         summary.mean = pd.Series(mean, index=expr.index, name="mean")
         dev = values - mean[:, None]
         summary.m2 = pd.Series(np.einsum("ij,ij->i", dev, dev), index=expr.index, name="m2")
         if method in _NEEDS_COMOMENTS:
-            position = pd.Series(np.arange(len(expr.index)), index=expr.index)
-            for gene, ids in groups.items():
-                if len(ids) > 2:
-                    rows = dev[position[ids].to_numpy()]
+            for gene, start, size in zip(groups.genes, groups.starts, groups.sizes, strict=True):
+                if size > 2:
+                    ids = groups.ids[start : start + size]
+                    rows = dev[rows_of[start : start + size]]
                     summary.comoments[gene] = pd.DataFrame(rows @ rows.T, index=ids, columns=ids)
     if method in _NEEDS_BLOCK:
-        multi = [ids for ids in groups.values() if len(ids) > 1]
-        ids = np.concatenate(multi) if multi else np.array([], dtype="int64")
-        position = pd.Series(np.arange(len(expr.index)), index=expr.index)
+        multi = np.repeat(groups.sizes > 1, groups.sizes)
+        ids = groups.ids[multi]
         summary.block = pd.DataFrame(
-            values[position[ids].to_numpy()],
+            values[rows_of[multi]],
             index=pd.Index(ids, name="probe_id"),
             columns=expr.columns,
         )
@@ -494,19 +509,10 @@ def probe_summaries(
 # --------------------------------------------------------------------------
 
 
-def _first_max(scores: np.ndarray) -> int | None:
-    """Index of the largest finite score (first on ties); None if none is finite."""
-    scores = np.asarray(scores, dtype="float64")
-    finite = np.isfinite(scores)
-    if not finite.any():
-        return None
-    return int(np.argmax(np.where(finite, scores, -np.inf)))
-
-
 def _combine_moments(
-    summaries: list[ProbeSummary], ids: np.ndarray
+    summaries: list[ProbeSummary], ids: pd.Index
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Pooled mean, sum of squared deviations and count over donors."""
+    """Pooled mean, sum of squared deviations and count over donors (Chan et al.)."""
     n = 0
     mean = np.zeros(len(ids))
     m2 = np.zeros(len(ids))
@@ -514,8 +520,8 @@ def _combine_moments(
         nb = s.n_samples
         if nb == 0:
             continue
-        mb = s.mean.loc[ids].to_numpy()
-        m2b = s.m2.loc[ids].to_numpy()
+        mb = s.mean.reindex(ids).to_numpy(dtype="float64")
+        m2b = s.m2.reindex(ids).to_numpy(dtype="float64")
         if n == 0:
             n, mean, m2 = nb, mb.copy(), m2b.copy()
             continue
@@ -527,17 +533,13 @@ def _combine_moments(
     return mean, m2, n
 
 
-def _combine_comoments(summaries: list[ProbeSummary], gene: str, ids: np.ndarray) -> np.ndarray:
-    """Pooled co-moment matrix of one gene's probes over donors."""
+def _combine_comoments(parts: list[tuple[int, np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Pooled co-moment matrix from per-donor (count, means, co-moments)."""
     n = 0
-    mean = np.zeros(len(ids))
-    com = np.zeros((len(ids), len(ids)))
-    for s in summaries:
-        nb = s.n_samples
+    mean = com = None
+    for nb, mb, cb in parts:
         if nb == 0:
             continue
-        mb = s.mean.loc[ids].to_numpy()
-        cb = s.comoments[gene].loc[ids, ids].to_numpy()
         if n == 0:
             n, mean, com = nb, mb.copy(), cb.copy()
             continue
@@ -546,7 +548,18 @@ def _combine_comoments(summaries: list[ProbeSummary], gene: str, ids: np.ndarray
         com = com + cb + np.outer(delta, delta) * n * nb / tot
         mean = mean + delta * nb / tot
         n = tot
+    if com is None:
+        raise ValueError("no samples to correlate probes over")
     return com
+
+
+def _aligned(frame: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
+    """frame.loc[ids, ids] as an array, skipping the lookup when already aligned."""
+    if np.array_equal(frame.index.to_numpy(), ids) and np.array_equal(
+        frame.columns.to_numpy(), ids
+    ):
+        return frame.to_numpy(dtype="float64")
+    return frame.loc[ids, ids].to_numpy(dtype="float64")
 
 
 def _mean_offdiag_corr(com: np.ndarray) -> np.ndarray:
@@ -578,12 +591,24 @@ def _pc_scores(block: np.ndarray) -> np.ndarray:
     return scores * (sign if sign != 0 else 1.0)
 
 
+def _rank_rows(x: np.ndarray) -> np.ndarray:
+    """Ranks within each row (1-based, ties get their average rank)."""
+    order = np.argsort(x, axis=1)
+    ranks = np.empty(x.shape, dtype="float64")
+    np.put_along_axis(ranks, order, np.arange(1, x.shape[1] + 1, dtype="float64")[None, :], axis=1)
+    ordered = np.take_along_axis(x, order, axis=1)
+    tied = (np.diff(ordered, axis=1) == 0).any(axis=1) | np.isnan(ordered).any(axis=1)
+    if tied.any():
+        ranks[tied] = rankdata(x[tied], axis=1)
+    return ranks
+
+
 def _spearman_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-wise Spearman correlation (average ranks for ties); NaN if constant."""
     if a.shape[1] < 2:
         return np.full(a.shape[0], np.nan)
-    ra = rankdata(a, axis=1)
-    rb = rankdata(b, axis=1)
+    ra = _rank_rows(a)
+    rb = _rank_rows(b)
     ra = ra - ra.mean(axis=1, keepdims=True)
     rb = rb - rb.mean(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -651,70 +676,82 @@ def _rnaseq_scores(
     return pd.Series(_nanmean_rows(np.vstack(corrs)), index=ids)
 
 
+def _first_max_per_gene(scores: np.ndarray, groups: _Groups) -> np.ndarray:
+    """Position (in groups.ids) of each gene's best score; -1 if none is finite.
+
+    Ties go to the first probe in probe_id order.
+    """
+    if len(scores) == 0:
+        return np.array([], dtype="int64")
+    vals = np.where(np.isfinite(scores), scores, -np.inf)
+    best = np.maximum.reduceat(vals, groups.starts)
+    hit = vals == np.repeat(best, groups.sizes)
+    pos = np.arange(len(vals))
+    first = np.minimum.reduceat(np.where(hit, pos, len(vals)), groups.starts)
+    return np.where(np.isfinite(best), first, -1)
+
+
 def _choose_one(
     summaries: Mapping[str, ProbeSummary],
     probes: pd.DataFrame,
     method: str,
-    groups: dict[str, np.ndarray],
+    groups: _Groups,
     rnaseq: Mapping[str, pd.DataFrame] | None,
 ) -> pd.Series:
     """gene -> probe_id using all the given donors' summaries together."""
     donor_list = list(summaries.values())
-    multi = {g: ids for g, ids in groups.items() if len(ids) > 1}
-    chosen: dict[str, int] = {}
+    ids = groups.ids
+    multi = np.repeat(groups.sizes > 1, groups.sizes)
+    scores = np.full(len(ids), np.nan)
 
-    if method in ("diff_stability", "rnaseq"):
-        if method == "diff_stability":
-            all_multi = pd.Index(
-                np.concatenate(list(multi.values())) if multi else [], dtype="int64"
-            )
-            scores = _diff_stability_scores(summaries, all_multi)
-            for gene, ids in groups.items():
-                if len(ids) == 1:
-                    chosen[gene] = int(ids[0])
-                else:
-                    best = _first_max(scores.loc[ids].to_numpy())
-                    # no finite score at all: keep the first probe
-                    chosen[gene] = int(ids[0 if best is None else best])
+    if method == "diff_stability":
+        scores[multi] = _diff_stability_scores(summaries, ids[multi]).to_numpy()
+    elif method == "rnaseq":
+        if rnaseq is None:
+            raise ValueError("probe_selection='rnaseq' needs the `rnaseq` data")
+        scores = _rnaseq_scores(summaries, probes, ids, rnaseq).to_numpy()
+    elif method == "pc_loading":
+        # per donor, the multi-probe rows in groups order, then gene slices
+        multi_ids = ids[multi]
+        blocks = [s.block.loc[multi_ids].to_numpy(dtype="float64") for s in donor_list]
+        offset = 0
+        for start, size in zip(groups.starts, groups.sizes, strict=True):
+            if size > 1:
+                mat = np.hstack([b[offset : offset + size] for b in blocks])
+                scores[start : start + size] = _pc_scores(mat)
+                offset += size
+    else:
+        mean, m2, n = _combine_moments(donor_list, ids)
+        if method in ("max_intensity", "corr_intensity"):
+            scores = mean
         else:
-            if rnaseq is None:
-                raise ValueError("probe_selection='rnaseq' needs the `rnaseq` data")
-            all_ids = pd.Index(np.concatenate(list(groups.values())), dtype="int64")
-            scores = _rnaseq_scores(summaries, probes, all_ids, rnaseq)
-            for gene, ids in groups.items():
-                best = _first_max(scores.loc[ids].to_numpy())
-                # genes absent from (or constant in) the RNA-seq data are
-                # dropped, as in abagen 0.1.3
-                if best is not None:
-                    chosen[gene] = int(ids[best])
-        return pd.Series(chosen, name="probe_id", dtype="int64")
+            scores = m2 / (n - 1) if n > 1 else np.full(len(ids), np.nan)
+        if method in ("corr_intensity", "corr_variance"):
+            # more than two probes: mean correlation with the gene's other
+            # probes; two probes fall back to intensity / variance
+            means = [s.mean.reindex(ids).to_numpy(dtype="float64") for s in donor_list]
+            id_array = ids.to_numpy()
+            for gene, start, size in zip(groups.genes, groups.starts, groups.sizes, strict=True):
+                if size > 2:
+                    sl = slice(start, start + size)
+                    parts = [
+                        (s.n_samples, m[sl], _aligned(s.comoments[gene], id_array[sl]))
+                        for s, m in zip(donor_list, means, strict=True)
+                    ]
+                    scores[sl] = _mean_offdiag_corr(_combine_comoments(parts))
 
-    if method == "pc_loading":
-        blocks = [
-            (
-                pd.Series(np.arange(len(s.block.index)), index=s.block.index),
-                s.block.to_numpy(dtype="float64"),
-            )
-            for s in donor_list
-        ]
-    for gene, ids in groups.items():
-        if len(ids) == 1:
-            chosen[gene] = int(ids[0])
-            continue
-        if method == "pc_loading":
-            mat = np.hstack([arr[pos[ids].to_numpy()] for pos, arr in blocks])
-            score = _pc_scores(mat)
-        elif method in ("corr_intensity", "corr_variance") and len(ids) > 2:
-            score = _mean_offdiag_corr(_combine_comoments(donor_list, gene, ids))
-        else:
-            mean, m2, n = _combine_moments(donor_list, ids)
-            if method in ("max_intensity", "corr_intensity"):
-                score = mean
-            else:
-                score = m2 / (n - 1) if n > 1 else np.full(len(ids), np.nan)
-        best = _first_max(score)
-        chosen[gene] = int(ids[0 if best is None else best])
-    return pd.Series(chosen, name="probe_id", dtype="int64")
+    best = _first_max_per_gene(scores, groups)
+    if method == "rnaseq":
+        # genes absent from (or constant in) the RNA-seq data are dropped, as
+        # in abagen 0.1.3; single-probe genes are no exception
+        keep = best >= 0
+        return pd.Series(
+            ids.to_numpy()[best[keep]], index=groups.genes[keep], name="probe_id", dtype="int64"
+        )
+    # single-probe genes keep their probe; a gene without any finite score
+    # (e.g. constant probes) keeps its first probe
+    best = np.where(best >= 0, best, groups.starts)
+    return pd.Series(ids.to_numpy()[best], index=groups.genes, name="probe_id", dtype="int64")
 
 
 def _most_common(row: np.ndarray) -> int:
@@ -784,7 +821,7 @@ def choose_probes(
             )
     if method == "average":
         return None
-    groups = _gene_groups(probes)
+    groups = _ordered_groups(probes)
     if donor_probes == "aggregate":
         chosen = _choose_one(summaries_by_donor, probes, method, groups, rnaseq)
         out = chosen.sort_index().to_frame()

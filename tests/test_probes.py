@@ -235,11 +235,13 @@ def test_corr_picks_most_correlated_probe():
     micro2 = {"9861": micro["9861"].iloc[:, :80], "10021": micro["9861"].iloc[:, 80:]}
     micro2["10021"].columns = np.arange(1, 121)
     annot2 = {"9861": _annotation(80), "10021": _annotation(120)}
+    summaries = [pr.probe_summaries(micro2[d], annot2[d], probes, "corr_variance") for d in micro2]
     com = pr._combine_comoments(
-        [pr.probe_summaries(micro2[d], annot2[d], probes, "corr_variance") for d in micro2],
-        "G",
-        probes.index.to_numpy(),
+        [(s.n_samples, s.mean.to_numpy(), s.comoments["G"].to_numpy()) for s in summaries]
     )
+    # and the pooled variance agrees with the concatenated one
+    mean, m2, n = pr._combine_moments(summaries, probes.index)
+    np.testing.assert_allclose(m2 / (n - 1), np.var(np.asarray(rows), axis=1, ddof=1))
     direct = np.cov(np.asarray(rows)) * 199
     np.testing.assert_allclose(com, direct, rtol=1e-10)
 
@@ -306,6 +308,16 @@ def test_rnaseq_selection_and_dropped_genes():
         pr.select_probes(
             {"12876": micro["12876"]}, {"12876": annot["12876"]}, probes, "rnaseq", rnaseq=rna
         )
+
+
+def test_rank_rows_matches_average_ranks():
+    from scipy.stats import rankdata
+
+    rng = np.random.default_rng(5)
+    ties = rng.integers(0, 4, size=(50, 9)).astype(float)
+    distinct = rng.normal(size=(50, 9))
+    for x in (ties, distinct):
+        np.testing.assert_array_equal(pr._rank_rows(x), rankdata(x, axis=1))
 
 
 def test_rnaseq_region_expression_groups_by_structure():

@@ -1,7 +1,6 @@
 # Shared helpers: config validation, the plan (donors, atlases, variants and
 # their stage keys), input functions and wildcard constraints.
 
-import json
 from pathlib import Path
 
 from snakemake.utils import validate
@@ -19,75 +18,143 @@ DATA_DIR = None if SYNTHETIC else resolve_data_dir(config.get("data_dir"))
 if DATA_DIR is not None and is_synthetic(DATA_DIR):
     SYNTHETIC = True
 RNASEQ_DONORS = [d for d in ("9861", "10021") if d in DONORS]
-RNASEQ_NEEDED = any(
-    opts["probe_selection"] == "rnaseq" for opts in PLAN.variants.values()
-)
+MATRIX_CSV = {"microarray": "MicroarrayExpression.csv", "pacall": "PACall.csv"}
+
+# upstream key of every (stage, key): UPSTREAM[stage][key][upstream_stage]
+UPSTREAM = {}
+for _keys in PLAN.keys.values():
+    for _stage, _key in _keys.items():
+        UPSTREAM.setdefault(_stage, {})[_key] = _keys
 
 
 wildcard_constraints:
     donor="|".join(DONORS),
-    atlas="|".join(PLAN.atlases) if PLAN.atlases else "none",
+    atlas="|".join(PLAN.atlases),
     variant="[A-Za-z0-9_.-]+",
     key="[0-9a-f]{10}",
     kind="microarray|pacall",
+    which="reannotated|original",
 
 
 def code(*modules):
-    """Library modules a rule's script uses: inputs so code changes re-run it."""
+    """Library modules a rule's script uses: inputs, so code changes re-run it."""
     return [workflow.source_path(f"../../abagen_core/{m}.py") for m in modules]
 
 
-def raw_file(donor, name):
-    return f"resources/raw/{donor}/{name}"
+def scaled_mem(base_mb):
+    """Memory request growing with the retry attempt."""
 
+    def _mem(wildcards, attempt):
+        return base_mb * attempt
 
-def rnaseq_inputs(wildcards):
-    """RNA-seq parquet files, only for variants selecting probes with 'rnaseq'."""
-    opts = PLAN.options_for("probes", wildcards.key)
-    if opts["probe_selection"] != "rnaseq":
-        return {}
-    return {
-        f"tpm_{d}": f"resources/parquet/rnaseq_{d}/tpm.parquet" for d in RNASEQ_DONORS
-    } | {
-        f"rnaseq_annotation_{d}": f"resources/parquet/rnaseq_{d}/annotation.parquet"
-        for d in RNASEQ_DONORS
-    }
+    return _mem
 
 
 def stage_options(stage):
+    """params function: the validated options behind a stage key."""
+
     def _params(wildcards):
         return PLAN.options_for(stage, wildcards.key)
 
     return _params
 
 
-def donor_summaries(wildcards):
+def upstream(stage, wildcards, upstream_stage):
+    return UPSTREAM[stage][wildcards.key][upstream_stage]
+
+
+def _probe_table(opts):
+    which = "reannotated" if opts["reannotated"] else "original"
+    return f"resources/probes/probes_{which}.parquet"
+
+
+def probes_table_of(stage):
+    def _table(wildcards):
+        return _probe_table(PLAN.options_for(stage, wildcards.key))
+
+    return _table
+
+
+def probe_table_is_reannotated(wildcards):
+    return wildcards.which == "reannotated"
+
+
+def matrix_csv(wildcards):
+    return f"resources/raw/{wildcards.donor}/{MATRIX_CSV[wildcards.kind]}"
+
+
+def sample_inputs(wildcards):
+    """Raw tables, plus expression and probes when sim_threshold needs them."""
+    opts = PLAN.options_for("samples", wildcards.key)
+    files = {
+        "annotation": f"resources/parquet/{wildcards.donor}/annotation.parquet",
+        "ontology": f"resources/parquet/{wildcards.donor}/ontology.parquet",
+    }
+    if opts["sim_threshold"] is not None:
+        files["microarray"] = f"resources/parquet/{wildcards.donor}/microarray.parquet"
+        files["probes"] = _probe_table(opts)
+    return files
+
+
+def pacall_summaries_of_ibf(wildcards):
+    skey = upstream("ibf", wildcards, "samples")
     return expand(
-        "resources/probes/{key}/summary_{donor}.parquet", key=wildcards.key, donor=DONORS
+        "resources/probes/pacall/{skey}/pacall_{donor}.parquet", skey=skey, donor=DONORS
     )
 
 
-def donor_samples_for_probe_key(wildcards):
-    skey = PLAN_SAMPLE_KEY_OF["probes"][wildcards.key]
-    return expand("resources/samples/{donor}/samples_{skey}.parquet", donor=DONORS, skey=skey)
+def probe_summary_inputs(wildcards):
+    return {
+        "microarray": f"resources/parquet/{wildcards.donor}/microarray.parquet",
+        "samples": samples_file(wildcards.donor, upstream("probes", wildcards, "samples")),
+        "kept": kept_file(upstream("probes", wildcards, "ibf")),
+    }
 
 
-def samples_of_genes(wildcards):
-    skey = PLAN_SAMPLE_KEY_OF["genes"][wildcards.key]
-    return f"resources/samples/{wildcards.donor}/samples_{skey}.parquet"
+def selection_inputs(wildcards):
+    opts = PLAN.options_for("probes", wildcards.key)
+    files = {
+        "summaries": expand(
+            "resources/probes/{key}/summary_{donor}", key=wildcards.key, donor=DONORS
+        ),
+        "kept": kept_file(upstream("probes", wildcards, "ibf")),
+    }
+    if opts["probe_selection"] == "rnaseq":
+        files["tpm"] = expand(
+            "resources/parquet/rnaseq_{donor}/tpm.parquet", donor=RNASEQ_DONORS
+        )
+        files["rnaseq_annotation"] = expand(
+            "resources/parquet/rnaseq_{donor}/annotation.parquet", donor=RNASEQ_DONORS
+        )
+    return files
+
+
+def samples_file(donor, skey):
+    return f"resources/samples/{donor}/samples_{skey}.parquet"
+
+
+def kept_file(ikey):
+    return f"resources/probes/ibf/{ikey}/kept.parquet"
+
+
+def samples_of_genes_key(wildcards):
+    return samples_file(wildcards.donor, upstream("genes", wildcards, "samples"))
+
+
+def kept_of_genes(wildcards):
+    return kept_file(upstream("genes", wildcards, "ibf"))
 
 
 def selection_of_genes(wildcards):
-    pkey = PLAN_PROBE_KEY_OF_GENES[wildcards.key]
-    return f"resources/probes/{pkey}/selection.parquet"
+    return f"resources/probes/{upstream('genes', wildcards, 'probes')}/selection.parquet"
 
 
 def samples_of_labels(wildcards):
-    skey = PLAN_SAMPLE_KEY_OF["labels"][wildcards.key]
-    return f"resources/samples/{wildcards.donor}/samples_{skey}.parquet"
+    return samples_file(wildcards.donor, upstream("labels", wildcards, "samples"))
 
 
 def atlas_files(wildcards):
+    """The image(s) labelling of this donor depends on, its info and geometry."""
     spec = PLAN.atlases[wildcards.atlas]
     files = spec.donor_files(wildcards.donor)
     if spec.info:
@@ -114,6 +181,26 @@ def t1_of_donor(wildcards):
     return [f"resources/raw/{wildcards.donor}/T1.nii.gz"]
 
 
+def raw_annotation_of_native(wildcards):
+    if PLAN.atlases[wildcards.atlas].kind != "native":
+        return []
+    return [f"resources/parquet/{wildcards.donor}/annotation.parquet"]
+
+
+def genes_of_regional(wildcards):
+    gkey = upstream("regional", wildcards, "genes")
+    return f"resources/genes/{gkey}/genes_{wildcards.donor}.parquet"
+
+
+def labels_of_regional(wildcards):
+    lkey = upstream("regional", wildcards, "labels")
+    return f"resources/labels/{wildcards.atlas}/{lkey}/labels_{wildcards.donor}.parquet"
+
+
+def samples_of_regional(wildcards):
+    return samples_file(wildcards.donor, upstream("regional", wildcards, "samples"))
+
+
 def regional_inputs(wildcards):
     keys = PLAN.keys[wildcards.variant]
     return {
@@ -129,8 +216,18 @@ def regional_inputs(wildcards):
             key=keys["labels"],
             donor=DONORS,
         ),
-        "selection": f"resources/probes/{keys['probes']}/selection.parquet",
+        "kept": kept_file(keys["ibf"]),
+        "checksums": expand(
+            "resources/parquet/{donor}/{kind}.sha256",
+            donor=DONORS,
+            kind=["microarray", "pacall"],
+        ),
     }
+
+
+def donor_normalized(wildcards):
+    key = PLAN.keys[wildcards.variant]["regional"]
+    return f"resources/regional/{wildcards.atlas}/{key}/normalized_{wildcards.donor}.parquet"
 
 
 def variant_params(wildcards):
@@ -144,6 +241,7 @@ def atlas_description(wildcards):
         "kind": spec.kind,
         "files": spec.files,
         "info": spec.info,
+        "geometry": list(spec.geometry) if spec.geometry else None,
         "space": spec.space,
     }
 
@@ -151,7 +249,7 @@ def atlas_description(wildcards):
 def final_outputs():
     outs = []
     for atlas in PLAN.atlases:
-        for variant, opts in PLAN.variants.items():
+        for variant in PLAN.variants:
             folder = f"results/{atlas}/{variant}"
             outs += [
                 f"{folder}/expression.csv",
@@ -165,132 +263,3 @@ def final_outputs():
                     "{folder}/donors/expression_{donor}.csv", folder=folder, donor=DONORS
                 )
     return outs
-
-
-def _upstream_keys():
-    """Map downstream stage keys to the upstream keys they need."""
-    sample_of = {"probes": {}, "genes": {}, "labels": {}, "regional": {}}
-    probe_of_genes = {}
-    genes_of_regional = {}
-    labels_of_regional = {}
-    for variant, keys in PLAN.keys.items():
-        for stage in sample_of:
-            sample_of[stage][keys[stage]] = keys["samples"]
-        probe_of_genes[keys["genes"]] = keys["probes"]
-        genes_of_regional[keys["regional"]] = keys["genes"]
-        labels_of_regional[keys["regional"]] = keys["labels"]
-    return sample_of, probe_of_genes, genes_of_regional, labels_of_regional
-
-
-(
-    PLAN_SAMPLE_KEY_OF,
-    PLAN_PROBE_KEY_OF_GENES,
-    PLAN_GENES_KEY_OF_REGIONAL,
-    PLAN_LABELS_KEY_OF_REGIONAL,
-) = _upstream_keys()
-
-
-def genes_of_regional(wildcards):
-    gkey = PLAN_GENES_KEY_OF_REGIONAL[wildcards.key]
-    return f"resources/genes/{gkey}/genes_{wildcards.donor}.parquet"
-
-
-def labels_of_regional(wildcards):
-    lkey = PLAN_LABELS_KEY_OF_REGIONAL[wildcards.key]
-    return f"resources/labels/{wildcards.atlas}/{lkey}/labels_{wildcards.donor}.parquet"
-
-
-def samples_of_regional(wildcards):
-    skey = PLAN_SAMPLE_KEY_OF["regional"][wildcards.key]
-    return f"resources/samples/{wildcards.donor}/samples_{skey}.parquet"
-
-
-def samples_of_genes_key(wildcards):
-    skey = PLAN_SAMPLE_KEY_OF["genes"][wildcards.key]
-    return f"resources/samples/{wildcards.donor}/samples_{skey}.parquet"
-
-
-def samples_of_probe_key(wildcards):
-    skey = PLAN_SAMPLE_KEY_OF["probes"][wildcards.key]
-    return f"resources/samples/{wildcards.donor}/samples_{skey}.parquet"
-
-
-def probes_table_of(stage):
-    def _table(wildcards):
-        opts = PLAN.options_for(stage, wildcards.key)
-        which = "reannotated" if opts["reannotated"] else "original"
-        return f"resources/probes/probes_{which}.parquet"
-
-    return _table
-
-
-MATRIX_CSV = {"microarray": "MicroarrayExpression.csv", "pacall": "PACall.csv"}
-
-
-def matrix_csv(wildcards):
-    return f"resources/raw/{wildcards.donor}/{MATRIX_CSV[wildcards.kind]}"
-
-
-def scaled_mem(base_mb):
-    """Memory request growing with the retry attempt."""
-
-    def _mem(wildcards, attempt):
-        return base_mb * attempt
-
-    return _mem
-
-
-def donor_normalized(wildcards):
-    key = PLAN.keys[wildcards.variant]["regional"]
-    return f"resources/regional/{wildcards.atlas}/{key}/normalized_{wildcards.donor}.parquet"
-
-
-def probe_table_is_reannotated(wildcards):
-    return wildcards.which == "reannotated"
-
-
-def _probe_table(opts):
-    which = "reannotated" if opts["reannotated"] else "original"
-    return f"resources/probes/probes_{which}.parquet"
-
-
-def sample_inputs(wildcards):
-    """Raw tables, plus expression and probes when sim_threshold needs them."""
-    opts = PLAN.options_for("samples", wildcards.key)
-    files = {
-        "annotation": f"resources/parquet/{wildcards.donor}/annotation.parquet",
-        "ontology": f"resources/parquet/{wildcards.donor}/ontology.parquet",
-    }
-    if opts["sim_threshold"] is not None:
-        files["microarray"] = f"resources/parquet/{wildcards.donor}/microarray.parquet"
-        files["probes"] = _probe_table(opts)
-    return files
-
-
-def summary_inputs(wildcards):
-    opts = PLAN.options_for("probes", wildcards.key)
-    skey = PLAN_SAMPLE_KEY_OF["probes"][wildcards.key]
-    files = {
-        "microarray": f"resources/parquet/{wildcards.donor}/microarray.parquet",
-        "pacall": f"resources/parquet/{wildcards.donor}/pacall.parquet",
-        "samples": f"resources/samples/{wildcards.donor}/samples_{skey}.parquet",
-        "probes": _probe_table(opts),
-    }
-    if opts["probe_selection"] == "rnaseq" and wildcards.donor in RNASEQ_DONORS:
-        files["tpm"] = f"resources/parquet/rnaseq_{wildcards.donor}/tpm.parquet"
-        files["rnaseq_annotation"] = (
-            f"resources/parquet/rnaseq_{wildcards.donor}/annotation.parquet"
-        )
-    return files
-
-
-def selection_inputs(wildcards):
-    opts = PLAN.options_for("probes", wildcards.key)
-    return {
-        "summaries": expand(
-            "resources/probes/{key}/summary_{donor}.parquet",
-            key=wildcards.key,
-            donor=DONORS,
-        ),
-        "probes": _probe_table(opts),
-    }

@@ -7,6 +7,7 @@ rule label_samples:
         atlas=atlas_files,
         samples=samples_of_labels,
         t1=t1_of_donor,
+        raw_annotation=raw_annotation_of_native,
         code=code("images", "matching", "pipeline"),
     output:
         labels="resources/labels/{atlas}/{key}/labels_{donor}.parquet",
@@ -32,6 +33,7 @@ rule normalize_donor:
         labels=labels_of_regional,
         atlas=atlas_files,
         t1=t1_of_donor,
+        raw_annotation=raw_annotation_of_native,
         code=code("normalize", "aggregate", "matching", "pipeline"),
     output:
         normalized="resources/regional/{atlas}/{key}/normalized_{donor}.parquet",

@@ -1,31 +1,74 @@
-# Probe filtering and selection: a per-donor reduction, a small gather over
-# donors, then the per-donor collapse to genes with sample normalization.
+# Probe filtering and selection as per-donor reductions and small gathers:
+# PACall counts per donor -> intensity filter (gather) -> method summaries per
+# donor -> probe choice (gather) -> per-donor collapse to genes with sample
+# normalization.
 
 
-rule summarise_donor:
+rule pacall_summary:
     input:
-        unpack(summary_inputs),
-        code=code("probes", "pipeline"),
+        pacall="resources/parquet/{donor}/pacall.parquet",
+        samples="resources/samples/{donor}/samples_{key}.parquet",
+        probes=probes_table_of("samples"),
+        code=code("probes", "pipeline", "artifacts"),
     output:
-        summary="resources/probes/{key}/summary_{donor}.parquet",
-    params:
-        options=stage_options("probes"),
+        summary="resources/probes/pacall/{key}/pacall_{donor}.parquet",
     log:
-        "logs/summarise_donor/{key}_{donor}.log",
+        "logs/pacall_summary/{key}_{donor}.log",
     benchmark:
-        "benchmarks/summarise_donor/{key}_{donor}.tsv"
+        "benchmarks/pacall_summary/{key}_{donor}.tsv"
     threads: 1
     resources:
         mem_mb=scaled_mem(1000),
         runtime=10,
     script:
-        "../../scripts/summarise_donor.py"
+        "../../scripts/pacall_summary.py"
+
+
+rule intensity_filter:
+    input:
+        summaries=pacall_summaries_of_ibf,
+        probes=probes_table_of("ibf"),
+        code=code("probes", "pipeline", "artifacts"),
+    output:
+        kept="resources/probes/ibf/{key}/kept.parquet",
+    params:
+        options=stage_options("ibf"),
+    log:
+        "logs/intensity_filter/{key}.log",
+    benchmark:
+        "benchmarks/intensity_filter/{key}.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../../scripts/intensity_filter.py"
+
+
+rule probe_summary:
+    input:
+        unpack(probe_summary_inputs),
+        code=code("probes", "pipeline", "artifacts"),
+    output:
+        summary=directory("resources/probes/{key}/summary_{donor}"),
+    params:
+        options=stage_options("probes"),
+    log:
+        "logs/probe_summary/{key}_{donor}.log",
+    benchmark:
+        "benchmarks/probe_summary/{key}_{donor}.tsv"
+    threads: 1
+    resources:
+        mem_mb=scaled_mem(1000),
+        runtime=10,
+    script:
+        "../../scripts/probe_summary.py"
 
 
 rule select_probes:
     input:
         unpack(selection_inputs),
-        code=code("probes", "pipeline"),
+        code=code("probes", "pipeline", "artifacts"),
     output:
         selection="resources/probes/{key}/selection.parquet",
     params:
@@ -47,9 +90,9 @@ rule donor_genes:
     input:
         microarray="resources/parquet/{donor}/microarray.parquet",
         samples=samples_of_genes_key,
-        probes=probes_table_of("genes"),
+        kept=kept_of_genes,
         selection=selection_of_genes,
-        code=code("probes", "normalize", "pipeline"),
+        code=code("probes", "normalize", "pipeline", "artifacts"),
     output:
         genes="resources/genes/{key}/genes_{donor}.parquet",
     params:

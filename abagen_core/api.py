@@ -1,0 +1,254 @@
+"""The in-memory Python API with abagen 0.1.3's names and signatures.
+
+:func:`get_expression_data`, :func:`get_samples_in_mask` and
+:func:`get_interpolated_map` chain the stage functions of
+:mod:`abagen_core.pipeline` in memory (the same functions the workflow runs
+one per job).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import fetch, images, io, matching, pipeline, probes
+from .aggregate import check_metric
+from .options import check_options
+from .report import Report
+from .synth import is_synthetic
+
+__all__ = ["get_expression_data", "get_samples_in_mask", "get_interpolated_map",
+           "load_donors", "DonorData"]
+
+LOG = logging.getLogger("abagen_core")
+
+
+@dataclass
+class DonorData:
+    """One donor's raw tables (as read from the AHBA files)."""
+
+    microarray: pd.DataFrame
+    pacall: pd.DataFrame
+    annotation: pd.DataFrame
+    ontology: pd.DataFrame
+    probes: pd.DataFrame
+
+
+def load_donors(data_dir: str | None, donors: list[str], *, n_proc: int = 1,
+                verbose: int = 0) -> tuple[dict[str, DonorData], str]:
+    """Read every donor's five files (downloading them if needed).
+
+    Returns
+    -------
+    data : dict of str -> DonorData
+    data_dir : str
+        The resolved data folder.
+    """
+    files = fetch.fetch_microarray(data_dir=data_dir, donors=donors, verbose=verbose,
+                                   n_proc=n_proc)
+    out = {}
+    for donor in donors:
+        f = files[donor]
+        out[donor] = DonorData(
+            microarray=io.read_microarray(f["microarray"]),
+            pacall=io.read_pacall(f["pacall"]),
+            annotation=io.read_annotation(f["annotation"]),
+            ontology=io.read_ontology(f["ontology"]),
+            probes=io.read_probes(f["probes"]),
+        )
+    root = Path(files[donors[0]]["microarray"]).parent
+    return out, str(root)
+
+
+def _load_rnaseq(data_dir: str | None, donors: list[str]) -> dict[str, pd.DataFrame]:
+    wanted = [d for d in ("9861", "10021") if d in donors]
+    files = fetch.fetch_rnaseq(data_dir=data_dir, donors=wanted, verbose=0)
+    out = {}
+    for donor in wanted:
+        tpm = io.read_tpm(files[donor]["tpm"])
+        annot = io.read_rnaseq_annotation(files[donor]["annotation"])
+        out[donor] = probes.rnaseq_region_expression(tpm, annot)
+    return out
+
+
+def _native_coords(donor: str, annotation_raw: pd.DataFrame, annotation: pd.DataFrame,
+                   data_dir: str | None) -> pd.DataFrame:
+    """Native-space (T1w mm) coordinates of the kept samples of one donor."""
+    files = fetch.fetch_raw_mri(data_dir=data_dir, donors=[donor], verbose=0)
+    import nibabel as nib
+
+    affine = nib.load(files[donor]["t1w"]).affine
+    native = matching.native_coordinates(annotation_raw, affine)
+    return native.loc[annotation.index].reset_index(drop=True)
+
+
+def _prepare(options: dict[str, Any], data_dir: str | None, n_proc: int, verbose: int,
+             need_atlas_probes: bool = True):
+    """Shared front half: samples, probes, collapse, sample normalization."""
+    donors = options["donors"]
+    data, resolved = load_donors(data_dir, donors, n_proc=n_proc, verbose=verbose)
+    probe_info = pipeline.prepare_probes(data[donors[0]].probes,
+                                         reannotated=options["reannotated"])
+    annotation = {}
+    for donor in donors:
+        d = data[donor]
+        annotation[donor] = pipeline.prepare_samples(
+            d.annotation, d.ontology, corrected_mni=options["corrected_mni"],
+            lr_mirror=options["lr_mirror"], sim_threshold=options["sim_threshold"],
+            microarray=d.microarray, probe_ids=probe_info.index)
+    pacall = {donor: probes.pacall_summary(data[donor].pacall.loc[probe_info.index],
+                                           annotation[donor]) for donor in donors}
+    rnaseq = _load_rnaseq(data_dir, donors) if options["probe_selection"] == "rnaseq" else None
+    kept, selection = pipeline.select_probes(
+        pacall, None, probe_info, ibf_threshold=options["ibf_threshold"],
+        probe_selection=options["probe_selection"], donor_probes=options["donor_probes"],
+        rnaseq=rnaseq, microarray={d: data[d].microarray for d in donors},
+        annotation=annotation)
+    genes = {donor: pipeline.donor_genes(
+        data[donor].microarray, annotation[donor], kept, selection,
+        probe_selection=options["probe_selection"], sample_norm=options["sample_norm"],
+        donor=donor) for donor in donors}
+    return data, annotation, kept, genes
+
+
+def get_expression_data(atlas: Any, atlas_info: Any = None, *, ibf_threshold: float = 0.5,
+                        probe_selection: str = "diff_stability",
+                        donor_probes: str = "aggregate", sim_threshold: float | None = None,
+                        lr_mirror: str | None = None, exact: bool | None = None,
+                        missing: str | None = None, tolerance: float = 2,
+                        sample_norm: str | None = "srs", gene_norm: str | None = "srs",
+                        norm_matched: bool = True, norm_structures: bool = False,
+                        region_agg: str = "donors", agg_metric: str | Callable = "mean",
+                        corrected_mni: bool = True, reannotated: bool = True,
+                        return_counts: bool = False, return_donors: bool = False,
+                        return_report: bool = False, donors: Any = "all",
+                        data_dir: str | None = None, verbose: int = 0, n_proc: int = 1):
+    """Assign AHBA microarray expression data to the regions of `atlas`.
+
+    Same parameters, defaults and outputs as abagen 0.1.3's
+    ``abagen.get_expression_data`` (see its manual, section 7.7.1).
+
+    Parameters
+    ----------
+    atlas : niimg-like, tuple of two GIFTIs, or dict of donor -> image
+        Parcellation: a NIfTI in MNI152 space, a (lh, rh) pair of GIFTI
+        label images in fsaverage5, or donor-specific (native) images.
+    atlas_info : path-like or pandas.DataFrame, optional
+        Table with columns ``id``, ``hemisphere``, ``structure``; constrains
+        matching to the sample's hemisphere and structural class.
+    ibf_threshold, probe_selection, donor_probes, sim_threshold, lr_mirror,
+    exact, missing, tolerance, sample_norm, gene_norm, norm_matched,
+    norm_structures, region_agg, agg_metric, corrected_mni, reannotated
+        Processing options (validated by :func:`abagen_core.options.check_options`).
+    return_counts : bool, default=False
+        Also return the number of samples per region and donor.
+    return_donors : bool, default=False
+        Return one matrix per donor instead of the donor aggregate.
+    return_report : bool, default=False
+        Also return the methods text.
+    donors : 'all' or list, default='all'
+    data_dir : str, optional
+    verbose : int, default=0
+    n_proc : int, default=1
+        Parallel downloads.
+
+    Returns
+    -------
+    expression : pandas.DataFrame of shape (n_regions, n_genes) or dict
+        Index ``label``; columns ``gene_symbol``. A dict donor -> frame when
+        `return_donors`.
+    counts : pandas.DataFrame of shape (n_regions, n_donors)
+        Only when `return_counts`.
+    report : str
+        Only when `return_report`.
+    """
+    start = time.perf_counter()
+    if verbose:
+        logging.getLogger("abagen_core").setLevel(logging.INFO if verbose == 1 else logging.DEBUG)
+    options = check_options(
+        ibf_threshold=ibf_threshold, probe_selection=probe_selection,
+        donor_probes=donor_probes, sim_threshold=sim_threshold, lr_mirror=lr_mirror,
+        exact=exact, missing=missing, tolerance=tolerance, sample_norm=sample_norm,
+        gene_norm=gene_norm, norm_matched=norm_matched, norm_structures=norm_structures,
+        region_agg=region_agg, agg_metric=agg_metric, corrected_mni=corrected_mni,
+        reannotated=reannotated, donors=donors)
+    if return_donors and options["region_agg"] == "samples":
+        raise ValueError("return_donors=True needs region_agg='donors': donor-level matrices "
+                         "do not exist when samples are pooled across donors.")
+    check_metric(options["agg_metric"])
+    donor_list = options["donors"]
+    trees, group_atlas = images.coerce_atlas_to_dict(atlas, donor_list, atlas_info,
+                                                     data_dir=data_dir)
+
+    data, annotation, kept, genes = _prepare(options, data_dir, n_proc, verbose)
+    regions = list(next(iter(trees.values())).labels)
+    labels, normalized = {}, {}
+    for donor in donor_list:
+        coords = None
+        if not group_atlas:
+            coords = _native_coords(donor, data[donor].annotation, annotation[donor], data_dir)
+        labels[donor] = pipeline.label_donor(annotation[donor], trees[donor],
+                                             tolerance=options["tolerance"], coords=coords)
+        normalized[donor] = pipeline.normalize_donor(
+            genes[donor], annotation[donor].reset_index(), labels[donor], trees[donor],
+            gene_norm=options["gene_norm"], norm_matched=options["norm_matched"],
+            norm_structures=options["norm_structures"], missing=options["missing"],
+            coords=coords)
+    expression, per_donor = pipeline.combine_donors(
+        normalized, regions, region_agg=options["region_agg"],
+        agg_metric=options["agg_metric"])
+    from .aggregate import count_samples
+
+    counts = count_samples(labels, regions)
+    LOG.info("Finished in %.1f s: %d regions x %d genes", time.perf_counter() - start,
+             *expression.shape)
+    result: list[Any] = [per_donor if return_donors else expression]
+    if return_counts:
+        result.append(counts)
+    if return_report:
+        result.append(Report(atlas, atlas_info, **_report_options(options, data_dir),
+                             return_donors=return_donors, counts=counts,
+                             n_probes=len(kept), n_genes=expression.shape[1],
+                             synthetic=is_synthetic(data_dir) if data_dir else False
+                             ).gen_report())
+    return result[0] if len(result) == 1 else tuple(result)
+
+
+def _report_options(options: Mapping[str, Any], data_dir: str | None) -> dict[str, Any]:
+    keep = dict(options)
+    keep["data_dir"] = data_dir
+    return keep
+
+
+def get_samples_in_mask(mask: Any = None, **kwargs: Any):
+    """Preprocessed expression of the samples inside `mask` (abagen's API).
+
+    Parameters
+    ----------
+    mask : niimg-like, tuple of GIFTIs, dict of donor -> image, or None
+        Binary mask (non-zero = inside); None returns every sample.
+    **kwargs
+        Options of :func:`get_expression_data`; ``atlas`` replaces a missing
+        mask, ``atlas_info``, ``region_agg`` and ``agg_metric`` are ignored.
+
+    Returns
+    -------
+    expression : pandas.DataFrame of shape (n_samples, n_genes)
+        Index ``well_id``; columns ``gene_symbol``. A dict donor -> frame
+        when ``return_donors=True``.
+    coords : numpy.ndarray of shape (n_samples, 3)
+        MNI coordinates of the samples.
+    """
+    raise NotImplementedError
+
+
+def get_interpolated_map(genes: Any, mask: Any, n_neighbors: int = 10, **kwargs: Any):
+    """Dense (k-nearest-neighbour interpolated) expression maps of `genes`."""
+    raise NotImplementedError

@@ -1,0 +1,21 @@
+"""Snakemake adapter: final region x gene matrix, counts, methods text, metadata."""
+
+from abagen_core import pipeline
+from abagen_core.artifacts import read_frame, setup_logging
+
+snakemake = globals()["snakemake"]
+setup_logging(snakemake.log[0])
+donors = snakemake.params.donors
+normalized = {d: read_frame(p, kind="normalized")
+              for d, p in zip(donors, snakemake.input["normalized"], strict=True)}
+labels = {d: read_frame(p, kind="labels")["label"].to_numpy()
+          for d, p in zip(donors, snakemake.input["labels"], strict=True)}
+pipeline.write_results(
+    normalized, labels,
+    options=snakemake.params.options,
+    atlas=snakemake.params.atlas,
+    n_kept_probes=pipeline.count_rows(snakemake.input["kept"]),
+    checksums=snakemake.input["checksums"],
+    synthetic=snakemake.params.synthetic,
+    outputs=dict(snakemake.output),
+)

@@ -1,0 +1,19 @@
+"""Snakemake adapter: one donor's samples x genes matrix, sample-normalised."""
+
+from abagen_core import io, pipeline
+from abagen_core.artifacts import read_frame, setup_logging, write_frame
+
+snakemake = globals()["snakemake"]
+setup_logging(snakemake.log[0])
+opts = snakemake.params.options
+samples = read_frame(snakemake.input["samples"], kind="samples")
+kept = read_frame(snakemake.input["kept"], kind="kept_probes")
+selection, attrs = read_frame(snakemake.input["selection"], kind="selection", with_attrs=True)
+if attrs.get("average"):
+    selection = None
+columns = sorted(set(samples.index.tolist()))
+microarray = io.read_matrix_parquet(snakemake.input["microarray"], "microarray", columns=columns)
+genes = pipeline.donor_genes(microarray.loc[kept.index], samples, kept, selection,
+                             probe_selection=opts["probe_selection"],
+                             sample_norm=opts["sample_norm"], donor=snakemake.wildcards.donor)
+write_frame(genes, snakemake.output["genes"], kind="genes")

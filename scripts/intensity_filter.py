@@ -1,0 +1,15 @@
+"""Snakemake adapter: intensity-based filtering over all donors (gather)."""
+
+from abagen_core import probes
+from abagen_core.artifacts import read_frame, setup_logging, write_frame
+
+snakemake = globals()["snakemake"]
+log = setup_logging(snakemake.log[0])
+summaries = []
+for path in snakemake.input["summaries"]:
+    frame, attrs = read_frame(path, kind="pacall_summary", with_attrs=True)
+    summaries.append(probes.PACallSummary(frame["n_signal"], int(attrs["n_samples"])))
+table = read_frame(snakemake.input["probes"], kind="probes")
+kept = probes.intensity_filter(summaries, table, snakemake.params.options["ibf_threshold"])
+log.info("%d of %d probes pass intensity-based filtering", len(kept), len(table))
+write_frame(kept, snakemake.output["kept"], kind="kept_probes")

@@ -1,0 +1,18 @@
+"""Snakemake adapter: one donor's kept samples (coordinates, hemisphere check, mirroring)."""
+
+from abagen_core import io, pipeline
+from abagen_core.artifacts import read_frame, setup_logging, write_frame
+
+snakemake = globals()["snakemake"]
+setup_logging(snakemake.log[0])
+opts = snakemake.params.options
+annotation = read_frame(snakemake.input["annotation"], kind="annotation_raw")
+ontology = read_frame(snakemake.input["ontology"], kind="ontology")
+microarray = probe_ids = None
+if opts["sim_threshold"] is not None:
+    probe_ids = read_frame(snakemake.input["probes"], kind="probes").index
+    microarray = io.read_microarray(snakemake.input["microarray"])
+samples = pipeline.prepare_samples(
+    annotation, ontology, corrected_mni=opts["corrected_mni"], lr_mirror=opts["lr_mirror"],
+    sim_threshold=opts["sim_threshold"], microarray=microarray, probe_ids=probe_ids)
+write_frame(samples, snakemake.output["samples"], kind="samples")

@@ -1,0 +1,29 @@
+"""Snakemake adapter: choose one probe per gene from all donors' summaries (gather)."""
+
+import pandas as pd
+
+from abagen_core import io, probes
+from abagen_core.artifacts import read_frame, read_probe_summary, setup_logging, write_frame
+
+snakemake = globals()["snakemake"]
+setup_logging(snakemake.log[0])
+opts = snakemake.params.options
+donors = snakemake.params.donors
+kept = read_frame(snakemake.input["kept"], kind="kept_probes")
+summaries = {donor: read_probe_summary(path)
+             for donor, path in zip(donors, snakemake.input["summaries"], strict=True)}
+rnaseq = None
+if opts["probe_selection"] == "rnaseq":
+    rnaseq = {}
+    for tpm_path, annot_path in zip(snakemake.input["tpm"], snakemake.input["rnaseq_annotation"],
+                                    strict=True):
+        donor = tpm_path.split("rnaseq_")[-1].split("/")[0]
+        tpm = io.read_tpm(tpm_path)
+        annot = read_frame(annot_path, kind="rnaseq_annotation")
+        rnaseq[donor] = probes.rnaseq_region_expression(tpm, annot)
+selection = probes.choose_probes(summaries, kept, opts["probe_selection"],
+                                 opts["donor_probes"], rnaseq)
+if selection is None:
+    selection = pd.DataFrame(index=pd.Index([], name="gene_symbol"))
+write_frame(selection, snakemake.output["selection"], kind="selection",
+            attrs={"n_kept_probes": len(kept), "average": selection.shape[1] == 0})
