@@ -81,10 +81,16 @@ def _load_rnaseq(data_dir: str | None, donors: list[str]) -> dict[str, pd.DataFr
 def _native_coords(donor: str, annotation_raw: pd.DataFrame, annotation: pd.DataFrame,
                    data_dir: str | None) -> pd.DataFrame:
     """Native-space (T1w mm) coordinates of the kept samples of one donor."""
-    files = fetch.fetch_raw_mri(data_dir=data_dir, donors=[donor], verbose=0)
     import nibabel as nib
 
-    affine = nib.load(files[donor]["t1w"]).affine
+    from .raw import t1_candidates
+
+    found = [p for p in t1_candidates(data_dir, donor) if p.is_file()]
+    if found:
+        t1 = found[0]
+    else:
+        t1 = fetch.fetch_raw_mri(data_dir=data_dir, donors=[donor], verbose=0)[donor]["t1w"]
+    affine = nib.load(t1).affine
     native = matching.native_coordinates(annotation_raw, affine)
     return native.loc[annotation.index].reset_index(drop=True)
 
@@ -227,28 +233,172 @@ def _report_options(options: Mapping[str, Any], data_dir: str | None) -> dict[st
     return keep
 
 
+_IGNORED_FOR_SAMPLES = ("atlas_info", "region_agg", "agg_metric", "return_counts",
+                        "return_report", "missing", "exact")
+
+
+def _split_kwargs(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Processing options vs. call options (data_dir, verbose, ...)."""
+    call = {k: kwargs.pop(k) for k in ("data_dir", "verbose", "n_proc", "return_donors")
+            if k in kwargs}
+    for key in _IGNORED_FOR_SAMPLES:
+        kwargs.pop(key, None)
+    return kwargs, call
+
+
+def _samples_in_mask(mask: Any, options: dict[str, Any], data_dir: str | None, n_proc: int,
+                     verbose: int) -> tuple[dict[str, pd.DataFrame], dict[str, np.ndarray]]:
+    """Per donor: normalised expression (index well_id) and MNI coords of samples in mask."""
+    donors = options["donors"]
+    trees, group_atlas = ({}, True) if mask is None else \
+        images.coerce_atlas_to_dict(mask, donors, None, data_dir=data_dir)
+    data, annotation, _, genes = _prepare(options, data_dir, n_proc, verbose)
+    expression, coords = {}, {}
+    for donor in donors:
+        annot = annotation[donor].reset_index()
+        if mask is None:
+            labels = np.ones(len(annot), dtype=np.int64)
+            native = None
+        else:
+            native = None if group_atlas else _native_coords(
+                donor, data[donor].annotation, annotation[donor], data_dir)
+            labels = pipeline.label_donor(annotation[donor], trees[donor],
+                                          tolerance=options["tolerance"], coords=native)
+        expr, annot, labels, _ = pipeline.normalize_genes(
+            genes[donor], annot, labels, gene_norm=options["gene_norm"],
+            norm_matched=False, norm_structures=options["norm_structures"])
+        inside = np.flatnonzero(np.asarray(labels) != 0)
+        expr = expr.iloc[inside].copy()
+        annot = annot.iloc[inside]
+        expr.index = pd.Index(annot["well_id"].to_numpy(), name="well_id")
+        expr.columns.name = "gene_symbol"
+        expression[donor] = expr
+        # abagen 0.1.3 reports each sample at its well's MNI coordinate, so a
+        # mirrored copy is placed where its original sample is (the parity
+        # set's interpolated maps depend on this); originals come first
+        full = annotation[donor]
+        first = full.loc[~full["well_id"].duplicated(keep="first").to_numpy()]
+        where = first.set_index("well_id")[["mni_x", "mni_y", "mni_z"]]
+        coords[donor] = where.loc[annot["well_id"].to_numpy()].to_numpy(dtype=np.float64)
+    return expression, coords
+
+
 def get_samples_in_mask(mask: Any = None, **kwargs: Any):
     """Preprocessed expression of the samples inside `mask` (abagen's API).
+
+    Same processing as :func:`get_expression_data`, but samples are returned
+    individually instead of being aggregated into regions.
 
     Parameters
     ----------
     mask : niimg-like, tuple of GIFTIs, dict of donor -> image, or None
-        Binary mask (non-zero = inside); None returns every sample.
+        Binary mask (non-zero = inside) in MNI152 / fsaverage5 space, or
+        donor-specific masks; None returns every sample.
     **kwargs
-        Options of :func:`get_expression_data`; ``atlas`` replaces a missing
-        mask, ``atlas_info``, ``region_agg`` and ``agg_metric`` are ignored.
+        Options of :func:`get_expression_data`. ``atlas`` replaces a missing
+        mask; ``atlas_info``, ``region_agg`` and ``agg_metric`` are ignored.
 
     Returns
     -------
     expression : pandas.DataFrame of shape (n_samples, n_genes)
-        Index ``well_id``; columns ``gene_symbol``. A dict donor -> frame
-        when ``return_donors=True``.
+        Index ``well_id``; columns ``gene_symbol``; donors concatenated in
+        donor order. A dict donor -> frame when ``return_donors=True``.
     coords : numpy.ndarray of shape (n_samples, 3)
-        MNI coordinates of the samples.
+        MNI coordinates of the samples (also for donor-specific masks); a
+        dict when ``return_donors=True``.
     """
-    raise NotImplementedError
+    atlas = kwargs.pop("atlas", None)
+    if mask is None and atlas is not None:
+        mask = atlas
+    options, call = _split_kwargs(dict(kwargs))
+    options = check_options(options)
+    expression, coords = _samples_in_mask(mask, options, call.get("data_dir"),
+                                          call.get("n_proc", 1), call.get("verbose", 0))
+    if mask is not None and sum(len(e) for e in expression.values()) == 0:
+        raise ValueError("No tissue sample falls inside the mask (within `tolerance`); "
+                         "check the mask is in MNI152/fsaverage5 space and not empty.")
+    if call.get("return_donors"):
+        return expression, coords
+    frames = [expression[d] for d in options["donors"]]
+    return (pd.concat(frames), np.vstack([coords[d] for d in options["donors"]]))
+
+
+def _mask_points(mask: Any) -> tuple[Any, np.ndarray, np.ndarray]:
+    """Image, indices and world coordinates of the non-zero points of a mask."""
+    if isinstance(mask, tuple | list):
+        tree = images.check_atlas(tuple(mask))
+        values = np.asarray(tree.atlas)
+        inside = np.flatnonzero(values != 0)
+        return tree, inside, np.asarray(tree.coords)[inside]
+    img = images.check_img(mask)
+    data = np.asanyarray(img.dataobj)
+    ijk = np.argwhere(data != 0)
+    xyz = ijk @ img.affine[:3, :3].T + img.affine[:3, 3]
+    return img, ijk, xyz
 
 
 def get_interpolated_map(genes: Any, mask: Any, n_neighbors: int = 10, **kwargs: Any):
-    """Dense (k-nearest-neighbour interpolated) expression maps of `genes`."""
-    raise NotImplementedError
+    """Dense expression maps of `genes` by k-nearest-neighbour regression.
+
+    Every sample (``get_samples_in_mask(mask=None, ...)``) is a training
+    point at its MNI coordinate; each non-zero voxel (or vertex) of `mask`
+    gets the distance-weighted mean expression of its `n_neighbors` nearest
+    samples (scikit-learn's ``KNeighborsRegressor``). Unless given,
+    ``lr_mirror='bidirectional'`` and ``norm_matched=False``.
+
+    Parameters
+    ----------
+    genes : str or list of str
+        Gene symbols.
+    mask : niimg-like or tuple of GIFTIs
+        Where to interpolate (non-zero points).
+    n_neighbors : int, default=10
+    **kwargs
+        Options of :func:`get_expression_data`.
+
+    Returns
+    -------
+    dense : dict of str -> nibabel image or numpy.ndarray
+        Per gene, a map in the mask's space (NIfTI for volumes; an array of
+        all vertices for surfaces), zero outside the mask.
+    """
+    from sklearn.neighbors import KNeighborsRegressor
+
+    if isinstance(genes, str):
+        genes = [genes]
+    genes = list(genes)
+    if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, int) or n_neighbors < 1:
+        raise ValueError(f"n_neighbors must be a positive integer; got {n_neighbors!r}.")
+    kwargs.setdefault("lr_mirror", "bidirectional")
+    kwargs.setdefault("norm_matched", False)
+    kwargs.pop("return_donors", None)
+    space, index, points = _mask_points(mask)
+    if len(points) == 0:
+        raise ValueError("The mask has no non-zero voxel/vertex; nothing to interpolate.")
+    expression, coords = get_samples_in_mask(None, **kwargs)
+    unknown = [g for g in genes if g not in expression.columns]
+    if unknown:
+        raise ValueError(f"Genes not in the processed data: {unknown}. Check the symbols "
+                         "(reannotated names) and the probe filtering options.")
+    model = KNeighborsRegressor(n_neighbors=min(n_neighbors, len(coords)),
+                                weights="distance")
+    model.fit(coords, expression[genes].to_numpy(dtype=np.float64))
+    predicted = model.predict(points)
+    predicted = predicted.reshape(len(points), len(genes))
+    out = {}
+    for j, gene in enumerate(genes):
+        if isinstance(space, images.AtlasTree if hasattr(images, "AtlasTree") else ()):
+            dense = np.zeros(len(np.asarray(space.atlas)))
+            dense[index] = predicted[:, j]
+            out[gene] = dense
+        elif hasattr(space, "affine"):
+            import nibabel as nib
+
+            dense = np.zeros(space.shape[:3])
+            dense[tuple(index.T)] = predicted[:, j]
+            out[gene] = nib.Nifti1Image(dense, space.affine)
+        else:
+            dense = np.zeros(len(np.asarray(space.atlas)))
+            dense[index] = predicted[:, j]
+            out[gene] = dense
+    return out

@@ -159,12 +159,13 @@ def _scaled_sigmoid(x: np.ndarray) -> _Result:
 
 
 def _scaled_sigmoid_quantiles(x: np.ndarray) -> _Result:
-    # the clipped values only give the mean and SD; the unclipped values are
-    # transformed (NaN stays NaN through np.clip)
+    # values outside the 5th-95th percentile range are left out (trimmed, not
+    # winsorised) when computing the mean and SD; every value, including the
+    # outliers, is then transformed (this reproduces abagen 0.1.3's numbers)
     lo, hi = _percentiles(x, [5, 95])
-    clipped = np.clip(x, lo, hi)
-    sd = _std(clipped)
-    return _minmax(_logistic(x, _mean(clipped), sd))[0], sd
+    inside = np.where((x >= lo) & (x <= hi), x, np.nan)
+    sd = _std(inside)
+    return _minmax(_logistic(x, _mean(inside), sd))[0], sd
 
 
 def _robust_sigmoid(x: np.ndarray) -> _Result:

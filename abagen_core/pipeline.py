@@ -41,6 +41,7 @@ __all__ = [
     "select_probes",
     "donor_genes",
     "label_donor",
+    "normalize_genes",
     "normalize_donor",
     "fill_missing",
     "combine_donors",
@@ -200,6 +201,35 @@ def _with_coords(annotation: pd.DataFrame, coords: pd.DataFrame | None) -> pd.Da
     return annot
 
 
+def normalize_genes(expression: pd.DataFrame, annotation: pd.DataFrame, labels: np.ndarray, *,
+                    gene_norm: str | None, norm_matched: bool, norm_structures: bool,
+                    coords: Any = None):
+    """Normalise every gene across one donor's samples.
+
+    With `norm_matched`, unmatched samples (label 0) are dropped first and
+    only matched samples enter the statistics; otherwise all samples do.
+    With `norm_structures`, each structural class (the sample's
+    ``structure``) is normalised separately.
+
+    Returns
+    -------
+    expression, annotation, labels, coords
+        The (possibly reduced) inputs, rows aligned, expression normalised.
+    """
+    labels = np.asarray(labels)
+    if norm_matched:
+        keep = np.flatnonzero(labels != 0)
+        expression = expression.iloc[keep]
+        annotation = annotation.iloc[keep]
+        coords = None if coords is None else np.asarray(coords)[keep]
+        labels = labels[keep]
+    if gene_norm is not None:
+        structures = annotation["structure"].to_numpy() if norm_structures else None
+        expression = normalize.normalize_expression(expression, norm=gene_norm,
+                                                    structures=structures, ignore_warn=True)
+    return expression, annotation, labels, coords
+
+
 def normalize_donor(expression: pd.DataFrame, annotation: pd.DataFrame, labels: np.ndarray,
                     atlas_tree: Any, *, gene_norm: str | None, norm_matched: bool,
                     norm_structures: bool, missing: str | None,
@@ -219,17 +249,9 @@ def normalize_donor(expression: pd.DataFrame, annotation: pd.DataFrame, labels: 
         Column ``label`` then the genes; one row per matched sample plus
         one per filled region.
     """
-    labels = np.asarray(labels)
-    keep = labels != 0
-    if norm_matched:
-        expression = expression.loc[keep]
-        annotation = annotation.iloc[np.flatnonzero(keep)]
-        coords = None if coords is None else np.asarray(coords)[keep]
-        labels = labels[keep]
-    if gene_norm is not None:
-        structures = annotation["structure"].to_numpy() if norm_structures else None
-        expression = normalize.normalize_expression(expression, norm=gene_norm,
-                                                    structures=structures, ignore_warn=True)
+    expression, annotation, labels, coords = normalize_genes(
+        expression, annotation, labels, gene_norm=gene_norm, norm_matched=norm_matched,
+        norm_structures=norm_structures, coords=coords)
     out = expression.copy()
     out.insert(0, "label", labels)
     if missing is not None:

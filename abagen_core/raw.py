@@ -23,7 +23,7 @@ from typing import Any
 from . import fetch, io, synth
 from .artifacts import write_text_atomic
 
-__all__ = ["obtain_donor", "obtain_t1", "obtain_rnaseq", "convert_matrix_with_checksum",
+__all__ = ["obtain_donor", "obtain_t1", "t1_candidates", "obtain_rnaseq", "convert_matrix_with_checksum",
            "sha256_file"]
 
 LOG = logging.getLogger("abagen_core")
@@ -115,6 +115,16 @@ def obtain_donor(donor: str, out_dir: str | os.PathLike, *, source: str = "folde
     return {name: str(out_dir / name) for name in MICROARRAY_NAMES}
 
 
+def t1_candidates(data_dir: str | os.PathLike | None, donor: str) -> list[Path]:
+    """Where a donor's T1w image may already be: the AHBA MRI layouts under `data_dir`."""
+    if not data_dir:
+        return []
+    root = Path(data_dir)
+    return [root / "mri" / f"mri_donor{donor}" / "T1.nii.gz",
+            root / "rawmri" / f"donor{donor}" / "T1w.nii.gz",
+            root / "rawmri" / f"donor{donor}" / "T1w.nii"]
+
+
 def obtain_t1(donor: str, dest: str | os.PathLike, *, source: str = "folder",
               data_dir: str | None = None, download: bool = False,
               api_url: str | None = None) -> Path:
@@ -128,11 +138,7 @@ def obtain_t1(donor: str, dest: str | os.PathLike, *, source: str = "folder",
         finally:
             shutil.rmtree(root, ignore_errors=True)
         return dest
-    root = Path(data_dir) if data_dir else None
-    candidates = []
-    if root is not None:
-        candidates = [root / "mri" / f"mri_donor{donor}" / "T1.nii.gz",
-                      root / "rawmri" / f"donor{donor}" / "T1w.nii.gz"]
+    candidates = t1_candidates(data_dir, donor)
     for cand in candidates:
         if cand.is_file():
             _link_or_copy(cand, dest)

@@ -76,10 +76,11 @@ def test_hand_computed(method, expected):
 
 
 def test_hand_computed_quantiles():
-    # 5th / 95th linear percentiles of X: 1 + 0.2 * 1 = 1.2 and 4 + 0.8 * 6 = 8.8
-    clipped = [1.2, 2.0, 3.0, 4.0, 8.8]
-    mean = sum(clipped) / 5
-    sd = math.sqrt(sum((c - mean) ** 2 for c in clipped) / 4)
+    # 5th / 95th linear percentiles of X are 1.2 and 8.8: values outside are
+    # left out of the mean and SD (trimmed), as abagen 0.1.3 does
+    inside = [2.0, 3.0, 4.0]
+    mean = sum(inside) / 3
+    sd = math.sqrt(sum((c - mean) ** 2 for c in inside) / 2)
     expected = _rescale([_logit(v, mean, sd) for v in X])     # unclipped values transformed
     out = _norm(_tiny(), "scaled_sigmoid_quantiles")
     np.testing.assert_allclose(out["a"].to_numpy(), expected, rtol=0, atol=1e-14)
