@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import fetch, images, io, matching, pipeline, probes
+from . import fetch, images, io, pipeline, probes
+from . import samples as samples_mod
 from .aggregate import check_metric
 from .options import check_options
 from .report import Report
@@ -78,9 +79,8 @@ def _load_rnaseq(data_dir: str | None, donors: list[str]) -> dict[str, pd.DataFr
     return out
 
 
-def _native_coords(donor: str, annotation_raw: pd.DataFrame, annotation: pd.DataFrame,
-                   data_dir: str | None) -> pd.DataFrame:
-    """Native-space (T1w mm) coordinates of the kept samples of one donor."""
+def _t1_affine(donor: str, data_dir: str | None) -> np.ndarray:
+    """The donor's T1w affine (native voxel -> mm), from data_dir or downloaded."""
     import nibabel as nib
 
     from .raw import t1_candidates
@@ -90,14 +90,15 @@ def _native_coords(donor: str, annotation_raw: pd.DataFrame, annotation: pd.Data
         t1 = found[0]
     else:
         t1 = fetch.fetch_raw_mri(data_dir=data_dir, donors=[donor], verbose=0)[donor]["t1w"]
-    affine = nib.load(t1).affine
-    native = matching.native_coordinates(annotation_raw, affine)
-    return native.loc[annotation.index].reset_index(drop=True)
+    return nib.load(t1).affine
 
 
 def _prepare(options: dict[str, Any], data_dir: str | None, n_proc: int, verbose: int,
-             need_atlas_probes: bool = True):
-    """Shared front half: samples, probes, collapse, sample normalization."""
+             native: bool = False):
+    """Shared front half: samples, probes, collapse, sample normalization.
+
+    With `native` (donor-specific atlases) sample coordinates are native.
+    """
     donors = options["donors"]
     data, resolved = load_donors(data_dir, donors, n_proc=n_proc, verbose=verbose)
     probe_info = pipeline.prepare_probes(data[donors[0]].probes,
@@ -108,7 +109,8 @@ def _prepare(options: dict[str, Any], data_dir: str | None, n_proc: int, verbose
         annotation[donor] = pipeline.prepare_samples(
             d.annotation, d.ontology, corrected_mni=options["corrected_mni"],
             lr_mirror=options["lr_mirror"], sim_threshold=options["sim_threshold"],
-            microarray=d.microarray, probe_ids=probe_info.index)
+            microarray=d.microarray, probe_ids=probe_info.index,
+            native_affine=_t1_affine(donor, data_dir) if native else None)
     pacall = {donor: probes.pacall_summary(data[donor].pacall.loc[probe_info.index],
                                            annotation[donor]) for donor in donors}
     rnaseq = _load_rnaseq(data_dir, donors) if options["probe_selection"] == "rnaseq" else None
@@ -193,15 +195,14 @@ def get_expression_data(atlas: Any, atlas_info: Any = None, *, ibf_threshold: fl
     trees, group_atlas = images.coerce_atlas_to_dict(atlas, donor_list, atlas_info,
                                                      data_dir=data_dir)
 
-    data, annotation, kept, genes = _prepare(options, data_dir, n_proc, verbose)
-    regions = list(next(iter(trees.values())).labels)
+    data, annotation, kept, genes = _prepare(options, data_dir, n_proc, verbose,
+                                             native=not group_atlas)
+    regions = sorted({int(x) for tree in trees.values() for x in tree.labels})
     labels, normalized = {}, {}
     for donor in donor_list:
         coords = None
-        if not group_atlas:
-            coords = _native_coords(donor, data[donor].annotation, annotation[donor], data_dir)
         labels[donor] = pipeline.label_donor(annotation[donor], trees[donor],
-                                             tolerance=options["tolerance"], coords=coords)
+                                             tolerance=options["tolerance"])
         normalized[donor] = pipeline.normalize_donor(
             genes[donor], annotation[donor].reset_index(), labels[donor], trees[donor],
             gene_norm=options["gene_norm"], norm_matched=options["norm_matched"],
@@ -252,7 +253,8 @@ def _samples_in_mask(mask: Any, options: dict[str, Any], data_dir: str | None, n
     donors = options["donors"]
     trees, group_atlas = ({}, True) if mask is None else \
         images.coerce_atlas_to_dict(mask, donors, None, data_dir=data_dir)
-    data, annotation, _, genes = _prepare(options, data_dir, n_proc, verbose)
+    data, annotation, _, genes = _prepare(options, data_dir, n_proc, verbose,
+                                          native=not group_atlas)
     expression, coords = {}, {}
     for donor in donors:
         annot = annotation[donor].reset_index()
@@ -260,10 +262,8 @@ def _samples_in_mask(mask: Any, options: dict[str, Any], data_dir: str | None, n
             labels = np.ones(len(annot), dtype=np.int64)
             native = None
         else:
-            native = None if group_atlas else _native_coords(
-                donor, data[donor].annotation, annotation[donor], data_dir)
             labels = pipeline.label_donor(annotation[donor], trees[donor],
-                                          tolerance=options["tolerance"], coords=native)
+                                          tolerance=options["tolerance"])
         expr, annot, labels, _ = pipeline.normalize_genes(
             genes[donor], annot, labels, gene_norm=options["gene_norm"],
             norm_matched=False, norm_structures=options["norm_structures"])
@@ -277,6 +277,11 @@ def _samples_in_mask(mask: Any, options: dict[str, Any], data_dir: str | None, n
         # mirrored copy is placed where its original sample is (the parity
         # set's interpolated maps depend on this); originals come first
         full = annotation[donor]
+        if not group_atlas:  # native masks: still report MNI coordinates
+            raw = data[donor].annotation
+            if options["corrected_mni"]:
+                raw = samples_mod.update_mni_coords(raw)
+            full = raw
         first = full.loc[~full["well_id"].duplicated(keep="first").to_numpy()]
         where = first.set_index("well_id")[["mni_x", "mni_y", "mni_z"]]
         coords[donor] = where.loc[annot["well_id"].to_numpy()].to_numpy(dtype=np.float64)

@@ -46,7 +46,15 @@ Compatibility (only when the tree has ``atlas_info`` and the annotation has
 ``hemisphere`` and ``structure`` columns): a sample may only take a region of
 its own structural class; hemispheres must agree, except that a bilateral
 ('B') region (e.g. the brainstem) accepts samples of either hemisphere and a
-bilateral sample accepts regions of either hemisphere.
+bilateral sample accepts regions of either hemisphere (the parity data do not
+exercise bilateral samples; this is our choice).
+
+Filling empty regions (see the methods for details): ``missing='centroids'``
+uses, per donor, the compatible sample closest to the region's centroid
+(:meth:`AtlasTree.match_closest_samples`); ``missing='interpolate'`` gives
+every voxel/vertex of the region its nearest compatible sample, after moving
+the samples onto their nearest labelled voxel/vertex
+(:meth:`AtlasTree.fill_label`).
 """
 
 from __future__ import annotations
@@ -630,6 +638,13 @@ class AtlasTree:
                               return_dist: bool = False):
         """Sample closest to the centroid of each region (for ``missing='centroids'``).
 
+        abagen 0.1.3 fills a region this way only when *no* donor has a sample
+        in it; the region's value is then the average over donors of each
+        donor's closest sample, weighted by 1 / its centroid distance. The
+        candidates are the donor's matched samples (``norm_matched=True``),
+        constrained by hemisphere/structure when the tree has ``atlas_info``
+        (this reproduces abagen's parity values).
+
         Parameters
         ----------
         annotation : pandas.DataFrame of shape (S, >=3) or array_like of shape (S, 3)
@@ -673,6 +688,28 @@ class AtlasTree:
     def fill_label(self, annotation: Any, label: int, return_dist: bool = False):
         """Nearest sample of every voxel/vertex of `label` (for ``missing='interpolate'``).
 
+        Rules (abagen 0.1.3's, derived from its parity outputs):
+
+        1. Candidates are the samples of `annotation` (the caller passes the
+           donor's matched samples when ``norm_matched=True``), restricted to
+           those compatible with `label` when constrained.
+        2. Every candidate is first moved onto the atlas: to its nearest
+           labelled voxel centre (volumes) or labelled vertex (surfaces), of
+           any label.
+        3. Every voxel/vertex of `label` takes the nearest moved candidate:
+           Euclidean distance for volumes (and surfaces without triangles);
+           shortest path along the mesh edges, background (label 0) vertices
+           excluded, for surfaces. Exact ties go to the first candidate in
+           annotation order.
+        4. Voxels/vertices on which a candidate sits (distance 0) and
+           unreachable vertices are left out.
+
+        The caller's region value is then the average of the returned
+        samples' expression weighted by 1 / distance. This reproduces
+        abagen's volumetric results; for surfaces the mesh distance is the
+        closest rule found but abagen's exact surface rule is not known
+        (its values differ by up to ~0.04 on the parity set).
+
         Parameters
         ----------
         annotation : pandas.DataFrame of shape (S, >=3) or array_like of shape (S, 3)
@@ -687,13 +724,11 @@ class AtlasTree:
         -------
         samples : numpy.ndarray of shape (L,)
             Row position (0-based, in `annotation`) of the sample nearest to
-            each of the region's L voxels (volumes, world coordinates of voxel
-            centres) or vertices (surfaces). Empty when no sample is
-            compatible with the region.
+            each of the L kept voxels/vertices of the region. Empty when no
+            sample is compatible with the region.
         distance : numpy.ndarray of shape (L,)
-            Distance from each voxel/vertex to that sample; only when
-            `return_dist`. The caller's value for the region is the average
-            of the samples' expression weighted by 1 / distance.
+            Distance (> 0) from each kept voxel/vertex to that sample; only
+            when `return_dist`.
         """
         label = int(self._check_labels([label])[0])
         coords = _sample_coords(annotation)

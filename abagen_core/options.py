@@ -65,21 +65,24 @@ NORM_OPTIONS = [None, "center", "demean", "zscore", "minmax", "sigmoid", "sig",
 
 #: the options each pipeline stage depends on (cumulative: a stage's key also
 #: covers the stages upstream of it)
+#: ``native`` is not a user option: it is True when samples are matched to
+#: donor-specific atlases, whose coordinates (and hence hemisphere checks) are
+#: native; it is the only way the atlas reaches the atlas-independent stages.
 STAGE_OPTIONS: dict[str, tuple[str, ...]] = {
     # per donor, atlas-independent
-    "samples": ("corrected_mni", "lr_mirror", "sim_threshold", "reannotated"),
+    "samples": ("corrected_mni", "lr_mirror", "sim_threshold", "reannotated", "native"),
     # gather over donors: intensity-based filtering
-    "ibf": ("corrected_mni", "lr_mirror", "sim_threshold", "reannotated", "donors",
+    "ibf": ("corrected_mni", "lr_mirror", "sim_threshold", "reannotated", "native", "donors",
             "ibf_threshold"),
     # per donor summaries + gather over donors: probe selection
-    "probes": ("corrected_mni", "lr_mirror", "sim_threshold", "reannotated", "donors",
+    "probes": ("corrected_mni", "lr_mirror", "sim_threshold", "reannotated", "native", "donors",
                "ibf_threshold", "probe_selection", "donor_probes"),
     # per donor: collapsed + sample-normalised genes
-    "genes": ("corrected_mni", "lr_mirror", "sim_threshold", "reannotated", "donors",
+    "genes": ("corrected_mni", "lr_mirror", "sim_threshold", "reannotated", "native", "donors",
               "ibf_threshold", "probe_selection", "donor_probes", "sample_norm"),
     # per atlas and donor
-    "labels": ("corrected_mni", "lr_mirror", "sim_threshold", "reannotated", "tolerance"),
-    "regional": ("corrected_mni", "lr_mirror", "sim_threshold", "reannotated", "donors",
+    "labels": ("corrected_mni", "lr_mirror", "sim_threshold", "reannotated", "native", "tolerance"),
+    "regional": ("corrected_mni", "lr_mirror", "sim_threshold", "reannotated", "native", "donors",
                  "ibf_threshold", "probe_selection", "donor_probes", "sample_norm",
                  "tolerance", "gene_norm", "norm_matched", "norm_structures", "missing",
                  "region_agg", "agg_metric"),
@@ -182,7 +185,8 @@ def check_options(options: Mapping[str, Any] | None = None, **kwargs: Any) -> di
 def stage_options(options: Mapping[str, Any], stage: str) -> dict[str, Any]:
     """The subset of (validated) `options` that `stage` depends on."""
     check_choice("stage", stage, list(STAGE_OPTIONS))
-    return {name: options[name] for name in STAGE_OPTIONS[stage]}
+    return {name: options.get(name, False) if name == "native" else options[name]
+            for name in STAGE_OPTIONS[stage]}
 
 
 def _canonical(value: Any) -> Any:

@@ -78,8 +78,14 @@ def prepare_samples(annotation: pd.DataFrame, ontology: pd.DataFrame, *,
                     corrected_mni: bool = True, lr_mirror: str | None = None,
                     sim_threshold: float | None = None,
                     microarray: pd.DataFrame | None = None,
-                    probe_ids: pd.Index | None = None) -> pd.DataFrame:
+                    probe_ids: pd.Index | None = None,
+                    native_affine: np.ndarray | None = None) -> pd.DataFrame:
     """A donor's raw SampleAnnot -> the annotation of the samples it keeps.
+
+    With `native_affine` (the donor's T1w affine, for donor-specific atlases)
+    the sample coordinates are the native ones (affine applied to
+    ``mri_voxel_{x,y,z}``), and the hemisphere check uses them, as abagen
+    0.1.3 does; `corrected_mni` is then irrelevant.
 
     Coordinates are corrected (``corrected_mni``), hemisphere mismatches are
     dropped, dissimilar samples removed (``sim_threshold``, needs
@@ -91,6 +97,13 @@ def prepare_samples(annotation: pd.DataFrame, ontology: pd.DataFrame, *,
     annotation : pandas.DataFrame of shape (n_kept, 7)
         Index ``sample_id`` (repeats after mirroring).
     """
+    if native_affine is not None:
+        from .matching import native_coordinates
+
+        native = native_coordinates(annotation, native_affine)
+        annotation = annotation.copy()
+        annotation[["mni_x", "mni_y", "mni_z"]] = native.to_numpy(dtype=np.float64)
+        corrected_mni = False
     annot = samples.prepare_annotation(annotation, ontology, corrected_mni=corrected_mni)
     if sim_threshold is not None:
         if microarray is None:
@@ -253,14 +266,23 @@ def normalize_donor(expression: pd.DataFrame, annotation: pd.DataFrame, labels: 
         expression, annotation, labels, gene_norm=gene_norm, norm_matched=norm_matched,
         norm_structures=norm_structures, coords=coords)
     out = expression.copy()
+    out.insert(0, "weight", 1.0)
+    out.insert(0, "fill", FILL_NONE)
     out.insert(0, "label", labels)
     if missing is not None:
         fill = fill_missing(expression, annotation, labels, atlas_tree, missing=missing,
                             coords=coords)
         out = pd.concat([out, fill], ignore_index=True)
     out = out.loc[out["label"].to_numpy() != 0].reset_index(drop=True)
+    out["label"] = out["label"].astype(np.int64)
+    out["fill"] = out["fill"].astype(np.int64)
     out.columns.name = "gene_symbol"
     return out
+
+
+#: kinds of rows in a normalised donor table (column ``fill``)
+FILL_NONE, FILL_CENTROID, FILL_INTERPOLATED = 0, 1, 2
+_META_COLUMNS = ["label", "fill", "weight"]
 
 
 def fill_missing(expression: pd.DataFrame, annotation: pd.DataFrame, labels: np.ndarray,
@@ -268,30 +290,68 @@ def fill_missing(expression: pd.DataFrame, annotation: pd.DataFrame, labels: np.
                  coords: pd.DataFrame | None = None) -> pd.DataFrame:
     """Rows for the atlas regions that have no sample in this donor.
 
+    ``'centroids'``: one *candidate* row per empty region, the donor's
+    sample closest to the region centroid, with weight 1 / distance; the
+    gather step uses candidates only for regions that no donor has a sample
+    in, averaging them across donors with those weights (abagen 0.1.3's
+    numbers). ``'interpolate'``: one row per empty region, the inverse-
+    distance weighted average of the samples nearest to each of the region's
+    voxels/vertices (see :meth:`abagen_core.matching.AtlasTree.fill_label`).
+
     Returns
     -------
-    rows : pandas.DataFrame of shape (n_empty, 1 + n_genes)
-        Column ``label`` then the genes.
+    rows : pandas.DataFrame of shape (n_filled, 3 + n_genes)
+        Columns ``label``, ``fill``, ``weight``, then the genes.
     """
     annot = _with_coords(annotation, coords)
-    present = set(np.asarray(labels)[np.asarray(labels) != 0].tolist())
-    empty = [lab for lab in atlas_tree.labels if lab not in present]
-    rows = []
+    labels = np.asarray(labels)
+    present = set(labels[labels != 0].tolist())
+    empty = [int(lab) for lab in atlas_tree.labels if int(lab) not in present]
+    columns = [*_META_COLUMNS, *expression.columns]
     if not empty or len(annot) == 0:
-        return pd.DataFrame(columns=["label", *expression.columns])
+        return pd.DataFrame(columns=columns)
     values = expression.to_numpy(dtype=np.float64)
+    rows = []
     if missing == "centroids":
-        nearest = atlas_tree.match_closest_samples(annot, empty) \
-            if hasattr(atlas_tree, "match_closest_samples") else None
-        for lab, idx in zip(empty, nearest, strict=True):
-            if idx is not None and idx >= 0:
-                rows.append([lab, *values[idx]])
+        nearest, dist = atlas_tree.match_closest_samples(annot, empty, return_dist=True)
+        for lab, idx, d in zip(empty, nearest, dist, strict=True):
+            if idx >= 0:
+                weight = 1.0 / d if d > 0 else np.inf
+                rows.append([lab, FILL_CENTROID, weight, *values[idx]])
     elif missing == "interpolate":
         for lab in empty:
             nearest, dist = atlas_tree.fill_label(annot, lab, return_dist=True)
             if len(nearest):
-                rows.append([lab, *aggregate.interpolate_region(expression, nearest, dist)])
-    return pd.DataFrame(rows, columns=["label", *expression.columns])
+                rows.append([lab, FILL_INTERPOLATED, 1.0,
+                             *aggregate.interpolate_region(expression, nearest, dist)])
+    else:
+        raise ValueError(f"Invalid value for `missing`: {missing!r}")
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _genes(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.drop(columns=[c for c in _META_COLUMNS if c in frame.columns])
+
+
+def _centroid_fill(expression: pd.DataFrame, candidates: Mapping[str, pd.DataFrame]
+                   ) -> pd.DataFrame:
+    """Fill regions without any sample with the 1/distance-weighted donor candidates."""
+    empty = expression.index[expression.isna().all(axis=1)]
+    pooled = pd.concat([c for c in candidates.values() if len(c)], ignore_index=True) \
+        if any(len(c) for c in candidates.values()) else None
+    if pooled is None or not len(empty):
+        return expression
+    expression = expression.copy()
+    for region in empty:
+        rows = pooled.loc[pooled["label"].to_numpy() == region]
+        if not len(rows):
+            continue
+        w = rows["weight"].to_numpy(dtype=np.float64)
+        vals = _genes(rows).to_numpy(dtype=np.float64)
+        if np.isinf(w).any():
+            w = np.isinf(w).astype(np.float64)
+        expression.loc[region] = (w[:, None] * vals).sum(axis=0) / w.sum()
+    return expression
 
 
 def combine_donors(normalized: Mapping[str, pd.DataFrame], regions: Sequence[int], *,
@@ -307,16 +367,22 @@ def combine_donors(normalized: Mapping[str, pd.DataFrame], regions: Sequence[int
         Donor-level matrices (empty when ``region_agg='samples'``).
     """
     aggregate.check_region_agg(region_agg)
+    real = {d: f.loc[f["fill"].to_numpy() != FILL_CENTROID] for d, f in normalized.items()}
+    candidates = {d: f.loc[f["fill"].to_numpy() == FILL_CENTROID] for d, f in normalized.items()}
     per_donor = {}
     if region_agg == "donors":
-        for donor, frame in normalized.items():
+        for donor, frame in real.items():
             per_donor[donor] = aggregate.aggregate_samples(
-                frame.drop(columns="label"), frame["label"].to_numpy(), regions, agg_metric)
+                _genes(frame), frame["label"].to_numpy(), regions, agg_metric)
         expression = aggregate.aggregate_donors(per_donor, agg_metric)
+        for donor, frame in per_donor.items():
+            # donor-level matrices take the donor's own candidate sample
+            per_donor[donor] = _centroid_fill(frame, {donor: candidates[donor]})
     else:
-        pooled = pd.concat(list(normalized.values()), ignore_index=True)
+        pooled = pd.concat(list(real.values()), ignore_index=True)
         expression = aggregate.aggregate_samples(
-            pooled.drop(columns="label"), pooled["label"].to_numpy(), regions, agg_metric)
+            _genes(pooled), pooled["label"].to_numpy(), regions, agg_metric)
+    expression = _centroid_fill(expression, candidates)
     expression.columns.name = "gene_symbol"
     for frame in per_donor.values():
         frame.columns.name = "gene_symbol"
@@ -356,20 +422,6 @@ def load_atlas(spec: Mapping[str, Any], donor: str | None = None) -> Any:
         kwargs["donor"] = donor
     return images.check_atlas(image, spec.get("info"), geometry=geometry,
                               space=spec.get("space"), **kwargs)
-
-
-def native_sample_coords(samples: pd.DataFrame, t1_path: str, raw_annotation=None
-                         ) -> np.ndarray:
-    """Native (T1w mm) coordinates of the kept samples, from their MRI voxels."""
-    import nibabel as nib
-
-    from . import matching
-
-    if raw_annotation is None:
-        raise ValueError("native coordinates need the raw SampleAnnot table")
-    affine = nib.load(t1_path).affine
-    native = matching.native_coordinates(raw_annotation, affine)
-    return np.asarray(native.loc[samples.index], dtype=np.float64)
 
 
 def atlas_regions(tree: Any) -> list[int]:
@@ -476,9 +528,9 @@ def write_donor_expression(normalized: pd.DataFrame, *, atlas: Mapping[str, Any]
     from .artifacts import write_text_atomic
 
     tree = load_atlas(atlas, donor)
-    frame = aggregate.aggregate_samples(normalized.drop(columns="label"),
-                                        normalized["label"].to_numpy(), atlas_regions(tree),
-                                        options["agg_metric"])
+    _, per_donor = combine_donors({donor: normalized}, atlas_regions(tree),
+                                  region_agg="donors", agg_metric=options["agg_metric"])
+    frame = per_donor[donor]
     frame.columns.name = "gene_symbol"
     write_text_atomic(frame.to_csv(), dest)
     return frame

@@ -153,7 +153,8 @@ class Plan:
     donors: list[str]
     atlases: dict[str, AtlasSpec]
     variants: dict[str, dict[str, Any]]
-    keys: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: (atlas, variant) -> stage -> key
+    keys: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     by_key: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
     def options_for(self, stage: str, key: str) -> dict[str, Any]:
@@ -199,12 +200,14 @@ def build_plan(config: Mapping[str, Any], base: str | os.PathLike = ".") -> Plan
             variants[name] = check_options(opts)
         except ValueError as exc:
             raise ValueError(f"variants.{name}: {exc}") from None
-    keys: dict[str, dict[str, str]] = {}
+    keys: dict[tuple[str, str], dict[str, str]] = {}
     by_key: dict[str, dict[str, dict[str, Any]]] = {s: {} for s in STAGES}
-    for name, opts in variants.items():
-        keys[name] = {stage: stage_key(opts, stage) for stage in STAGES}
-        for stage, key in keys[name].items():
-            by_key[stage].setdefault(key, opts)
+    for atlas, spec in atlases.items():
+        for name, opts in variants.items():
+            staged = dict(opts, native=spec.kind == "native")
+            keys[atlas, name] = {stage: stage_key(staged, stage) for stage in STAGES}
+            for stage, key in keys[atlas, name].items():
+                by_key[stage].setdefault(key, staged)
     return Plan(donors, atlases, variants, keys, by_key)
 
 

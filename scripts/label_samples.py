@@ -9,11 +9,6 @@ snakemake = globals()["snakemake"]
 log = setup_logging(snakemake.log[0])
 samples = read_frame(snakemake.input["samples"], kind="samples")
 tree = pipeline.load_atlas(snakemake.params.atlas, snakemake.wildcards.donor)
-coords = None
-if snakemake.input["t1"]:
-    raw = read_frame(snakemake.input["raw_annotation"][0], kind="annotation_raw")
-    coords = pipeline.native_sample_coords(samples, snakemake.input["t1"][0], raw)
-labels = pipeline.label_donor(samples, tree, tolerance=snakemake.params.options["tolerance"],
-                              coords=coords)
+labels = pipeline.label_donor(samples, tree, tolerance=snakemake.params.options["tolerance"])
 log.info("%d of %d samples matched to a region", int((labels != 0).sum()), len(labels))
 write_frame(pd.DataFrame({"label": labels}), snakemake.output["labels"], kind="labels")

@@ -10,12 +10,8 @@ genes = read_frame(snakemake.input["genes"], kind="genes")
 samples = read_frame(snakemake.input["samples"], kind="samples")
 labels = read_frame(snakemake.input["labels"], kind="labels")["label"].to_numpy()
 tree = pipeline.load_atlas(snakemake.params.atlas, snakemake.wildcards.donor)
-coords = None
-if snakemake.input["t1"]:
-    raw = read_frame(snakemake.input["raw_annotation"][0], kind="annotation_raw")
-    coords = pipeline.native_sample_coords(samples, snakemake.input["t1"][0], raw)
 normalized = pipeline.normalize_donor(
     genes, samples.reset_index(), labels, tree, gene_norm=opts["gene_norm"],
     norm_matched=opts["norm_matched"], norm_structures=opts["norm_structures"],
-    missing=opts["missing"], coords=coords)
+    missing=opts["missing"])
 write_frame(normalized, snakemake.output["normalized"], kind="normalized")

@@ -12,7 +12,13 @@ microarray = probe_ids = None
 if opts["sim_threshold"] is not None:
     probe_ids = read_frame(snakemake.input["probes"], kind="probes").index
     microarray = io.read_microarray(snakemake.input["microarray"])
+native_affine = None
+if opts["native"]:
+    import nibabel as nib
+
+    native_affine = nib.load(snakemake.input["t1"]).affine
 samples = pipeline.prepare_samples(
     annotation, ontology, corrected_mni=opts["corrected_mni"], lr_mirror=opts["lr_mirror"],
-    sim_threshold=opts["sim_threshold"], microarray=microarray, probe_ids=probe_ids)
+    sim_threshold=opts["sim_threshold"], microarray=microarray, probe_ids=probe_ids,
+    native_affine=native_affine)
 write_frame(samples, snakemake.output["samples"], kind="samples")

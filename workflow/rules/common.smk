@@ -93,6 +93,8 @@ def sample_inputs(wildcards):
     if opts["sim_threshold"] is not None:
         files["microarray"] = f"resources/parquet/{wildcards.donor}/microarray.parquet"
         files["probes"] = _probe_table(opts)
+    if opts["native"]:
+        files["t1"] = f"resources/raw/{wildcards.donor}/T1.nii.gz"
     return files
 
 
@@ -175,18 +177,6 @@ def atlas_spec(wildcards):
     }
 
 
-def t1_of_donor(wildcards):
-    if PLAN.atlases[wildcards.atlas].kind != "native":
-        return []
-    return [f"resources/raw/{wildcards.donor}/T1.nii.gz"]
-
-
-def raw_annotation_of_native(wildcards):
-    if PLAN.atlases[wildcards.atlas].kind != "native":
-        return []
-    return [f"resources/parquet/{wildcards.donor}/annotation.parquet"]
-
-
 def genes_of_regional(wildcards):
     gkey = upstream("regional", wildcards, "genes")
     return f"resources/genes/{gkey}/genes_{wildcards.donor}.parquet"
@@ -202,7 +192,7 @@ def samples_of_regional(wildcards):
 
 
 def regional_inputs(wildcards):
-    keys = PLAN.keys[wildcards.variant]
+    keys = PLAN.keys[wildcards.atlas, wildcards.variant]
     return {
         "normalized": expand(
             "resources/regional/{atlas}/{key}/normalized_{donor}.parquet",
@@ -226,7 +216,7 @@ def regional_inputs(wildcards):
 
 
 def donor_normalized(wildcards):
-    key = PLAN.keys[wildcards.variant]["regional"]
+    key = PLAN.keys[wildcards.atlas, wildcards.variant]["regional"]
     return f"resources/regional/{wildcards.atlas}/{key}/normalized_{wildcards.donor}.parquet"
 
 

@@ -6,8 +6,6 @@ rule label_samples:
     input:
         atlas=atlas_files,
         samples=samples_of_labels,
-        t1=t1_of_donor,
-        raw_annotation=raw_annotation_of_native,
         code=code("images", "matching", "pipeline"),
     output:
         labels="resources/labels/{atlas}/{key}/labels_{donor}.parquet",
@@ -32,8 +30,6 @@ rule normalize_donor:
         samples=samples_of_regional,
         labels=labels_of_regional,
         atlas=atlas_files,
-        t1=t1_of_donor,
-        raw_annotation=raw_annotation_of_native,
         code=code("normalize", "aggregate", "matching", "pipeline"),
     output:
         normalized="resources/regional/{atlas}/{key}/normalized_{donor}.parquet",

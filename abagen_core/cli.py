@@ -1,0 +1,631 @@
+"""The ``abagen`` command: abagen 0.1.3's command line on the cached workflow.
+
+Same arguments and defaults as the ``abagen`` command of abagen 0.1.3 (its
+manual, section 7.3). Every argument is validated before any work starts,
+with the errors of the Python API (:func:`abagen_core.options.check_options`).
+The work itself is done by the Snakemake workflow of this repository in a
+persistent cache folder, so that a later call that differs only in the atlas
+(or in downstream options) re-uses everything it shares with earlier calls.
+
+Cache layout (``--cache-dir``, default ``$ABAGEN_CACHE`` or
+``~/.cache/abagen-core``)::
+
+    <cache>/<data key>/                 one Snakemake working folder per data folder
+        atlases/a<sha1>/...             copies of the atlas files, named by content
+        config/cli-<atlas>-<variant>.yaml
+        resources/ results/ logs/       the workflow's own outputs
+        logs/abagen-cli.log             Snakemake's output of the last call
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from . import __version__
+from .options import (
+    DEFAULTS,
+    DONOR_PROBES_OPTIONS,
+    NORM_OPTIONS,
+    PROBE_SELECTION_METHODS,
+    check_options,
+    stage_key,
+)
+
+__all__ = ["main", "build_parser", "cache_root", "workdir_for", "SNAKEFILE"]
+
+#: the workflow the command runs (the package is installed from the repository)
+SNAKEFILE = Path(__file__).resolve().parents[1] / "workflow" / "Snakefile"
+
+_NIFTI = (".nii", ".nii.gz")
+_GIFTI = (".gii", ".gii.gz")
+_LR_MIRROR = ["None", "bidirectional", "leftright", "rightleft"]
+_MISSING = ["None", "centroids", "interpolate"]
+_NORMS = [str(n) for n in NORM_OPTIONS if n is not None] + ["None"]
+_LOG_NAME = "abagen-cli.log"
+# jobs a call ran, as Snakemake 9 reports them
+_FINISHED = re.compile(r"Finished jobid: \d+ \(Rule: (?P<rule>[A-Za-z0-9_]+)\)")
+_PROGRESS = re.compile(r"^\d+ of \d+ steps \(\d+%\) done")
+
+_DESCRIPTION = """\
+Assign Allen Human Brain Atlas (AHBA) microarray expression data to the
+regions of an atlas and write the region x gene matrix as a CSV file.
+
+Processing follows abagen 0.1.3: probes are filtered by intensity
+(--ibf_threshold), one probe is chosen per gene or probes are collapsed
+(--probe_selection, --donor_probes), samples can be mirrored across the
+hemispheres (--lr_mirror), and samples are matched to the atlas' regions, at
+most --tol mm away from a region (standard deviations for surface atlases),
+within the same hemisphere and tissue class when --atlas_info is given.
+Expression is then normalised per sample (--sample_norm) and per gene
+(--gene_norm, --norm_all, --norm_structures) and aggregated into regions and
+across donors (--region_agg, --agg_metric).
+
+The work runs as the abagen-core Snakemake workflow in a cache folder
+(--cache-dir): every step that does not depend on the atlas is computed once
+and re-used by later calls with other atlases or downstream options.
+"""
+
+_EPILOG = """\
+examples:
+  # the Desikan-Killiany volume atlas, abagen's default processing
+  abagen --atlas_info atlas-desikankilliany.csv atlas-desikankilliany.nii.gz
+
+  # two donors, one probe per gene by maximum intensity, counts and donor files
+  abagen --donors 12876 15496 --probe_selection max_intensity \\
+      --output-file dk.csv --save-counts --save-donors atlas.nii.gz
+
+  # a surface atlas (fsaverage5 GIFTIs, left then right) piped to another tool
+  abagen --stdout lh.label.gii rh.label.gii | head
+
+Outputs: --output-file (the region x gene matrix, regions as rows), with
+--save-counts <name>_counts<ext> (samples per region and donor) and with
+--save-donors <name>_<donor><ext> (one matrix per donor).
+"""
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``abagen`` command.
+
+    Returns
+    -------
+    parser : argparse.ArgumentParser
+        Parses every argument of abagen 0.1.3's command (both spellings of
+        each option) plus ``--cache-dir``; values are *not* validated here
+        beyond their type and allowed choices (see :func:`main`).
+    """
+    parser = argparse.ArgumentParser(
+        prog="abagen",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "atlas", nargs="+", metavar="atlas",
+        help="The parcellation: one NIfTI image in MNI152 space, or two GIFTI label "
+             "images in fsaverage5 space (left hemisphere first, then right). Every "
+             "parcel is labelled by its own integer id; 0 is background.")
+    parser.add_argument("--version", action="version",
+                        version=f"abagen (abagen_core) {__version__}",
+                        help="Show the program's version and exit.")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="Report progress on stderr; give twice (-vv) to also show "
+                             "Snakemake's own output. Default: quiet.")
+
+    grp = parser.add_argument_group("Options to specify information about the atlas used")
+    grp.add_argument(
+        "--atlas_info", "--atlas-info", dest="atlas_info", metavar="PATH", default=None,
+        help="CSV table describing the atlas, with at least the columns 'id', "
+             "'hemisphere' ('L', 'R' or 'B') and 'structure' ('cortex', "
+             "'subcortex/brainstem', 'cerebellum'). When given, a sample can only be "
+             "matched to a region of its own hemisphere and tissue class. For GIFTI "
+             "atlases with label tables this information is derived from the files. "
+             "Default: not used.")
+
+    grp = parser.add_argument_group("Options to specify which AHBA data to use during "
+                                    "processing")
+    grp.add_argument(
+        "--donors", nargs="+", default=["all"], metavar="DONOR_ID",
+        help="Donors whose expression data are used: donor numbers (e.g. 9861 10021) or "
+             "Allen UIDs (e.g. H0351.2001), or 'all' for all six. Default: all.")
+    grp.add_argument(
+        "--data_dir", "--data-dir", dest="data_dir", metavar="PATH", default=None,
+        help="Folder holding the AHBA download (abagen's layout). Default: "
+             "$ABAGEN_DATA, else $HOME/abagen-data. Donors missing there are "
+             "downloaded from the Allen Institute into the cache.")
+    grp.add_argument(
+        "--n_proc", "--n-proc", dest="n_proc", metavar="N_PROC", type=int, default=1,
+        help="Number of processes: downloads and workflow jobs run up to this many at "
+             "a time (up to six downloads when all donors are used). Default: 1.")
+
+    grp = parser.add_argument_group("Options to specify processing options")
+    grp.add_argument(
+        "--ibf_threshold", "--ibf-threshold", dest="ibf_threshold", metavar="THRESHOLD",
+        type=float, default=DEFAULTS["ibf_threshold"],
+        help="Intensity-based filtering: a probe is kept only if its signal exceeds "
+             "background noise in at least this fraction (0 to 1) of the samples of the "
+             "selected donors. Default: 0.5.")
+    grp.add_argument(
+        "--probe_selection", "--probe-selection", dest="probe_selection", metavar="METHOD",
+        choices=sorted(PROBE_SELECTION_METHODS), default=DEFAULTS["probe_selection"],
+        help="How the probes of one gene are reduced to one value per sample: keep one "
+             "probe (max_intensity, max_variance, pc_loading, corr_variance, "
+             "corr_intensity, diff_stability, rnaseq) or average them (average, mean). "
+             "Possible choices: %(choices)s. Default: diff_stability.")
+    grp.add_argument(
+        "--donor_probes", "--donor-probes", dest="donor_probes", metavar="METHOD",
+        choices=DONOR_PROBES_OPTIONS, default=DEFAULTS["donor_probes"],
+        help="How probe selection treats donors: 'aggregate' picks one probe per gene "
+             "from all donors together, 'independent' picks one per donor, 'common' "
+             "keeps the probe most donors picked. Possible choices: %(choices)s. "
+             "Default: aggregate.")
+    grp.add_argument(
+        "--lr_mirror", "--lr-mirror", dest="lr_mirror", metavar="METHOD",
+        choices=_LR_MIRROR, default="None",
+        help="Duplicate samples into the opposite hemisphere to cover more regions: "
+             "'bidirectional' mirrors both hemispheres, 'leftright' copies left samples "
+             "to the right, 'rightleft' right to left. Possible choices: %(choices)s. "
+             "Default: None (no mirroring).")
+    grp.add_argument(
+        "--sim_threshold", "--sim-threshold", dest="sim_threshold", metavar="THRESHOLD",
+        type=float, default=None,
+        help="Similarity filtering of samples: a sample whose summed correlation with all "
+             "other samples is more than this many standard deviations below the mean is "
+             "dropped. Default: None (no filtering).")
+    grp.add_argument(
+        "--missing", dest="missing", metavar="METHOD", choices=_MISSING, default="None",
+        help="What regions without any matched sample get: 'centroids' takes the sample "
+             "nearest the region's centroid, 'interpolate' gives every voxel/vertex of the "
+             "region the nearest sample's expression and averages them weighted by "
+             "inverse distance. Possible choices: %(choices)s. Default: None (such "
+             "regions are NaN).")
+    grp.add_argument(
+        "--tol", "--tolerance", dest="tolerance", metavar="TOLERANCE", type=float,
+        default=DEFAULTS["tolerance"],
+        help="Largest distance (mm) between a sample and a region it is matched to. For "
+             "a GIFTI atlas, samples are matched to their nearest vertex and this is a "
+             "threshold in standard deviations of the matched distances. Default: 2.")
+    grp.add_argument(
+        "--sample_norm", "--sample-norm", dest="sample_norm", metavar="METHOD",
+        choices=_NORMS, default=DEFAULTS["sample_norm"],
+        help="Normalisation of each sample across genes (per donor) before samples are "
+             "aggregated into regions; 'None' skips it. Possible choices: %(choices)s. "
+             "Default: srs.")
+    grp.add_argument(
+        "--gene_norm", "--gene-norm", dest="gene_norm", metavar="METHOD",
+        choices=_NORMS, default=DEFAULTS["gene_norm"],
+        help="Normalisation of each gene across samples, for each donor separately, "
+             "before donors are combined; 'None' skips it. Possible choices: "
+             "%(choices)s. Default: srs.")
+    grp.add_argument(
+        "--norm_all", "--norm-all", dest="norm_matched", action="store_false",
+        help="Normalise genes (--gene_norm) over all samples of a donor, not only over "
+             "those matched to a region; advisable for atlases with few regions. "
+             "Default: only matched samples.")
+    grp.add_argument(
+        "--norm_structures", "--norm-structures", dest="norm_structures",
+        action="store_true",
+        help="Normalise genes (--gene_norm) separately within each structural class "
+             "(cortex, subcortex/brainstem, cerebellum). Default: off.")
+    grp.add_argument(
+        "--region_agg", "--region-agg", dest="region_agg", metavar="METHOD",
+        choices=["donors", "samples"], default=DEFAULTS["region_agg"],
+        help="How the samples of a region are combined: 'donors' reduces each donor's "
+             "samples first and then the donors, 'samples' pools the samples of all "
+             "donors (see --agg_metric). Possible choices: %(choices)s. Default: donors.")
+    grp.add_argument(
+        "--agg_metric", "--agg-metric", dest="agg_metric", metavar="METHOD",
+        choices=["mean", "median"], default=DEFAULTS["agg_metric"],
+        help="Statistic that reduces the samples of a region and the donor matrices to "
+             "one value. Possible choices: %(choices)s. Default: mean.")
+
+    grp = parser.add_argument_group("Options to modify the AHBA data used")
+    grp.add_argument(
+        "--no-reannotated", "--no_reannotated", dest="reannotated", action="store_false",
+        help="Use the probe-to-gene assignment shipped with the AHBA instead of the "
+             "reannotation of Arnatkeviciute et al. (2019), which drops probes that do "
+             "not match a gene reliably. Default: reannotated probes.")
+    grp.add_argument(
+        "--no-corrected-mni", "--no_corrected_mni", dest="corrected_mni",
+        action="store_false",
+        help="Match samples by the MNI coordinates shipped with the AHBA instead of the "
+             "corrected coordinates (alleninf). Default: corrected coordinates.")
+
+    grp = parser.add_argument_group("Options to modify how data are output")
+    grp.add_argument(
+        "--stdout", action="store_true",
+        help="Print the region x gene matrix (CSV) to stdout instead of writing "
+             "--output-file; --save-counts and --save-donors are then ignored. Writing "
+             "a file is usually the better choice. Default: off.")
+    grp.add_argument(
+        "--output-file", "--output_file", dest="output_file", metavar="PATH", default=None,
+        help="Where the region x gene matrix (CSV) is written. Default: "
+             "$PWD/abagen_expression.csv.")
+    grp.add_argument(
+        "--save-counts", "--save_counts", dest="save_counts", action="store_true",
+        help="Also write the number of samples of each donor matched to each region, to "
+             "the --output-file name with '_counts' appended before the extension. "
+             "Default: off.")
+    grp.add_argument(
+        "--save-donors", "--save_donors", dest="save_donors", action="store_true",
+        help="Also write one region x gene matrix per donor (before aggregation across "
+             "donors), to the --output-file name with '_<donor id>' appended before the "
+             "extension. Needs --region_agg donors. Default: off.")
+
+    grp = parser.add_argument_group("Options of abagen-core (not in abagen 0.1.3)")
+    grp.add_argument(
+        "--cache-dir", "--cache_dir", dest="cache_dir", metavar="PATH", default=None,
+        help="Folder of the workflow cache shared by all calls (intermediate files, "
+             "logs). Default: $ABAGEN_CACHE, else ~/.cache/abagen-core.")
+    return parser
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _none(value: str | None) -> str | None:
+    return None if value in (None, "None") else value
+
+
+def _is(path: Path, suffixes: tuple[str, ...]) -> bool:
+    return path.name.lower().endswith(suffixes)
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    """Processing options of get_expression_data from the parsed arguments."""
+    return {
+        "ibf_threshold": args.ibf_threshold,
+        "probe_selection": args.probe_selection,
+        "donor_probes": args.donor_probes,
+        "sim_threshold": args.sim_threshold,
+        "lr_mirror": _none(args.lr_mirror),
+        "missing": _none(args.missing),
+        "tolerance": args.tolerance,
+        "sample_norm": _none(args.sample_norm),
+        "gene_norm": _none(args.gene_norm),
+        "norm_matched": args.norm_matched,
+        "norm_structures": args.norm_structures,
+        "region_agg": args.region_agg,
+        "agg_metric": args.agg_metric,
+        "corrected_mni": args.corrected_mni,
+        "reannotated": args.reannotated,
+        "donors": args.donors,
+    }
+
+
+def _check_files(parser: argparse.ArgumentParser, args: argparse.Namespace
+                 ) -> tuple[list[Path], Path | None]:
+    if len(args.atlas) not in (1, 2):
+        parser.error(f"argument atlas: expected one NIfTI image or two GIFTI images "
+                     f"(lh rh); got {len(args.atlas)} files: {' '.join(args.atlas)}")
+    atlas = [Path(a).expanduser().resolve() for a in args.atlas]
+    for given, path in zip(args.atlas, atlas, strict=True):
+        if not path.is_file():
+            parser.error(f"argument atlas: file not found: {given}")
+    if len(atlas) == 1 and _is(atlas[0], _GIFTI):
+        parser.error(f"argument atlas: a surface atlas needs two GIFTI images (left "
+                     f"hemisphere, then right); got only {args.atlas[0]}")
+    if len(atlas) == 2 and not all(_is(p, _GIFTI) for p in atlas):
+        parser.error(f"argument atlas: two files must be GIFTI label images (.gii or "
+                     f".gii.gz; left hemisphere, then right); got {' '.join(args.atlas)}")
+    info = None
+    if args.atlas_info is not None:
+        info = Path(args.atlas_info).expanduser().resolve()
+        if not info.is_file():
+            parser.error(f"argument --atlas_info: file not found: {args.atlas_info}")
+    return atlas, info
+
+
+def _check_atlas(parser: argparse.ArgumentParser, atlas: list[Path], info: Path | None,
+                 raw: Sequence[str]) -> None:
+    """Load the atlas as the workflow will, so a bad file fails before any job."""
+    from . import images
+
+    image: Any = str(atlas[0]) if len(atlas) == 1 else tuple(str(p) for p in atlas)
+    try:
+        images.check_atlas(image, str(info) if info is not None else None)
+    except Exception as exc:  # any loader error is a usage error here
+        parser.error(f"argument atlas: cannot use {' '.join(raw)} as an atlas: "
+                     f"{' '.join(str(exc).split())}")
+
+
+def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace
+              ) -> tuple[dict[str, Any], list[Path], Path | None]:
+    """Every check the command makes before starting any work."""
+    if args.n_proc < 1:
+        parser.error(f"argument --n_proc: must be a positive integer; got {args.n_proc}")
+    atlas, info = _check_files(parser, args)
+    try:
+        opts = check_options(_options(args))
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.stdout:
+        # the manual: --stdout overrides --save-counts and --save-donors
+        args.save_counts = args.save_donors = False
+    if args.save_donors and opts["region_agg"] == "samples":
+        parser.error("--save-donors needs --region_agg donors: donor-level matrices do not "
+                     "exist when samples are pooled across donors.")
+    _check_atlas(parser, atlas, info, args.atlas)
+    return opts, atlas, info
+
+
+# --------------------------------------------------------------------------- cache
+
+
+def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
+    """The cache folder: `cache_dir`, else ``$ABAGEN_CACHE``, else ``~/.cache/abagen-core``."""
+    if cache_dir:
+        return Path(cache_dir).expanduser().resolve()
+    env = os.environ.get("ABAGEN_CACHE")
+    if env:
+        return Path(env).expanduser().resolve()
+    return Path.home() / ".cache" / "abagen-core"
+
+
+def _data_dir(data_dir: str | None) -> Path:
+    from .plan import resolve_data_dir
+
+    return Path(resolve_data_dir(data_dir)).expanduser().resolve()
+
+
+def workdir_for(cache_dir: str | os.PathLike | None, data_dir: str | None) -> Path:
+    """Snakemake working folder of the calls reading `data_dir`.
+
+    One folder per data folder: the workflow's raw-data jobs have no inputs,
+    so data from two folders must never share a working folder.
+    """
+    key = hashlib.sha1(str(_data_dir(data_dir)).encode()).hexdigest()[:10]
+    return cache_root(cache_dir) / f"data-{key}"
+
+
+def _sha1_files(paths: Sequence[Path | None]) -> str:
+    digest = hashlib.sha1()
+    for path in paths:
+        digest.update(b"\0none\0" if path is None else path.read_bytes())
+        digest.update(b"\0|\0")
+    return digest.hexdigest()[:10]
+
+
+def _atlas_entry(workdir: Path, atlas: list[Path], info: Path | None
+                 ) -> tuple[str, dict[str, str]]:
+    """Stable name (by file content) and workflow config entry of the atlas.
+
+    The files are copied into the cache under that name, so the paths the
+    workflow sees (and records in its job parameters) do not depend on where
+    the user keeps them.
+    """
+    name = "a" + _sha1_files([*atlas, info])
+    folder = workdir / "atlases" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    keys = ["image"] if len(atlas) == 1 else ["lh", "rh"]
+    entry: dict[str, str] = {}
+    for key, src in zip(keys + ["info"], [*atlas, info], strict=True):
+        if src is None:
+            continue
+        dest = folder / f"{key}-{src.name}"
+        if not dest.exists():
+            tmp = dest.with_name(dest.name + f".tmp{os.getpid()}")
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, dest)
+        entry[key] = str(dest)
+    if info is None:
+        entry["info"] = None  # type: ignore[assignment]
+    return name, entry
+
+
+def _workflow_data_dir(workdir: Path, data_dir: Path) -> Path:
+    """The data folder handed to the workflow.
+
+    WORKAROUND: ``workflow/rules/common.smk`` sets ``SYNTHETIC = True`` when
+    ``data_dir`` holds a ``synth_manifest.json`` (abagen_core.synth.is_synthetic),
+    and ``obtain_raw`` then *generates* new synthetic data instead of reading
+    that folder. For such folders we pass a view of it (symbolic links to its
+    entries, without the manifest) so the workflow reads the given files.
+    """
+    from .synth import MANIFEST, is_synthetic
+
+    if not is_synthetic(data_dir):
+        return data_dir
+    view = workdir / "data-view"
+    view.mkdir(parents=True, exist_ok=True)
+    for entry in data_dir.iterdir():
+        link = view / entry.name
+        if entry.name == MANIFEST or link.exists() or link.is_symlink():
+            continue
+        link.symlink_to(entry, target_is_directory=entry.is_dir())
+    return view
+
+
+@contextlib.contextmanager
+def _locked(workdir: Path) -> Iterator[bool]:
+    """Serialise calls sharing a working folder; yields whether a lock is held."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield False
+        return
+    with open(workdir / ".abagen-cli.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# --------------------------------------------------------------------------- running
+
+
+def _say(verbose: int, message: str) -> None:
+    if verbose:
+        print(f"abagen: {message}", file=sys.stderr, flush=True)
+
+
+def _write_config(workdir: Path, config: dict[str, Any], atlas: str, variant: str) -> Path:
+    import yaml  # a dependency of snakemake
+
+    path = workdir / "config" / f"cli-{atlas}-{variant}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = ("# Written by the `abagen` command (abagen_core.cli); re-used by later calls.\n"
+            + yaml.safe_dump(config, sort_keys=False))
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    return path
+
+
+def _snakemake_command(workdir: Path, configfile: Path, cores: int, targets: list[str],
+                       locked: bool) -> list[str]:
+    cmd = [sys.executable, "-m", "snakemake",
+           "--snakefile", str(SNAKEFILE),
+           "--directory", str(workdir),
+           "--configfile", str(configfile),
+           "--cores", str(cores),
+           "--rerun-incomplete",
+           # WORKAROUND: the workflow's `params: options=stage_options(...)` carry
+           # the whole option set of the first variant using a stage key, so the
+           # `params` trigger would re-run shared, atlas-independent jobs whenever
+           # a call differs in a downstream option. Options are already in every
+           # output path (stage keys), the atlas name is a content hash and the
+           # data folder has its own working folder, so `params` adds nothing here.
+           "--rerun-triggers", "mtime", "input", "code", "software-env"]
+    if locked:
+        cmd.append("--nolock")  # calls are serialised by _locked(); no stale locks
+    return cmd + targets
+
+
+def _run(cmd: list[str], log_path: Path, verbose: int, stream: TextIO) -> tuple[int, str]:
+    """Run Snakemake; its output goes to `log_path` (and `stream` with -vv)."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    lines = []
+    with open(log_path, "w") as log, subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            log.write(line)
+            lines.append(line)
+            if verbose >= 2 or (verbose == 1 and _PROGRESS.match(line)):
+                stream.write(line if verbose >= 2 else f"abagen: {line}")
+                stream.flush()
+        returncode = proc.wait()
+    return returncode, "".join(lines)
+
+
+def jobs_run(log_text: str) -> list[str]:
+    """Rule names of the jobs a Snakemake run finished, from its output."""
+    return [m["rule"] for m in _FINISHED.finditer(log_text)]
+
+
+def _suffixed(path: Path, extra: str) -> Path:
+    """``path`` with ``_<extra>`` inserted before its extension (``.csv.gz`` kept whole)."""
+    name = path.name
+    for ext in (".csv.gz", ".tsv.gz"):
+        if name.lower().endswith(ext):
+            return path.with_name(f"{name[:-len(ext)]}_{extra}{name[-len(ext):]}")
+    return path.with_name(f"{path.stem}_{extra}{path.suffix}")
+
+
+def _copy(src: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.tmp{os.getpid()}")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dest)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``abagen`` command.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    status : int
+        0 on success, 1 if the workflow failed. Invalid arguments exit with
+        status 2 (:class:`SystemExit`, as argparse does).
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    opts, atlas, info = _validate(parser, args)
+    verbose = args.verbose
+    start = time.perf_counter()
+
+    data_dir = _data_dir(args.data_dir)
+    workdir = workdir_for(args.cache_dir, args.data_dir)
+    output = Path(args.output_file or Path.cwd() / "abagen_expression.csv").expanduser()
+    donors = opts["donors"]
+    variant = "v" + stage_key(opts, "regional")
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+        atlas_name, atlas_entry = _atlas_entry(workdir, atlas, info)
+        config = {
+            "data_dir": str(_workflow_data_dir(workdir, data_dir)),
+            "download": True,
+            "donors": list(donors),
+            "atlases": {atlas_name: atlas_entry},
+            "variants": {variant: {k: v for k, v in opts.items() if k != "donors"}},
+            "outputs": {"save_donors": bool(args.save_donors)},
+        }
+        configfile = _write_config(workdir, config, atlas_name, variant)
+    except OSError as exc:
+        print(f"abagen: error: cannot prepare the cache folder {workdir}: {exc}",
+              file=sys.stderr)
+        return 1
+    _say(verbose, f"data: {data_dir}; donors: {' '.join(donors)}")
+    _say(verbose, f"cache: {workdir} (atlas {atlas_name}, options {variant})")
+
+    results = workdir / "results" / atlas_name / variant
+    targets = [f"results/{atlas_name}/{variant}/expression.csv",
+               f"results/{atlas_name}/{variant}/counts.csv"]
+    if args.save_donors:
+        targets += [f"results/{atlas_name}/{variant}/donors/expression_{d}.csv"
+                    for d in donors]
+    log_path = workdir / "logs" / _LOG_NAME
+    with _locked(workdir) as locked:
+        cmd = _snakemake_command(workdir, configfile, args.n_proc, targets, locked)
+        _say(verbose, "running the workflow: " + " ".join(cmd))
+        code, text = _run(cmd, log_path, verbose, sys.stderr)
+    if code != 0:
+        tail = "".join(text.splitlines(keepends=True)[-25:])
+        print(f"abagen: error: the workflow failed (exit status {code}); last lines of "
+              f"its output (full log: {log_path}):\n{tail}", file=sys.stderr)
+        return 1
+    ran = jobs_run(text)
+    _say(verbose, f"workflow finished: {len(ran)} job(s) run"
+         + (" (" + ", ".join(sorted(set(ran))) + ")" if ran else ", all results cached"))
+
+    if args.stdout:
+        sys.stdout.write((results / "expression.csv").read_text())
+        sys.stdout.flush()
+    else:
+        _copy(results / "expression.csv", output)
+        _say(verbose, f"wrote {output}")
+        if args.save_counts:
+            dest = _suffixed(output, "counts")
+            _copy(results / "counts.csv", dest)
+            _say(verbose, f"wrote {dest}")
+        if args.save_donors:
+            for donor in donors:
+                dest = _suffixed(output, donor)
+                _copy(results / "donors" / f"expression_{donor}.csv", dest)
+                _say(verbose, f"wrote {dest}")
+    _say(verbose, f"done in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
