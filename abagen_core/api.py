@@ -119,10 +119,14 @@ def _prepare(options: dict[str, Any], data_dir: str | None, n_proc: int, verbose
         probe_selection=options["probe_selection"], donor_probes=options["donor_probes"],
         rnaseq=rnaseq, microarray={d: data[d].microarray for d in donors},
         annotation=annotation)
+    batch_samples = options["sample_norm"] == "batch"
     genes = {donor: pipeline.donor_genes(
         data[donor].microarray, annotation[donor], kept, selection,
-        probe_selection=options["probe_selection"], sample_norm=options["sample_norm"],
+        probe_selection=options["probe_selection"],
+        sample_norm=None if batch_samples else options["sample_norm"],
         donor=donor) for donor in donors}
+    if batch_samples:
+        genes = pipeline.batch_normalize(genes)
     return data, annotation, kept, genes
 
 
@@ -200,14 +204,23 @@ def get_expression_data(atlas: Any, atlas_info: Any = None, *, ibf_threshold: fl
     regions = sorted({int(x) for tree in trees.values() for x in tree.labels})
     labels, normalized = {}, {}
     for donor in donor_list:
-        coords = None
         labels[donor] = pipeline.label_donor(annotation[donor], trees[donor],
                                              tolerance=options["tolerance"])
+    gene_norm = options["gene_norm"]
+    annots = {d: annotation[d].reset_index() for d in donor_list}
+    if gene_norm == "batch":
+        # 'batch' fits all donors together: done here across donors, then the
+        # per-donor step runs without a gene normalization of its own
+        genes, annots, labels_kept = pipeline.batch_normalize_matched(
+            genes, annots, labels, norm_matched=options["norm_matched"])
+        gene_norm = None
+    else:
+        labels_kept = labels
+    for donor in donor_list:
         normalized[donor] = pipeline.normalize_donor(
-            genes[donor], annotation[donor].reset_index(), labels[donor], trees[donor],
-            gene_norm=options["gene_norm"], norm_matched=options["norm_matched"],
-            norm_structures=options["norm_structures"], missing=options["missing"],
-            coords=coords)
+            genes[donor], annots[donor], labels_kept[donor], trees[donor],
+            gene_norm=gene_norm, norm_matched=options["norm_matched"],
+            norm_structures=options["norm_structures"], missing=options["missing"])
     expression, per_donor = pipeline.combine_donors(
         normalized, regions, region_agg=options["region_agg"],
         agg_metric=options["agg_metric"])

@@ -285,6 +285,46 @@ FILL_NONE, FILL_CENTROID, FILL_INTERPOLATED = 0, 1, 2
 _META_COLUMNS = ["label", "fill", "weight"]
 
 
+def batch_normalize(expression: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """'batch' normalization: remove donor effects with one linear model over all donors.
+
+    abagen 0.1.3 documents this method but refuses it (documented abagen
+    bug); we implement it as its manual describes (see
+    :func:`abagen_core.normalize.normalize_expression`). Every gene is
+    residualised on donor membership across all donors' rows at once.
+    """
+    donors = list(expression)
+    stacked = pd.concat([expression[d] for d in donors], ignore_index=True)
+    batch = np.concatenate([[i] * len(expression[d]) for i, d in enumerate(donors)])
+    out = normalize.normalize_expression(stacked, norm="batch", batch=batch, ignore_warn=True)
+    result, start = {}, 0
+    for d in donors:
+        n = len(expression[d])
+        result[d] = out.iloc[start:start + n].set_axis(expression[d].index)
+        start += n
+    return result
+
+
+def batch_normalize_matched(expression: Mapping[str, pd.DataFrame],
+                            annotation: Mapping[str, pd.DataFrame],
+                            labels: Mapping[str, np.ndarray], *, norm_matched: bool):
+    """Gene 'batch' normalization over the (matched) samples of all donors.
+
+    Returns
+    -------
+    expression, annotation, labels : dict
+        Reduced to matched samples when `norm_matched`; expression batch-normalised.
+    """
+    expr, annot, labs = {}, {}, {}
+    for donor in expression:
+        lab = np.asarray(labels[donor])
+        keep = np.flatnonzero(lab != 0) if norm_matched else np.arange(len(lab))
+        expr[donor] = expression[donor].iloc[keep]
+        annot[donor] = annotation[donor].iloc[keep]
+        labs[donor] = lab[keep]
+    return batch_normalize(expr), annot, labs
+
+
 def fill_missing(expression: pd.DataFrame, annotation: pd.DataFrame, labels: np.ndarray,
                  atlas_tree: Any, *, missing: str,
                  coords: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -13,10 +13,12 @@ validate(config, schema="../../config/schema/config.schema.yaml")
 
 PLAN = build_plan(config, base=Path(workflow.basedir).parent)
 DONORS = PLAN.donors
-SYNTHETIC = bool(config["synthetic"]["enabled"])
-DATA_DIR = None if SYNTHETIC else resolve_data_dir(config.get("data_dir"))
-if DATA_DIR is not None and is_synthetic(DATA_DIR):
-    SYNTHETIC = True
+# GENERATE: make synthetic data on the fly; SYNTHETIC: results come from
+# synthetic data (generated here, or a data_dir written by the generator)
+GENERATE = bool(config["synthetic"]["enabled"])
+DATA_DIR = None if GENERATE else resolve_data_dir(config.get("data_dir"))
+SYNTHETIC = GENERATE or (DATA_DIR is not None and is_synthetic(DATA_DIR))
+RAW_SOURCE = "synthetic" if GENERATE else "folder"
 RNASEQ_DONORS = [d for d in ("9861", "10021") if d in DONORS]
 MATRIX_CSV = {"microarray": "MicroarrayExpression.csv", "pacall": "PACall.csv"}
 

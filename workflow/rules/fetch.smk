@@ -11,7 +11,7 @@ rule obtain_raw:
         annotation="resources/raw/{donor}/SampleAnnot.csv",
         ontology="resources/raw/{donor}/Ontology.csv",
     params:
-        source="synthetic" if SYNTHETIC else "folder",
+        source=RAW_SOURCE,
         data_dir=DATA_DIR,
         download=config["download"],
         api_url=config["api_url"],
@@ -34,7 +34,7 @@ rule obtain_t1:
     output:
         t1="resources/raw/{donor}/T1.nii.gz",
     params:
-        source="synthetic" if SYNTHETIC else "folder",
+        source=RAW_SOURCE,
         data_dir=DATA_DIR,
         download=config["download"],
         api_url=config["api_url"],
@@ -57,7 +57,7 @@ rule obtain_rnaseq:
         tpm=temp("resources/raw/rnaseq_{donor}/RNAseqTPM.csv"),
         annotation="resources/raw/rnaseq_{donor}/SampleAnnot.csv",
     params:
-        source="synthetic" if SYNTHETIC else "folder",
+        source=RAW_SOURCE,
         data_dir=DATA_DIR,
         download=config["download"],
         api_url=config["api_url"],
