@@ -41,6 +41,7 @@ from .options import (
     check_options,
     stage_key,
 )
+from .utils import InvalidOptionError
 
 __all__ = ["main", "build_parser", "cache_root", "workdir_for", "SNAKEFILE"]
 
@@ -87,6 +88,9 @@ examples:
 
   # a surface atlas (fsaverage5 GIFTIs, left then right) piped to another tool
   abagen --stdout lh.label.gii rh.label.gii | head
+
+--donors takes every following value: give the atlas before it or after
+another option (abagen ATLAS --donors 9861 10021).
 
 Outputs: --output-file (the region x gene matrix, regions as rows), with
 --save-counts <name>_counts<ext> (samples per region and donor) and with
@@ -170,8 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=DONOR_PROBES_OPTIONS, default=DEFAULTS["donor_probes"],
         help="How probe selection treats donors: 'aggregate' picks one probe per gene "
              "from all donors together, 'independent' picks one per donor, 'common' "
-             "keeps the probe most donors picked. Possible choices: %(choices)s. "
-             "Default: aggregate.")
+             "picks one per donor and keeps the probe most donors picked. "
+             "diff_stability, rnaseq and average always select across all donors "
+             "(aggregate). Possible choices: %(choices)s. Default: aggregate.")
     grp.add_argument(
         "--lr_mirror", "--lr-mirror", dest="lr_mirror", metavar="METHOD",
         choices=_LR_MIRROR, default="None",
@@ -350,6 +355,9 @@ def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace
     atlas, info = _check_files(parser, args)
     try:
         opts = check_options(_options(args))
+    except InvalidOptionError as exc:
+        flag = "tol" if exc.name == "tolerance" else exc.name
+        parser.error(f"argument --{flag}: {exc}")
     except ValueError as exc:
         parser.error(str(exc))
     if args.stdout:
@@ -399,54 +407,37 @@ def _sha1_files(paths: Sequence[Path | None]) -> str:
     return digest.hexdigest()[:10]
 
 
+def _extension(path: Path) -> str:
+    name = path.name.lower()
+    for ext in (".nii.gz", ".gii.gz", ".csv.gz", ".tsv.gz"):
+        if name.endswith(ext):
+            return ext
+    return path.suffix
+
+
 def _atlas_entry(workdir: Path, atlas: list[Path], info: Path | None
-                 ) -> tuple[str, dict[str, str]]:
+                 ) -> tuple[str, dict[str, str | None]]:
     """Stable name (by file content) and workflow config entry of the atlas.
 
-    The files are copied into the cache under that name, so the paths the
-    workflow sees (and records in its job parameters) do not depend on where
-    the user keeps them.
+    The files are copied into the cache under that name (as ``image.nii.gz``,
+    ``lh.gii.gz``, ``info.csv``, ...), so the paths the workflow sees do not
+    depend on where the user keeps them or what they are called.
     """
     name = "a" + _sha1_files([*atlas, info])
     folder = workdir / "atlases" / name
     folder.mkdir(parents=True, exist_ok=True)
     keys = ["image"] if len(atlas) == 1 else ["lh", "rh"]
-    entry: dict[str, str] = {}
+    entry: dict[str, str | None] = {"info": None}
     for key, src in zip(keys + ["info"], [*atlas, info], strict=True):
         if src is None:
             continue
-        dest = folder / f"{key}-{src.name}"
+        dest = folder / f"{key}{_extension(src)}"
         if not dest.exists():
             tmp = dest.with_name(dest.name + f".tmp{os.getpid()}")
             shutil.copyfile(src, tmp)
             os.replace(tmp, dest)
         entry[key] = str(dest)
-    if info is None:
-        entry["info"] = None  # type: ignore[assignment]
     return name, entry
-
-
-def _workflow_data_dir(workdir: Path, data_dir: Path) -> Path:
-    """The data folder handed to the workflow.
-
-    WORKAROUND: ``workflow/rules/common.smk`` sets ``SYNTHETIC = True`` when
-    ``data_dir`` holds a ``synth_manifest.json`` (abagen_core.synth.is_synthetic),
-    and ``obtain_raw`` then *generates* new synthetic data instead of reading
-    that folder. For such folders we pass a view of it (symbolic links to its
-    entries, without the manifest) so the workflow reads the given files.
-    """
-    from .synth import MANIFEST, is_synthetic
-
-    if not is_synthetic(data_dir):
-        return data_dir
-    view = workdir / "data-view"
-    view.mkdir(parents=True, exist_ok=True)
-    for entry in data_dir.iterdir():
-        link = view / entry.name
-        if entry.name == MANIFEST or link.exists() or link.is_symlink():
-            continue
-        link.symlink_to(entry, target_is_directory=entry.is_dir())
-    return view
 
 
 @contextlib.contextmanager
@@ -493,6 +484,8 @@ def _snakemake_command(workdir: Path, configfile: Path, cores: int, targets: lis
            "--configfile", str(configfile),
            "--cores", str(cores),
            "--rerun-incomplete",
+           # only our config: not merged with the repository's config/config.yaml
+           "--replace-workflow-config",
            # WORKAROUND: the workflow's `params: options=stage_options(...)` carry
            # the whole option set of the first variant using a stage key, so the
            # `params` trigger would re-run shared, atlas-independent jobs whenever
@@ -544,6 +537,45 @@ def _copy(src: Path, dest: Path) -> None:
     os.replace(tmp, dest)
 
 
+def _prepare(workdir: Path, args: argparse.Namespace, opts: dict[str, Any], atlas: list[Path],
+             info: Path | None, data_dir: Path) -> tuple[Path, str, str]:
+    """Atlas copies and the config of this call in `workdir`; (config, atlas, variant)."""
+    atlas_name, atlas_entry = _atlas_entry(workdir, atlas, info)
+    variant = "v" + stage_key(opts, "regional")
+    config = {
+        "data_dir": str(data_dir),
+        # abagen downloads what data_dir lacks; the workflow puts it in the cache
+        "download": True,
+        "donors": list(opts["donors"]),
+        "atlases": {atlas_name: atlas_entry},
+        "variants": {variant: {k: v for k, v in opts.items() if k != "donors"}},
+        "outputs": {"save_donors": bool(args.save_donors)},
+    }
+    return _write_config(workdir, config, atlas_name, variant), atlas_name, variant
+
+
+def _deliver(results: Path, args: argparse.Namespace, donors: list[str]) -> None:
+    """Copy the workflow's results to where the user asked for them."""
+    if args.stdout:
+        try:
+            sys.stdout.write((results / "expression.csv").read_text())
+            sys.stdout.flush()
+        except BrokenPipeError:  # e.g. `abagen --stdout ... | head`
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return
+    output = Path(args.output_file or Path.cwd() / "abagen_expression.csv").expanduser()
+    files = [(results / "expression.csv", output)]
+    if args.save_counts:
+        files.append((results / "counts.csv", _suffixed(output, "counts")))
+    if args.save_donors:
+        files += [(results / "donors" / f"expression_{d}.csv", _suffixed(output, d))
+                  for d in donors]
+    for src, dest in files:
+        _copy(src, dest)
+        _say(args.verbose, f"wrote {dest}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``abagen`` command.
 
@@ -555,74 +587,65 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     status : int
-        0 on success, 1 if the workflow failed. Invalid arguments exit with
-        status 2 (:class:`SystemExit`, as argparse does).
+        0 on success, 1 if the workflow (or writing the outputs) failed.
+        Invalid arguments exit with status 2 (:class:`SystemExit`, as
+        argparse does), before any work.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
     opts, atlas, info = _validate(parser, args)
     verbose = args.verbose
     start = time.perf_counter()
-
+    if not SNAKEFILE.is_file():
+        print(f"abagen: error: the workflow {SNAKEFILE} is missing; install abagen-core "
+              "from its repository (pip install -e .)", file=sys.stderr)
+        return 1
     data_dir = _data_dir(args.data_dir)
     workdir = workdir_for(args.cache_dir, args.data_dir)
-    output = Path(args.output_file or Path.cwd() / "abagen_expression.csv").expanduser()
     donors = opts["donors"]
-    variant = "v" + stage_key(opts, "regional")
+    _say(verbose, f"data: {data_dir}; donors: {' '.join(donors)}")
     try:
         workdir.mkdir(parents=True, exist_ok=True)
-        atlas_name, atlas_entry = _atlas_entry(workdir, atlas, info)
-        config = {
-            "data_dir": str(_workflow_data_dir(workdir, data_dir)),
-            "download": True,
-            "donors": list(donors),
-            "atlases": {atlas_name: atlas_entry},
-            "variants": {variant: {k: v for k, v in opts.items() if k != "donors"}},
-            "outputs": {"save_donors": bool(args.save_donors)},
-        }
-        configfile = _write_config(workdir, config, atlas_name, variant)
     except OSError as exc:
-        print(f"abagen: error: cannot prepare the cache folder {workdir}: {exc}",
+        print(f"abagen: error: cannot create the cache folder {workdir}: {exc}",
               file=sys.stderr)
         return 1
-    _say(verbose, f"data: {data_dir}; donors: {' '.join(donors)}")
-    _say(verbose, f"cache: {workdir} (atlas {atlas_name}, options {variant})")
-
-    results = workdir / "results" / atlas_name / variant
-    targets = [f"results/{atlas_name}/{variant}/expression.csv",
-               f"results/{atlas_name}/{variant}/counts.csv"]
-    if args.save_donors:
-        targets += [f"results/{atlas_name}/{variant}/donors/expression_{d}.csv"
-                    for d in donors]
-    log_path = workdir / "logs" / _LOG_NAME
+    # one call at a time per working folder: config, workflow run and copies
     with _locked(workdir) as locked:
-        cmd = _snakemake_command(workdir, configfile, args.n_proc, targets, locked)
-        _say(verbose, "running the workflow: " + " ".join(cmd))
-        code, text = _run(cmd, log_path, verbose, sys.stderr)
-    if code != 0:
-        tail = "".join(text.splitlines(keepends=True)[-25:])
-        print(f"abagen: error: the workflow failed (exit status {code}); last lines of "
-              f"its output (full log: {log_path}):\n{tail}", file=sys.stderr)
-        return 1
-    ran = jobs_run(text)
-    _say(verbose, f"workflow finished: {len(ran)} job(s) run"
-         + (" (" + ", ".join(sorted(set(ran))) + ")" if ran else ", all results cached"))
-
-    if args.stdout:
-        sys.stdout.write((results / "expression.csv").read_text())
-        sys.stdout.flush()
-    else:
-        _copy(results / "expression.csv", output)
-        _say(verbose, f"wrote {output}")
-        if args.save_counts:
-            dest = _suffixed(output, "counts")
-            _copy(results / "counts.csv", dest)
-            _say(verbose, f"wrote {dest}")
+        try:
+            configfile, atlas_name, variant = _prepare(workdir, args, opts, atlas, info,
+                                                       data_dir)
+        except OSError as exc:
+            print(f"abagen: error: cannot prepare the cache folder {workdir}: {exc}",
+                  file=sys.stderr)
+            return 1
+        _say(verbose, f"cache: {workdir} (atlas {atlas_name}, options {variant})")
+        folder = f"results/{atlas_name}/{variant}"
+        targets = [f"{folder}/expression.csv", f"{folder}/counts.csv"]
         if args.save_donors:
-            for donor in donors:
-                dest = _suffixed(output, donor)
-                _copy(results / "donors" / f"expression_{donor}.csv", dest)
-                _say(verbose, f"wrote {dest}")
+            targets += [f"{folder}/donors/expression_{d}.csv" for d in donors]
+        cmd = _snakemake_command(workdir, configfile, args.n_proc, targets, locked)
+        log_path = workdir / "logs" / _LOG_NAME
+        _say(verbose, "running the workflow: " + " ".join(cmd))
+        try:
+            code, text = _run(cmd, log_path, verbose, sys.stderr)
+        except KeyboardInterrupt:
+            print(f"abagen: interrupted; finished jobs stay cached in {workdir}",
+                  file=sys.stderr)
+            return 130
+        if code != 0:
+            tail = "".join(text.splitlines(keepends=True)[-25:])
+            print(f"abagen: error: the workflow failed (exit status {code}); last lines "
+                  f"of its output (full log: {log_path}):\n{tail}", file=sys.stderr)
+            return 1
+        ran = jobs_run(text)
+        _say(verbose, f"workflow finished: {len(ran)} job(s) run"
+             + (" (" + ", ".join(sorted(set(ran))) + ")" if ran else ", all results cached"))
+        try:
+            _deliver(workdir / folder, args, donors)
+        except OSError as exc:
+            print(f"abagen: error: cannot write the outputs: {exc}", file=sys.stderr)
+            return 1
     _say(verbose, f"done in {time.perf_counter() - start:.1f} s")
     return 0
 

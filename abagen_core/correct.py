@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .normalize import normalize_expression
 
@@ -209,6 +208,8 @@ def _pair_corr(a: np.ndarray, b: np.ndarray, rank: bool) -> np.ndarray:
 
     def _corr(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         if rank:
+            from scipy import stats  # lazy: slow to import
+
             x = stats.rankdata(x, axis=0)
             y = stats.rankdata(y, axis=0)
         x = x - x.mean(axis=0)

@@ -44,7 +44,6 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
-from scipy.special import erfinv
 import pandas as pd
 
 from .utils import InvalidOptionError
@@ -63,7 +62,7 @@ __all__ = [
 #: in the manual's formula)
 #: the normalized IQR divides (Q3 - Q1) by 2*sqrt(2)*erfinv(1/2) ~= 1.3490, the IQR
 #: of a standard normal distribution (the manual's "~1.35" is this constant rounded)
-IQR_NORMALIZER = float(2 * np.sqrt(2) * erfinv(0.5))
+IQR_NORMALIZER = 1.3489795003921634  # == 2 * sqrt(2) * scipy.special.erfinv(0.5)
 
 
 # --------------------------------------------------------------------------

@@ -499,6 +499,7 @@ def methods_text(options: Mapping[str, Any], atlas_spec: Mapping[str, Any], *, n
 
 
 def write_results(normalized: Mapping[str, pd.DataFrame], labels: Mapping[str, np.ndarray], *,
+                  regions: Sequence[int],
                   options: Mapping[str, Any], atlas: Mapping[str, Any], n_kept_probes: int,
                   checksums: Sequence[str], synthetic: bool,
                   outputs: Mapping[str, str]) -> pd.DataFrame:
@@ -516,8 +517,7 @@ def write_results(normalized: Mapping[str, pd.DataFrame], labels: Mapping[str, n
     from .io import write_parquet_atomic
     from .options import describe
 
-    tree = load_atlas(atlas, next(iter(normalized)))
-    regions = atlas_regions(tree)
+    regions = [int(r) for r in regions]
     expression, _ = combine_donors(normalized, regions, region_agg=options["region_agg"],
                                    agg_metric=options["agg_metric"])
     counts = aggregate.count_samples(labels, regions)
@@ -562,13 +562,12 @@ def _versions(ours: str, python: str) -> dict[str, str]:
             "scikit-learn": sklearn.__version__}
 
 
-def write_donor_expression(normalized: pd.DataFrame, *, atlas: Mapping[str, Any],
+def write_donor_expression(normalized: pd.DataFrame, *, regions: Sequence[int],
                            options: Mapping[str, Any], dest: str, donor: str) -> pd.DataFrame:
     """One donor's region x gene matrix (``save_donors``), written atomically."""
     from .artifacts import write_text_atomic
 
-    tree = load_atlas(atlas, donor)
-    _, per_donor = combine_donors({donor: normalized}, atlas_regions(tree),
+    _, per_donor = combine_donors({donor: normalized}, [int(r) for r in regions],
                                   region_agg="donors", agg_metric=options["agg_metric"])
     frame = per_donor[donor]
     frame.columns.name = "gene_symbol"

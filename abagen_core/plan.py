@@ -86,7 +86,12 @@ def _atlas_spec(name: str, entry: Any, donors: list[str], base: Path) -> AtlasSp
             raise ValueError(f"atlases.{name}.builtin: unknown built-in atlas {builtin!r}; "
                              f"choose one of {sorted(BUILTIN_ATLASES)}.")
         spec = BUILTIN_ATLASES[builtin]
-        info = str(data_path(spec["info"])) if entry.get("info", True) is not None else None
+        if "info" in entry and entry["info"] is None:
+            info = None
+        elif entry.get("info"):
+            info = _resolve(entry["info"], base)
+        else:
+            info = str(data_path(spec["info"]))
         if "image" in spec:
             return AtlasSpec(name, "volume", {"image": str(data_path(spec["image"]))}, info)
         if "lh" in spec:

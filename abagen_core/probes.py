@@ -34,7 +34,6 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from .utils import check_choice, data_path
 
@@ -599,6 +598,8 @@ def _rank_rows(x: np.ndarray) -> np.ndarray:
     ordered = np.take_along_axis(x, order, axis=1)
     tied = (np.diff(ordered, axis=1) == 0).any(axis=1) | np.isnan(ordered).any(axis=1)
     if tied.any():
+        from scipy.stats import rankdata  # lazy: scipy.stats is slow to import
+
         ranks[tied] = rankdata(x[tied], axis=1)
     return ranks
 

@@ -149,7 +149,9 @@ def obtain_t1(donor: str, dest: str | os.PathLike, *, source: str = "folder",
             f"{', '.join(map(str, candidates)) or 'mri/mri_donor<ID>/T1.nii.gz'}). Donor-specific "
             "(native) atlases need it; set `download: true` or add the file."
         )
-    files = fetch.fetch_raw_mri(data_dir=data_dir, donors=[donor], api_url=api_url)
+    # downloads go to the workflow's own resources/, never into data_dir
+    files = fetch.fetch_raw_mri(data_dir=str(dest.parent.parent / "download"), donors=[donor],
+                                api_url=api_url)
     _copy_atomic(Path(files[donor]["t1w"]), dest)
     return dest
 
@@ -171,8 +173,14 @@ def obtain_rnaseq(donor: str, out_dir: str | os.PathLike, *, source: str = "fold
         finally:
             shutil.rmtree(root, ignore_errors=True)
     else:
-        files = fetch.fetch_rnaseq(data_dir=data_dir, donors=[donor], api_url=api_url) \
-            if download else _existing_rnaseq(data_dir, donor)
+        try:
+            files = _existing_rnaseq(data_dir, donor)
+        except FileNotFoundError:
+            if not download:
+                raise
+            # downloads go to the workflow's own resources/, never into data_dir
+            files = fetch.fetch_rnaseq(data_dir=str(out_dir.parent.parent / "download"),
+                                       donors=[donor], api_url=api_url)[donor]
         _link_or_copy(Path(files["tpm"]), out_dir / names[0])
         _link_or_copy(Path(files["annotation"]), out_dir / names[1])
     return {name: str(out_dir / name) for name in names}

@@ -8,10 +8,14 @@ setup_logging(snakemake.log[0])
 donors = snakemake.params.donors
 normalized = {d: read_frame(p, kind="normalized")
               for d, p in zip(donors, snakemake.input["normalized"], strict=True)}
-labels = {d: read_frame(p, kind="labels")["label"].to_numpy()
-          for d, p in zip(donors, snakemake.input["labels"], strict=True)}
+labels, regions = {}, set()
+for donor, path in zip(donors, snakemake.input["labels"], strict=True):
+    frame, attrs = read_frame(path, kind="labels", with_attrs=True)
+    labels[donor] = frame["label"].to_numpy()
+    regions.update(attrs["regions"])
 pipeline.write_results(
     normalized, labels,
+    regions=sorted(regions),
     options=snakemake.params.options,
     atlas=snakemake.params.atlas,
     n_kept_probes=pipeline.count_rows(snakemake.input["kept"]),

@@ -11,4 +11,5 @@ samples = read_frame(snakemake.input["samples"], kind="samples")
 tree = pipeline.load_atlas(snakemake.params.atlas, snakemake.wildcards.donor)
 labels = pipeline.label_donor(samples, tree, tolerance=snakemake.params.options["tolerance"])
 log.info("%d of %d samples matched to a region", int((labels != 0).sum()), len(labels))
-write_frame(pd.DataFrame({"label": labels}), snakemake.output["labels"], kind="labels")
+write_frame(pd.DataFrame({"label": labels}), snakemake.output["labels"], kind="labels",
+            attrs={"regions": pipeline.atlas_regions(tree)})

@@ -9,7 +9,10 @@ opts = snakemake.params.options
 genes = read_frame(snakemake.input["genes"], kind="genes")
 samples = read_frame(snakemake.input["samples"], kind="samples")
 labels = read_frame(snakemake.input["labels"], kind="labels")["label"].to_numpy()
-tree = pipeline.load_atlas(snakemake.params.atlas, snakemake.wildcards.donor)
+# the atlas geometry is only needed to fill empty regions
+tree = None
+if opts["missing"] is not None:
+    tree = pipeline.load_atlas(snakemake.params.atlas, snakemake.wildcards.donor)
 normalized = pipeline.normalize_donor(
     genes, samples.reset_index(), labels, tree, gene_norm=opts["gene_norm"],
     norm_matched=opts["norm_matched"], norm_structures=opts["norm_structures"],

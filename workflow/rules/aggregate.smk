@@ -47,6 +47,7 @@ rule combine_donors:
 rule donor_expression:
     input:
         normalized=donor_normalized,
+        labels=donor_labels,
         code=code("aggregate", "pipeline"),
     output:
         expression="results/{atlas}/{variant}/donors/expression_{donor}.csv",

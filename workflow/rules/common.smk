@@ -222,6 +222,11 @@ def donor_normalized(wildcards):
     return f"resources/regional/{wildcards.atlas}/{key}/normalized_{wildcards.donor}.parquet"
 
 
+def donor_labels(wildcards):
+    key = PLAN.keys[wildcards.atlas, wildcards.variant]["labels"]
+    return f"resources/labels/{wildcards.atlas}/{key}/labels_{wildcards.donor}.parquet"
+
+
 def variant_params(wildcards):
     return PLAN.variants[wildcards.variant]
 
