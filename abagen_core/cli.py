@@ -43,12 +43,11 @@ from .options import (
 )
 from .utils import InvalidOptionError
 
-__all__ = ["main", "build_parser", "cache_root", "workdir_for", "SNAKEFILE"]
+__all__ = ["main", "build_parser", "cache_root", "workdir_for", "jobs_run", "SNAKEFILE"]
 
 #: the workflow the command runs (the package is installed from the repository)
 SNAKEFILE = Path(__file__).resolve().parents[1] / "workflow" / "Snakefile"
 
-_NIFTI = (".nii", ".nii.gz")
 _GIFTI = (".gii", ".gii.gz")
 _LR_MIRROR = ["None", "bidirectional", "leftright", "rightleft"]
 _MISSING = ["None", "centroids", "interpolate"]

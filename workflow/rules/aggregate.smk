@@ -32,6 +32,8 @@ rule combine_donors:
         atlas=atlas_description,
         donors=DONORS,
         synthetic=SYNTHETIC,
+    conda:
+        "../envs/abagen.yaml"
     log:
         "logs/combine_donors/{atlas}_{variant}.log",
     benchmark:
@@ -54,6 +56,8 @@ rule donor_expression:
     params:
         options=variant_params,
         atlas=atlas_description,
+    conda:
+        "../envs/abagen.yaml"
     log:
         "logs/donor_expression/{atlas}_{variant}_{donor}.log",
     benchmark:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
+from abagen_core.options import stage_options as options_of_stage
 from abagen_core.plan import build_plan, resolve_data_dir
 from abagen_core.synth import is_synthetic
 
@@ -53,10 +54,10 @@ def scaled_mem(base_mb):
 
 
 def stage_options(stage):
-    """params function: the validated options behind a stage key."""
+    """params function: exactly the (validated) options a stage depends on."""
 
     def _params(wildcards):
-        return PLAN.options_for(stage, wildcards.key)
+        return options_of_stage(PLAN.options_for(stage, wildcards.key), stage)
 
     return _params
 

@@ -11,6 +11,8 @@ rule convert_matrix:
         checksum="resources/parquet/{donor}/{kind}.sha256",
     params:
         kind="{kind}",
+    conda:
+        "../envs/abagen.yaml"
     log:
         "logs/convert_matrix/{donor}_{kind}.log",
     benchmark:
@@ -33,6 +35,8 @@ rule convert_tables:
         probes="resources/parquet/{donor}/probes.parquet",
         annotation="resources/parquet/{donor}/annotation.parquet",
         ontology="resources/parquet/{donor}/ontology.parquet",
+    conda:
+        "../envs/abagen.yaml"
     log:
         "logs/convert_tables/{donor}.log",
     benchmark:
@@ -53,6 +57,8 @@ rule convert_rnaseq:
     output:
         tpm="resources/parquet/rnaseq_{donor}/tpm.parquet",
         annotation="resources/parquet/rnaseq_{donor}/annotation.parquet",
+    conda:
+        "../envs/abagen.yaml"
     log:
         "logs/convert_rnaseq/{donor}.log",
     benchmark:

@@ -16,6 +16,8 @@ rule obtain_raw:
         download=config["download"],
         api_url=config["api_url"],
         synthetic=config["synthetic"],
+    conda:
+        "../envs/abagen.yaml"
     log:
         "logs/obtain_raw/{donor}.log",
     benchmark:
@@ -38,6 +40,8 @@ rule obtain_t1:
         data_dir=DATA_DIR,
         download=config["download"],
         api_url=config["api_url"],
+    conda:
+        "../envs/abagen.yaml"
     log:
         "logs/obtain_t1/{donor}.log",
     benchmark:
@@ -62,6 +66,8 @@ rule obtain_rnaseq:
         download=config["download"],
         api_url=config["api_url"],
         synthetic=config["synthetic"],
+    conda:
+        "../envs/abagen.yaml"
     log:
         "logs/obtain_rnaseq/{donor}.log",
     benchmark:

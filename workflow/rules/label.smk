@@ -12,6 +12,8 @@ rule label_samples:
     params:
         atlas=atlas_spec,
         options=stage_options("labels"),
+    conda:
+        "../envs/abagen.yaml"
     log:
         "logs/label_samples/{atlas}_{key}_{donor}.log",
     benchmark:
@@ -36,6 +38,8 @@ rule normalize_donor:
     params:
         atlas=atlas_spec,
         options=stage_options("regional"),
+    conda:
+        "../envs/abagen.yaml"
     log:
         "logs/normalize_donor/{atlas}_{key}_{donor}.log",
     benchmark:

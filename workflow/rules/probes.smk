@@ -12,6 +12,8 @@ rule pacall_summary:
         code=code("probes", "pipeline", "artifacts"),
     output:
         summary="resources/probes/pacall/{key}/pacall_{donor}.parquet",
+    conda:
+        "../envs/abagen.yaml"
     log:
         "logs/pacall_summary/{key}_{donor}.log",
     benchmark:
@@ -33,6 +35,8 @@ rule intensity_filter:
         kept="resources/probes/ibf/{key}/kept.parquet",
     params:
         options=stage_options("ibf"),
+    conda:
+        "../envs/abagen.yaml"
     log:
         "logs/intensity_filter/{key}.log",
     benchmark:
@@ -53,6 +57,8 @@ rule probe_summary:
         summary=directory("resources/probes/{key}/summary_{donor}"),
     params:
         options=stage_options("probes"),
+    conda:
+        "../envs/abagen.yaml"
     log:
         "logs/probe_summary/{key}_{donor}.log",
     benchmark:
@@ -74,6 +80,8 @@ rule select_probes:
     params:
         options=stage_options("probes"),
         donors=DONORS,
+    conda:
+        "../envs/abagen.yaml"
     log:
         "logs/select_probes/{key}.log",
     benchmark:
@@ -97,6 +105,8 @@ rule donor_genes:
         genes="resources/genes/{key}/genes_{donor}.parquet",
     params:
         options=stage_options("genes"),
+    conda:
+        "../envs/abagen.yaml"
     log:
         "logs/donor_genes/{key}_{donor}.log",
     benchmark:

@@ -10,6 +10,8 @@ rule prepare_probes:
         probes="resources/probes/probes_{which}.parquet",
     params:
         reannotated=probe_table_is_reannotated,
+    conda:
+        "../envs/abagen.yaml"
     log:
         "logs/prepare_probes/{which}.log",
     benchmark:
@@ -30,6 +32,8 @@ rule prepare_samples:
         samples="resources/samples/{donor}/samples_{key}.parquet",
     params:
         options=stage_options("samples"),
+    conda:
+        "../envs/abagen.yaml"
     log:
         "logs/prepare_samples/{donor}_{key}.log",
     benchmark:
