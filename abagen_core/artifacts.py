@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -25,6 +26,8 @@ __all__ = ["SCHEMA_VERSION", "write_frame", "read_frame", "write_text_atomic",
            "setup_logging", "CorruptArtifactError"]
 
 SCHEMA_VERSION = "1"
+#: frames with more columns than this are stored transposed
+_WIDE = 512
 _META_KEY = b"abagen_core"
 
 
@@ -46,12 +49,28 @@ def write_frame(frame: pd.DataFrame, path: str | os.PathLike, *, kind: str,
         JSON-serialisable extra metadata (e.g. the probe count after
         intensity filtering), returned by :func:`read_frame`.
     """
-    frame = frame.copy()
-    frame.columns = [str(c) for c in frame.columns]
+    attrs = dict(attrs or {})
+    if frame.shape[1] > _WIDE:
+        # thousands of columns (genes) make parquet metadata and pyarrow's
+        # per-column work dominate; wide numeric frames are stored transposed
+        ints = [str(c) for c, t in frame.dtypes.items() if t.kind in "iub"]
+        attrs["_transposed"] = {
+            "index": [v.item() if hasattr(v, "item") else v for v in frame.index],
+            "index_name": frame.index.name,
+            "columns_name": frame.columns.name,
+            "int_columns": ints,
+        }
+        values = frame.to_numpy(dtype=np.float64).T
+        frame = pd.DataFrame(values, index=pd.Index([str(c) for c in frame.columns],
+                                                    name="column"),
+                             columns=[f"r{i}" for i in range(values.shape[1])])
+    else:
+        frame = frame.copy()
+        frame.columns = [str(c) for c in frame.columns]
     table = pa.Table.from_pandas(frame, preserve_index=True)
     meta = dict(table.schema.metadata or {})
     meta[_META_KEY] = json.dumps({"schema_version": SCHEMA_VERSION, "kind": kind,
-                                  "attrs": attrs or {}}).encode()
+                                  "attrs": attrs}, default=str).encode()
     table = table.replace_schema_metadata(meta)
     return write_parquet_atomic(table, path)
 
@@ -81,7 +100,15 @@ def read_frame(path: str | os.PathLike, *, kind: str, columns: list[str] | None 
             f"expected {kind!r} (schema {SCHEMA_VERSION}). Delete it and re-run."
         )
     frame = table.to_pandas()
-    return (frame, meta.get("attrs", {})) if with_attrs else frame
+    attrs = meta.get("attrs", {})
+    wide = attrs.pop("_transposed", None)
+    if wide is not None:
+        frame = pd.DataFrame(frame.to_numpy().T, index=pd.Index(wide["index"],
+                                                                 name=wide["index_name"]),
+                             columns=pd.Index(frame.index.to_numpy(), name=wide["columns_name"]))
+        for col in wide["int_columns"]:
+            frame[col] = frame[col].astype(np.int64)
+    return (frame, attrs) if with_attrs else frame
 
 
 def write_text_atomic(text: str, path: str | os.PathLike) -> Path:

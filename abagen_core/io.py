@@ -346,7 +346,7 @@ def write_parquet_atomic(table: pa.Table | pd.DataFrame, dest: PathLike) -> Path
         table = pa.Table.from_pandas(table, preserve_index=True)
     tmp = _atomic_target(dest)
     try:
-        pq.write_table(table, tmp, compression="zstd", use_dictionary=False)
+        pq.write_table(table, tmp, compression="lz4", use_dictionary=False)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, dest)

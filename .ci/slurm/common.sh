@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # (variables used by up.sh/down.sh)
 # Shared settings of .ci/slurm/up.sh and .ci/slurm/down.sh (sourced, not run).
 #
 # Everything the private cluster writes lives under $ABAGEN_SLURM_DIR

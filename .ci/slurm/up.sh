@@ -62,10 +62,12 @@ if [ ${#MISSING[@]} -gt 0 ]; then
         chmod 755 "$POLICY"
         OWN_POLICY=1
     fi
-    apt-get update -q >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-        "${MISSING[@]}" >/dev/null
-    [ "$OWN_POLICY" = 1 ] && rm -f "$POLICY"
+    status=0
+    { apt-get update -q >/dev/null &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+            "${MISSING[@]}" >/dev/null; } || status=$?
+    [ "$OWN_POLICY" = 0 ] || rm -f "$POLICY"
+    [ "$status" = 0 ] || { _log "package installation failed"; exit "$status"; }
 fi
 T_INSTALL=$(elapsed)
 
@@ -193,15 +195,16 @@ _our_system_conf || ln -s "$SLURM_CI_CONF" "$SLURM_SYSTEM_CONF"
 start() {
     local name=$1
     shift
+    # shellcheck disable=SC2016  # expanded by the inner bash
     setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$SLURM_CI_PIDS/$name.pid" "$@" \
         </dev/null >"$SLURM_CI_DIR/log/$name.out" 2>&1 &
 }
 # wait_for WHAT SECONDS CMD...: poll CMD until it succeeds.
 wait_for() {
-    local what=$1 limit=$2 i
+    local what=$1 end=$((SECONDS + $2))
     shift 2
-    for ((i = 0; i < limit * 5; i++)); do
-        if timeout 10 "$@" >/dev/null 2>&1; then return 0; fi
+    while [ "$SECONDS" -lt "$end" ]; do
+        if timeout 5 "$@" >/dev/null 2>&1; then return 0; fi
         sleep 0.2
     done
     _log "timed out waiting for $what; logs in $SLURM_CI_DIR/log:"
@@ -261,6 +264,7 @@ StorageLoc=slurm_acct_db
 EOF
     umask 022
     chmod 600 "$ETC/slurmdbd.conf"
+    # (slurmdbd reads slurmdbd.conf beside $SLURM_CONF, exported by common.sh)
     start slurmdbd slurmdbd -D
     wait_for slurmdbd 60 sacctmgr -n list cluster
     # Register the cluster and give root an account before slurmctld starts.
@@ -273,6 +277,7 @@ start slurmctld slurmctld -D -f "$SLURM_CI_CONF"
 wait_for slurmctld 30 scontrol ping
 start slurmd slurmd -D -N localhost -f "$SLURM_CI_CONF"
 
+# shellcheck disable=SC2016
 wait_for "node localhost idle" 60 bash -c '[ "$(sinfo -h -N -n localhost -o %T)" = idle ]'
 
 UP_OK=1
