@@ -273,7 +273,6 @@ def _samples_in_mask(mask: Any, options: dict[str, Any], data_dir: str | None, n
         annot = annotation[donor].reset_index()
         if mask is None:
             labels = np.ones(len(annot), dtype=np.int64)
-            native = None
         else:
             labels = pipeline.label_donor(annotation[donor], trees[donor],
                                           tolerance=options["tolerance"])

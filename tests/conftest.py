@@ -26,11 +26,14 @@ def _parity_root() -> Path | None:
 
 
 @pytest.fixture(scope="session")
-def parity_dir() -> Path:
-    """Root of a parity set (``data/`` + ``expected/``): the shared one, else the bundled subset."""
+def parity_dir(request) -> Path:
+    """Root of a parity set (``data/`` + ``expected/``): the shared one, else the bundled
+    subset (decompressed; it has two donors and no RNA-seq data)."""
     root = _parity_root()
     if root is None:
         pytest.skip("no parity set found (../shared/parity or tests/fixtures/parity)")
+    if root == BUNDLED_PARITY:
+        return request.getfixturevalue("bundled_parity")
     return root
 
 

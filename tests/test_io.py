@@ -52,6 +52,8 @@ def test_tables(donor_dir):
 
 def test_rnaseq_readers(parity_dir):
     folder = parity_dir / "data" / "rnaseq" / "rnaseq_donor9861"
+    if not folder.exists():
+        pytest.skip("this parity set has no RNA-seq data")
     tpm = io.read_tpm(folder / "RNAseqTPM.csv")
     annot = io.read_rnaseq_annotation(folder / "SampleAnnot.csv")
     genes = io.read_genes(folder / "Genes.csv")
