@@ -205,6 +205,12 @@ def build_plan(config: Mapping[str, Any], base: str | os.PathLike = ".") -> Plan
             variants[name] = check_options(opts)
         except ValueError as exc:
             raise ValueError(f"variants.{name}: {exc}") from None
+        for key in ("sample_norm", "gene_norm"):
+            if variants[name][key] == "batch":
+                raise ValueError(
+                    f"variants.{name}.{key}: 'batch' fits one model over all donors at once, "
+                    "which the per-donor workflow does not do yet; use the Python API "
+                    "(abagen_core.api.get_expression_data) for 'batch'.")
     keys: dict[tuple[str, str], dict[str, str]] = {}
     by_key: dict[str, dict[str, dict[str, Any]]] = {s: {} for s in STAGES}
     for atlas, spec in atlases.items():

@@ -15,9 +15,8 @@ summaries = {donor: read_probe_summary(path)
 rnaseq = None
 if opts["probe_selection"] == "rnaseq":
     rnaseq = {}
-    for tpm_path, annot_path in zip(snakemake.input["tpm"], snakemake.input["rnaseq_annotation"],
-                                    strict=True):
-        donor = tpm_path.split("rnaseq_")[-1].split("/")[0]
+    for donor, tpm_path, annot_path in zip(snakemake.params.rnaseq_donors, snakemake.input["tpm"],
+                                           snakemake.input["rnaseq_annotation"], strict=True):
         tpm = io.read_tpm(tpm_path)
         annot = read_frame(annot_path, kind="rnaseq_annotation")
         rnaseq[donor] = probes.rnaseq_region_expression(tpm, annot)

@@ -80,6 +80,7 @@ rule select_probes:
     params:
         options=stage_options("probes"),
         donors=DONORS,
+        rnaseq_donors=RNASEQ_DONORS,
     conda:
         "../envs/abagen.yaml"
     log:
