@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -137,9 +138,9 @@ def _table_to_frame(table: pa.Table, index_name: str, kind: str) -> pd.DataFrame
     return pd.DataFrame(values, index=pd.Index(index, name=index_name), columns=columns)
 
 
-def read_matrix_parquet(path: PathLike, kind: str, columns: list[int] | None = None
-                        ) -> pd.DataFrame:
-    """Read a matrix written by :func:`csv_to_parquet`, optionally some samples only.
+def read_matrix_parquet(path: PathLike, kind: str, columns: list[int] | None = None,
+                        rows: Any = None) -> pd.DataFrame:
+    """Read a matrix written by :func:`csv_to_parquet`, optionally a block of it.
 
     Parameters
     ----------
@@ -149,6 +150,10 @@ def read_matrix_parquet(path: PathLike, kind: str, columns: list[int] | None = N
         File type.
     columns : list of int, optional
         Sample ids (1-based) to read; all when None.
+    rows : array-like, optional
+        Row ids (probe ids / gene symbols) to keep, filtered in Arrow before
+        any pandas object is built (saves memory on wide files); file order
+        is kept.
 
     Returns
     -------
@@ -157,6 +162,11 @@ def read_matrix_parquet(path: PathLike, kind: str, columns: list[int] | None = N
     index_name = MATRIX_KINDS[kind][0]
     cols = None if columns is None else [index_name] + [str(c) for c in columns]
     table = pq.read_table(path, columns=cols, use_threads=True)
+    if rows is not None:
+        import pyarrow.compute as pc
+
+        wanted = pa.array(np.asarray(rows), type=table.schema.field(0).type)
+        table = table.filter(pc.is_in(table.column(0), value_set=wanted))
     return _table_to_frame(table, index_name, kind)
 
 

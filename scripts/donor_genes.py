@@ -12,7 +12,8 @@ selection, attrs = read_frame(snakemake.input["selection"], kind="selection", wi
 if attrs.get("average"):
     selection = None
 columns = sorted(set(samples.index.tolist()))
-microarray = io.read_matrix_parquet(snakemake.input["microarray"], "microarray", columns=columns)
+microarray = io.read_matrix_parquet(snakemake.input["microarray"], "microarray", columns=columns,
+                                    rows=kept.index)
 genes = pipeline.donor_genes(microarray.loc[kept.index], samples, kept, selection,
                              probe_selection=opts["probe_selection"],
                              sample_norm=opts["sample_norm"], donor=snakemake.wildcards.donor)
