@@ -115,6 +115,17 @@ def strip_synthetic_notice(text: str) -> str:
     return text
 
 
+def _compare_expression(expression: Any, outputs: dict[str, Any], folder: Path) -> list[str]:
+    """Compare one expression frame, or a dict of donor frames, with abagen's files."""
+    if isinstance(expression, dict):
+        problems = []
+        for donor, spec in outputs["expression"].items():
+            problems += compare_frame(expression[donor], _read_expected(folder / spec["file"]),
+                                      f"expression[{donor}]")
+        return problems
+    return compare_frame(expression, _read_expected(folder / "expression.csv.gz"), "expression")
+
+
 def check_case(case: dict[str, Any], root: Path) -> list[str]:
     """Run one `ok` case and compare all its outputs; returns the problems."""
     folder = Path(root) / "expected" / case["name"]
@@ -124,14 +135,7 @@ def check_case(case: dict[str, Any], root: Path) -> list[str]:
         kw = case["kwargs"]
         items = [result] if not isinstance(result, tuple) else list(result)
         expression = items.pop(0)
-        problems = []
-        if kw.get("return_donors"):
-            for donor, spec in outputs["expression"].items():
-                problems += compare_frame(expression[donor], _read_expected(folder / spec["file"]),
-                                          f"expression[{donor}]")
-        else:
-            problems += compare_frame(expression, _read_expected(folder / "expression.csv.gz"),
-                                      "expression")
+        problems = _compare_expression(expression, outputs, folder)
         if kw.get("return_counts"):
             counts = items.pop(0)
             problems += compare_frame(counts.astype(float),
@@ -143,14 +147,8 @@ def check_case(case: dict[str, Any], root: Path) -> list[str]:
         return problems
     if case["func"] == "get_samples_in_mask":
         expression, coords = result
-        problems = []
-        if isinstance(expression, dict):
-            for donor, spec in outputs["expression"].items():
-                problems += compare_frame(expression[donor], _read_expected(folder / spec["file"]),
-                                          f"expression[{donor}]")
-        else:
-            problems += compare_frame(expression, _read_expected(folder / "expression.csv.gz"),
-                                      "expression")
+        problems = _compare_expression(expression, outputs, folder)
+        if not isinstance(expression, dict):
             exp_coords = _read_expected(folder / "coords.csv.gz")
             got = pd.DataFrame(np.asarray(coords), index=expression.index,
                                columns=exp_coords.columns)

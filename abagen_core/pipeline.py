@@ -10,7 +10,8 @@ stage                       granularity         depends on the atlas?
 ==========================  ==================  ===========================
 :func:`prepare_probes`      once                no
 :func:`prepare_samples`     per donor           no
-:func:`summarise_donor`     per donor           no
+:func:`abagen_core.probes.pacall_summary` /
+``probe_summaries``         per donor           no
 :func:`select_probes`       gather over donors  no
 :func:`donor_genes`         per donor           no
 :func:`label_donor`         per atlas, donor    yes
@@ -37,7 +38,6 @@ from . import aggregate, normalize, probes, samples
 __all__ = [
     "prepare_probes",
     "prepare_samples",
-    "summarise_donor",
     "select_probes",
     "donor_genes",
     "label_donor",
@@ -112,24 +112,6 @@ def prepare_samples(annotation: pd.DataFrame, ontology: pd.DataFrame, *,
     if lr_mirror is not None:
         annot = samples.mirror_samples(annot, ontology, lr_mirror)
     return annot
-
-
-def summarise_donor(microarray: pd.DataFrame, pacall: pd.DataFrame,
-                    annotation: pd.DataFrame, probe_info: pd.DataFrame, *,
-                    probe_selection: str) -> tuple[probes.PACallSummary, probes.ProbeSummary]:
-    """Per-donor reductions the cross-donor probe steps need.
-
-    Returns
-    -------
-    pacall : PACallSummary
-        Samples with signal per probe (mirrored copies counted again) and the
-        sample count: the intensity filter's input.
-    selection : ProbeSummary
-        The method-specific summary over the probes of `probe_info` (computed
-        before intensity filtering; :func:`select_probes` restricts it).
-    """
-    return (probes.pacall_summary(pacall.loc[probe_info.index], annotation),
-            probes.probe_summaries(microarray, annotation, probe_info, probe_selection))
 
 
 def select_probes(pacall_summaries: Mapping[str, probes.PACallSummary],

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .donors import check_donors
-from .options import DEFAULTS, check_options, stage_key
+from .options import check_options, stage_key
 from .utils import data_path
 
 __all__ = ["BUILTIN_ATLASES", "AtlasSpec", "Plan", "build_plan", "resolve_data_dir",
@@ -220,8 +220,3 @@ def build_plan(config: Mapping[str, Any], base: str | os.PathLike = ".") -> Plan
             for stage, key in keys[atlas, name].items():
                 by_key[stage].setdefault(key, staged)
     return Plan(donors, atlases, variants, keys, by_key)
-
-
-def defaults() -> dict[str, Any]:
-    """abagen 0.1.3's default options (a copy)."""
-    return dict(DEFAULTS)
