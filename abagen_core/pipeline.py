@@ -139,10 +139,10 @@ def select_probes(pacall_summaries: Mapping[str, probes.PACallSummary],
     LOG.info("%d of %d probes pass intensity-based filtering (threshold %s)",
              len(kept), len(probe_info), ibf_threshold)
     if summaries is None:
-        summaries = {donor: probes.probe_summaries(microarray[donor], annotation[donor], kept,
-                                                   probe_selection)
-                     for donor in annotation}
-    selection = probes.choose_probes(summaries, kept, probe_selection, donor_probes, rnaseq)
+        selection = probes.select_probes(microarray, annotation, kept, probe_selection,
+                                         donor_probes, rnaseq)
+    else:
+        selection = probes.choose_probes(summaries, kept, probe_selection, donor_probes, rnaseq)
     return kept, selection
 
 

@@ -42,19 +42,26 @@ def _link_or_copy(src: Path, dest: Path) -> None:
     os.replace(tmp, dest)
 
 
-def _synthetic_donor(donor: str, settings: Mapping[str, Any], *, what: str) -> Path:
-    """Generate one donor into a private temp root and return that root."""
+def _synthetic_donor(donor: str, settings: Mapping[str, Any], *, what: str,
+                     names: tuple[str, ...], out_dir: Path) -> None:
+    """Generate one donor's `what` data in a private temp root; move `names` to `out_dir`."""
     root = Path(tempfile.mkdtemp(prefix=f"synth_{donor}_"))
-    synth.generate_dataset(
-        root,
-        n_probes=int(settings.get("n_probes", 2000)),
-        donors=[donor],
-        seed=int(settings.get("seed", 1)),
-        precision=settings.get("precision", "short"),
-        rnaseq=what == "rnaseq",
-        mri=what == "mri",
-    )
-    return root
+    try:
+        synth.generate_dataset(
+            root,
+            n_probes=int(settings.get("n_probes", 2000)),
+            donors=[donor],
+            seed=int(settings.get("seed", 1)),
+            precision=settings.get("precision", "short"),
+            rnaseq=what == "rnaseq",
+            mri=what == "mri",
+        )
+        prefix = "normalized_microarray_donor" if what == "microarray" else "rnaseq_donor"
+        folder = root / what / f"{prefix}{donor}"
+        for name in names:
+            os.replace(folder / name, out_dir / name)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def obtain_donor(donor: str, out_dir: str | os.PathLike, *, source: str = "folder",
@@ -87,13 +94,8 @@ def obtain_donor(donor: str, out_dir: str | os.PathLike, *, source: str = "folde
     out_dir.mkdir(parents=True, exist_ok=True)
     if source == "synthetic":
         LOG.warning("Generating SYNTHETIC data for donor %s (not AHBA data).", donor)
-        root = _synthetic_donor(donor, synthetic or {}, what="microarray")
-        try:
-            folder = root / "microarray" / f"normalized_microarray_donor{donor}"
-            for name in MICROARRAY_NAMES:
-                os.replace(folder / name, out_dir / name)
-        finally:
-            shutil.rmtree(root, ignore_errors=True)
+        _synthetic_donor(donor, synthetic or {}, what="microarray", names=MICROARRAY_NAMES,
+                         out_dir=out_dir)
         return {name: str(out_dir / name) for name in MICROARRAY_NAMES}
     try:
         found = fetch.find_donor_files(data_dir, [donor], download=False)[donor]
@@ -165,13 +167,7 @@ def obtain_rnaseq(donor: str, out_dir: str | os.PathLike, *, source: str = "fold
     out_dir.mkdir(parents=True, exist_ok=True)
     names = ("RNAseqTPM.csv", "SampleAnnot.csv")
     if source == "synthetic":
-        root = _synthetic_donor(donor, synthetic or {}, what="rnaseq")
-        try:
-            folder = root / "rnaseq" / f"rnaseq_donor{donor}"
-            for name in names:
-                os.replace(folder / name, out_dir / name)
-        finally:
-            shutil.rmtree(root, ignore_errors=True)
+        _synthetic_donor(donor, synthetic or {}, what="rnaseq", names=names, out_dir=out_dir)
     else:
         try:
             files = _existing_rnaseq(data_dir, donor)
