@@ -21,7 +21,8 @@ import pandas as pd
 from . import fetch, images, io, pipeline, probes
 from . import samples as samples_mod
 from .aggregate import check_metric
-from .options import check_options
+from .integrity import check_donor_tables
+from .options import INTERPOLATED_MAP_DEFAULTS, check_options
 from .report import Report
 from .synth import is_synthetic
 
@@ -64,6 +65,9 @@ def load_donors(data_dir: str | None, donors: list[str], *, n_proc: int = 1,
             ontology=io.read_ontology(f["ontology"]),
             probes=io.read_probes(f["probes"]),
         )
+        d = out[donor]  # the five files must belong together (errors name them)
+        check_donor_tables(microarray=d.microarray, pacall=d.pacall,
+                           annotation=d.annotation, probes=d.probes, files=f)
     root = Path(files[donors[0]]["microarray"]).parent
     return out, str(root)
 
@@ -220,7 +224,8 @@ def get_expression_data(atlas: Any, atlas_info: Any = None, *, ibf_threshold: fl
         normalized[donor] = pipeline.normalize_donor(
             genes[donor], annots[donor], labels_kept[donor], trees[donor],
             gene_norm=gene_norm, norm_matched=options["norm_matched"],
-            norm_structures=options["norm_structures"], missing=options["missing"])
+            norm_structures=options["norm_structures"], missing=options["missing"],
+            region_agg=options["region_agg"], agg_metric=options["agg_metric"])
     expression, per_donor = pipeline.combine_donors(
         normalized, regions, region_agg=options["region_agg"],
         agg_metric=options["agg_metric"])
@@ -264,39 +269,26 @@ def _samples_in_mask(mask: Any, options: dict[str, Any], data_dir: str | None, n
                      verbose: int) -> tuple[dict[str, pd.DataFrame], dict[str, np.ndarray]]:
     """Per donor: normalised expression (index well_id) and MNI coords of samples in mask."""
     donors = options["donors"]
-    trees, group_atlas = ({}, True) if mask is None else \
-        images.coerce_atlas_to_dict(mask, donors, None, data_dir=data_dir)
+    if mask is None:
+        trees, group_atlas = {}, True
+    elif isinstance(mask, Mapping):  # donor-specific (native) masks
+        trees, group_atlas = images.coerce_atlas_to_dict(mask, donors, None, data_dir=data_dir)
+    else:
+        tree = pipeline.mask_tree(mask)
+        trees, group_atlas = {d: tree for d in donors}, True
     data, annotation, _, genes = _prepare(options, data_dir, n_proc, verbose,
                                           native=not group_atlas)
     expression, coords = {}, {}
     for donor in donors:
-        annot = annotation[donor].reset_index()
-        if mask is None:
-            labels = np.ones(len(annot), dtype=np.int64)
-        else:
-            labels = pipeline.label_donor(annotation[donor], trees[donor],
-                                          tolerance=options["tolerance"])
-        expr, annot, labels, _ = pipeline.normalize_genes(
-            genes[donor], annot, labels, gene_norm=options["gene_norm"],
-            norm_matched=False, norm_structures=options["norm_structures"])
-        inside = np.flatnonzero(np.asarray(labels) != 0)
-        expr = expr.iloc[inside].copy()
-        annot = annot.iloc[inside]
-        expr.index = pd.Index(annot["well_id"].to_numpy(), name="well_id")
-        expr.columns.name = "gene_symbol"
-        expression[donor] = expr
-        # abagen 0.1.3 reports each sample at its well's MNI coordinate, so a
-        # mirrored copy is placed where its original sample is (the parity
-        # set's interpolated maps depend on this); originals come first
-        full = annotation[donor]
+        positions = None
         if not group_atlas:  # native masks: still report MNI coordinates
-            raw = data[donor].annotation
+            positions = data[donor].annotation
             if options["corrected_mni"]:
-                raw = samples_mod.update_mni_coords(raw)
-            full = raw
-        first = full.loc[~full["well_id"].duplicated(keep="first").to_numpy()]
-        where = first.set_index("well_id")[["mni_x", "mni_y", "mni_z"]]
-        coords[donor] = where.loc[annot["well_id"].to_numpy()].to_numpy(dtype=np.float64)
+                positions = samples_mod.update_mni_coords(positions)
+        expression[donor], coords[donor] = pipeline.samples_in_mask(
+            genes[donor], annotation[donor], None if mask is None else trees[donor],
+            tolerance=options["tolerance"], gene_norm=options["gene_norm"],
+            norm_structures=options["norm_structures"], positions=positions)
     return expression, coords
 
 
@@ -331,27 +323,10 @@ def get_samples_in_mask(mask: Any = None, **kwargs: Any):
     options = check_options(options)
     expression, coords = _samples_in_mask(mask, options, call.get("data_dir"),
                                           call.get("n_proc", 1), call.get("verbose", 0))
-    if mask is not None and sum(len(e) for e in expression.values()) == 0:
-        raise ValueError("No tissue sample falls inside the mask (within `tolerance`); "
-                         "check the mask is in MNI152/fsaverage5 space and not empty.")
+    combined = pipeline.combine_samples(expression, coords, masked=mask is not None)
     if call.get("return_donors"):
         return expression, coords
-    frames = [expression[d] for d in options["donors"]]
-    return (pd.concat(frames), np.vstack([coords[d] for d in options["donors"]]))
-
-
-def _mask_points(mask: Any) -> tuple[Any, np.ndarray, np.ndarray]:
-    """Image, indices and world coordinates of the non-zero points of a mask."""
-    if isinstance(mask, tuple | list):
-        tree = images.check_atlas(tuple(mask))
-        values = np.asarray(tree.atlas)
-        inside = np.flatnonzero(values != 0)
-        return tree, inside, np.asarray(tree.coords)[inside]
-    img = images.check_img(mask)
-    data = np.asanyarray(img.dataobj)
-    ijk = np.argwhere(data != 0)
-    xyz = ijk @ img.affine[:3, :3].T + img.affine[:3, 3]
-    return img, ijk, xyz
+    return combined
 
 
 def get_interpolated_map(genes: Any, mask: Any, n_neighbors: int = 10, **kwargs: Any):
@@ -379,43 +354,13 @@ def get_interpolated_map(genes: Any, mask: Any, n_neighbors: int = 10, **kwargs:
         Per gene, a map in the mask's space (NIfTI for volumes; an array of
         all vertices for surfaces), zero outside the mask.
     """
-    from sklearn.neighbors import KNeighborsRegressor
-
-    if isinstance(genes, str):
-        genes = [genes]
-    genes = list(genes)
-    if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, int) or n_neighbors < 1:
-        raise ValueError(f"n_neighbors must be a positive integer; got {n_neighbors!r}.")
-    kwargs.setdefault("lr_mirror", "bidirectional")
-    kwargs.setdefault("norm_matched", False)
+    genes = pipeline.check_genes(genes)
+    n_neighbors = pipeline.check_n_neighbors(n_neighbors)
+    for key, value in INTERPOLATED_MAP_DEFAULTS.items():
+        kwargs.setdefault(key, value)
     kwargs.pop("return_donors", None)
-    space, index, points = _mask_points(mask)
-    if len(points) == 0:
-        raise ValueError("The mask has no non-zero voxel/vertex; nothing to interpolate.")
+    space, index, points = pipeline.mask_points(mask)
     expression, coords = get_samples_in_mask(None, **kwargs)
-    unknown = [g for g in genes if g not in expression.columns]
-    if unknown:
-        raise ValueError(f"Genes not in the processed data: {unknown}. Check the symbols "
-                         "(reannotated names) and the probe filtering options.")
-    model = KNeighborsRegressor(n_neighbors=min(n_neighbors, len(coords)),
-                                weights="distance")
-    model.fit(coords, expression[genes].to_numpy(dtype=np.float64))
-    predicted = model.predict(points)
-    predicted = predicted.reshape(len(points), len(genes))
-    out = {}
-    for j, gene in enumerate(genes):
-        if isinstance(space, images.AtlasTree if hasattr(images, "AtlasTree") else ()):
-            dense = np.zeros(len(np.asarray(space.atlas)))
-            dense[index] = predicted[:, j]
-            out[gene] = dense
-        elif hasattr(space, "affine"):
-            import nibabel as nib
-
-            dense = np.zeros(space.shape[:3])
-            dense[tuple(index.T)] = predicted[:, j]
-            out[gene] = nib.Nifti1Image(dense, space.affine)
-        else:
-            dense = np.zeros(len(np.asarray(space.atlas)))
-            dense[index] = predicted[:, j]
-            out[gene] = dense
-    return out
+    values = pipeline.interpolate_samples(expression, coords, genes, points,
+                                          n_neighbors=n_neighbors)
+    return pipeline.dense_maps(values, space, index, genes)

@@ -119,9 +119,17 @@ def _divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def _logistic(x: np.ndarray, loc: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    z = _divide(x - loc, scale)
-    with np.errstate(over="ignore", invalid="ignore"):
-        return 1.0 / (1.0 + np.exp(-z))
+    # 1 / (1 + exp(-(x - loc) / scale)), evaluated in one buffer: the same
+    # operations in the same order as the plain expression (identical
+    # results) without four full-size temporaries
+    z = np.subtract(x, loc)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        np.divide(z, scale, out=z)
+        np.negative(z, out=z)
+        np.exp(z, out=z)
+        np.add(z, 1.0, out=z)
+        np.divide(1.0, z, out=z)
+    return z
 
 
 # --------------------------------------------------------------------------
@@ -147,6 +155,16 @@ def _minmax(x: np.ndarray) -> _Result:
     return _divide(x - lo, rng), rng
 
 
+def _minmax_inplace(x: np.ndarray) -> np.ndarray:
+    # _minmax on a temporary the caller owns: same arithmetic, no new buffer
+    lo = _min(x)
+    rng = _max(x) - lo
+    np.subtract(x, lo, out=x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(x, rng, out=x)
+    return x
+
+
 def _sigmoid(x: np.ndarray) -> _Result:
     sd = _std(x)
     return _logistic(x, _mean(x), sd), sd
@@ -154,7 +172,7 @@ def _sigmoid(x: np.ndarray) -> _Result:
 
 def _scaled_sigmoid(x: np.ndarray) -> _Result:
     out, sd = _sigmoid(x)
-    return _minmax(out)[0], sd
+    return _minmax_inplace(out), sd
 
 
 def _scaled_sigmoid_quantiles(x: np.ndarray) -> _Result:
@@ -164,7 +182,7 @@ def _scaled_sigmoid_quantiles(x: np.ndarray) -> _Result:
     lo, hi = _percentiles(x, [5, 95])
     inside = np.where((x >= lo) & (x <= hi), x, np.nan)
     sd = _std(inside)
-    return _minmax(_logistic(x, _mean(inside), sd))[0], sd
+    return _minmax_inplace(_logistic(x, _mean(inside), sd)), sd
 
 
 def _robust_sigmoid(x: np.ndarray) -> _Result:
@@ -174,7 +192,7 @@ def _robust_sigmoid(x: np.ndarray) -> _Result:
 
 def _scaled_robust_sigmoid(x: np.ndarray) -> _Result:
     out, iqr = _robust_sigmoid(x)
-    return _minmax(out)[0], iqr
+    return _minmax_inplace(out), iqr
 
 
 def _mixed_sigmoid(x: np.ndarray) -> _Result:
@@ -317,7 +335,8 @@ def _missing(values: np.ndarray) -> np.ndarray:
 
 def _normalize_frame(expression: pd.DataFrame, canonical: str, structures: Any,
                      batch: Any, ignore_warn: bool) -> pd.DataFrame:
-    values = expression.to_numpy(dtype=np.float64, copy=True)
+    # every method returns a new array: the input is never written to
+    values = expression.to_numpy(dtype=np.float64)
     func = _IMPLEMENTATIONS[canonical]
     if canonical == "batch":
         if batch is None:
@@ -338,8 +357,15 @@ def _normalize_frame(expression: pd.DataFrame, canonical: str, structures: Any,
             )
         groups = [(labels == lab) & ~absent for lab in pd.unique(labels[~absent])]
 
-    out = np.full_like(values, np.nan)
     n_flat = 0
+    if structures is None and canonical != "batch":
+        # one group of all rows: the method's result is the output
+        out, scale = func(values)
+        if scale is not None:
+            n_flat += int(np.sum(scale == 0))
+        groups = []
+    else:
+        out = np.full_like(values, np.nan)
     for rows in groups:
         block = values[rows]
         if canonical == "batch":
@@ -354,7 +380,7 @@ def _normalize_frame(expression: pd.DataFrame, canonical: str, structures: Any,
             "range); dividing by zero gives NaN (0/0) or a saturated value, as in abagen.",
             RuntimeWarning, stacklevel=3,
         )
-    return pd.DataFrame(out, index=expression.index, columns=expression.columns)
+    return pd.DataFrame(out, index=expression.index, columns=expression.columns, copy=False)
 
 
 def normalize_expression(

@@ -27,6 +27,7 @@ rows are kept alongside, so nothing relies on sample ids being unique.
 from __future__ import annotations
 
 import logging
+import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -45,6 +46,20 @@ __all__ = [
     "normalize_donor",
     "fill_missing",
     "combine_donors",
+    "samples_in_mask",
+    "well_coordinates",
+    "combine_samples",
+    "mask_tree",
+    "check_genes",
+    "check_n_neighbors",
+    "select_genes",
+    "mask_points",
+    "interpolate_samples",
+    "dense_maps",
+    "write_samples_in_mask",
+    "write_map_samples",
+    "write_interpolated_map",
+    "write_map_metadata",
 ]
 
 LOG = logging.getLogger("abagen_core")
@@ -228,7 +243,8 @@ def normalize_genes(expression: pd.DataFrame, annotation: pd.DataFrame, labels: 
 def normalize_donor(expression: pd.DataFrame, annotation: pd.DataFrame, labels: np.ndarray,
                     atlas_tree: Any, *, gene_norm: str | None, norm_matched: bool,
                     norm_structures: bool, missing: str | None,
-                    coords: pd.DataFrame | None = None) -> pd.DataFrame:
+                    coords: pd.DataFrame | None = None, region_agg: str | None = None,
+                    agg_metric: Any = "mean") -> pd.DataFrame:
     """Gene normalization of one donor, then filling of its empty regions.
 
     Unmatched samples are dropped before normalization when `norm_matched`
@@ -238,24 +254,77 @@ def normalize_donor(expression: pd.DataFrame, annotation: pd.DataFrame, labels: 
     'interpolate' adds the inverse-distance weighted average of the samples
     nearest to each of the region's voxels/vertices.
 
+    With ``region_agg='donors'`` and a named `agg_metric` the matched
+    samples of each region are reduced here already (one row per region:
+    the donor's regional value), which is what :func:`combine_donors` would
+    compute from the sample rows; the result is identical and the table
+    handed to the gather step is ~10x smaller. Otherwise (pooled samples,
+    or a callable metric) the sample rows are kept.
+
     Returns
     -------
-    normalized : pandas.DataFrame of shape (n_rows, 1 + n_genes)
-        Column ``label`` then the genes; one row per matched sample plus
-        one per filled region.
+    normalized : pandas.DataFrame of shape (n_rows, 3 + n_genes)
+        Columns ``label``, ``fill``, ``weight``, then the genes; one row per
+        matched sample (or per region, see above) plus one per filled region.
     """
     expression, annotation, labels, coords = normalize_genes(
         expression, annotation, labels, gene_norm=gene_norm, norm_matched=norm_matched,
         norm_structures=norm_structures, coords=coords)
+    labels = np.asarray(labels)
+    fill = None
+    if missing is not None:
+        fill = fill_missing(expression, annotation, labels, atlas_tree, missing=missing,
+                            coords=coords)
+    if region_agg == "donors" and isinstance(agg_metric, str):
+        return _regional_rows(expression, labels, fill, agg_metric)
     out = expression.copy()
     out.insert(0, "weight", 1.0)
     out.insert(0, "fill", FILL_NONE)
     out.insert(0, "label", labels)
-    if missing is not None:
-        fill = fill_missing(expression, annotation, labels, atlas_tree, missing=missing,
-                            coords=coords)
+    if fill is not None:
         out = pd.concat([out, fill], ignore_index=True)
     out = out.loc[out["label"].to_numpy() != 0].reset_index(drop=True)
+    out["label"] = out["label"].astype(np.int64)
+    out["fill"] = out["fill"].astype(np.int64)
+    out.columns.name = "gene_symbol"
+    return out
+
+
+def _regional_rows(expression: pd.DataFrame, labels: np.ndarray, fill: pd.DataFrame | None,
+                   agg_metric: str) -> pd.DataFrame:
+    """One row per region of a donor (plus its centroid candidates).
+
+    The matched samples of each region (or its single interpolated row) are
+    reduced with `agg_metric` exactly as :func:`combine_donors` does for
+    ``region_agg='donors'``; reducing that one row again there returns it
+    unchanged (nanmean/nanmedian of one value), so results are identical.
+    """
+    matched = np.flatnonzero(labels != 0)
+    genes = expression if len(matched) == len(labels) else expression.iloc[matched]
+    labs = labels[matched].astype(np.int64)
+    kinds = np.full(len(labs), FILL_NONE, dtype=np.int64)
+    candidates = None
+    if fill is not None and len(fill):
+        kind = fill["fill"].to_numpy()
+        interpolated = fill.loc[kind == FILL_INTERPOLATED]
+        candidates = fill.loc[kind == FILL_CENTROID]
+        if len(interpolated):
+            genes = pd.concat([genes.reset_index(drop=True), _genes(interpolated)],
+                              ignore_index=True)
+            labs = np.concatenate([labs, interpolated["label"].to_numpy(dtype=np.int64)])
+            kinds = np.concatenate([kinds, np.full(len(interpolated), FILL_INTERPOLATED)])
+    regions = np.unique(labs)
+    reduced = aggregate.aggregate_samples(genes, labs, regions, agg_metric)
+    # a region's row is 'interpolated' when it has no sample (then one interpolated row)
+    order = np.argsort(labs, kind="stable")
+    region_kind = kinds[order][np.searchsorted(labs[order], regions)]
+    out = reduced.reset_index(drop=True)
+    out.columns.name = None
+    meta = pd.DataFrame({"label": regions.astype(np.int64), "fill": region_kind,
+                         "weight": np.ones(len(regions))})
+    out = pd.concat([meta, out], axis=1)
+    if candidates is not None and len(candidates):
+        out = pd.concat([out, candidates], ignore_index=True)
     out["label"] = out["label"].astype(np.int64)
     out["fill"] = out["fill"].astype(np.int64)
     out.columns.name = "gene_symbol"
@@ -412,6 +481,252 @@ def combine_donors(normalized: Mapping[str, pd.DataFrame], regions: Sequence[int
 
 
 # ---------------------------------------------------------------------------
+# sample-level outputs: get_samples_in_mask and get_interpolated_map
+
+
+def samples_in_mask(expression: pd.DataFrame, annotation: pd.DataFrame, mask_tree: Any, *,
+                    tolerance: float, gene_norm: str | None, norm_structures: bool,
+                    positions: pd.DataFrame | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+    """One donor's gene-normalised samples inside a mask, with their MNI coordinates.
+
+    Genes are normalised across *all* of the donor's samples (abagen 0.1.3
+    ignores ``norm_matched`` here), then the samples that the mask matches
+    are kept.
+
+    Parameters
+    ----------
+    expression : pandas.DataFrame of shape (n_samples, n_genes)
+        :func:`donor_genes` output (rows aligned with `annotation`).
+    annotation : pandas.DataFrame of shape (n_samples, 7)
+        :func:`prepare_samples` output (index ``sample_id``).
+    mask_tree : abagen_core.matching.AtlasTree or None
+        The mask (non-zero = inside); None keeps every sample.
+    tolerance : float
+        As in :func:`label_donor`.
+    gene_norm : str or None
+    norm_structures : bool
+    positions : pandas.DataFrame, optional
+        Table with ``well_id`` and ``mni_{x,y,z}`` whose first row per well
+        gives the reported coordinates (default: `annotation`; the donor's
+        MNI annotation when `annotation` holds native coordinates).
+
+    Returns
+    -------
+    expression : pandas.DataFrame of shape (n_inside, n_genes)
+        Index ``well_id``; columns ``gene_symbol``.
+    coords : numpy.ndarray of shape (n_inside, 3)
+        MNI coordinates of the samples.
+    """
+    annot = annotation.reset_index()
+    if mask_tree is None:
+        labels = np.ones(len(annot), dtype=np.int64)
+    else:
+        labels = label_donor(annotation, mask_tree, tolerance=tolerance)
+    expr, annot, labels, _ = normalize_genes(expression, annot, labels, gene_norm=gene_norm,
+                                             norm_matched=False,
+                                             norm_structures=norm_structures)
+    inside = np.flatnonzero(np.asarray(labels) != 0)
+    expr = expr.iloc[inside].copy()
+    wells = annot["well_id"].to_numpy()[inside]
+    expr.index = pd.Index(wells, name="well_id")
+    expr.columns.name = "gene_symbol"
+    coords = well_coordinates(annotation if positions is None else positions, wells)
+    return expr, coords
+
+
+def well_coordinates(annotation: pd.DataFrame, well_ids: Any) -> np.ndarray:
+    """MNI coordinates of wells, from the first annotation row of each well.
+
+    abagen 0.1.3 reports every sample at its well's coordinate, so a mirrored
+    copy is placed where its original sample is (the parity set's
+    interpolated maps depend on this); originals come first in `annotation`.
+
+    Returns
+    -------
+    coords : numpy.ndarray of shape (n_wells, 3)
+    """
+    first = annotation.loc[~annotation["well_id"].duplicated(keep="first").to_numpy()]
+    where = first.set_index("well_id")[["mni_x", "mni_y", "mni_z"]]
+    return where.loc[np.asarray(well_ids)].to_numpy(dtype=np.float64)
+
+
+def combine_samples(expression: Mapping[str, pd.DataFrame], coords: Mapping[str, np.ndarray],
+                    *, masked: bool = True) -> tuple[pd.DataFrame, np.ndarray]:
+    """Concatenate the donors' sample-level outputs (donor order of the mappings).
+
+    Raises
+    ------
+    ValueError
+        If `masked` and no sample of any donor lies inside the mask.
+    """
+    donors = list(expression)
+    if masked and sum(len(expression[d]) for d in donors) == 0:
+        raise ValueError("No tissue sample falls inside the mask (within `tolerance`); "
+                         "check the mask is in MNI152/fsaverage5 space and not empty.")
+    frame = pd.concat([expression[d] for d in donors])
+    frame.columns.name = "gene_symbol"
+    return frame, np.vstack([np.asarray(coords[d]).reshape(-1, 3) for d in donors])
+
+
+def check_genes(genes: Any) -> list[str]:
+    """Gene symbols as a list (a single string is one gene); refuses empty or repeated ones."""
+    if isinstance(genes, str):
+        genes = [genes]
+    genes = list(genes)
+    if not genes:
+        raise ValueError("genes is empty; give at least one gene symbol.")
+    bad = [g for g in genes if not isinstance(g, str) or not g.strip()]
+    if bad:
+        raise ValueError(f"genes must be gene symbols (non-empty strings); got {bad}.")
+    repeated = sorted({g for g in genes if genes.count(g) > 1})
+    if repeated:
+        raise ValueError(f"genes lists {repeated} more than once.")
+    return genes
+
+
+def check_n_neighbors(n_neighbors: Any) -> int:
+    """Number of neighbours of the k-nearest-neighbour interpolation (a positive integer)."""
+    if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, numbers.Integral) \
+            or n_neighbors < 1:
+        raise ValueError(f"n_neighbors must be a positive integer; got {n_neighbors!r}.")
+    return int(n_neighbors)
+
+
+def select_genes(expression: pd.DataFrame, genes: Sequence[str]) -> pd.DataFrame:
+    """The columns `genes` of a samples x genes matrix; unknown genes are an error naming them."""
+    unknown = [g for g in genes if g not in expression.columns]
+    if unknown:
+        raise ValueError(f"Genes not in the processed data: {unknown}. Check the symbols "
+                         "(reannotated names) and the probe filtering options.")
+    return expression[list(genes)]
+
+
+def mask_tree(mask: Any) -> Any:
+    """The AtlasTree of a group mask (NIfTI in MNI152, or (lh, rh) GIFTIs on fsaverage5).
+
+    Only non-zero matters in a mask, so a GIFTI pair that uses the same
+    value in both hemispheres (a plain binary mask) is accepted: the right
+    hemisphere's values are renumbered above the left's, which a
+    parcellation would need anyway.
+    """
+    from . import images
+
+    if not isinstance(mask, tuple | list):
+        return images.check_atlas(mask)
+    if len(mask) != 2:
+        raise ValueError(f"A surface mask must be a (lh, rh) pair of GIFTI images; got "
+                         f"{len(mask)} item(s).")
+    lh, rh = (images.load_gifti(m) for m in mask)
+    values = [np.asarray(img.darrays[0].data).reshape(-1) if img.darrays else np.zeros(0)
+              for img in (lh, rh)]
+    if np.intersect1d(values[0][values[0] != 0], values[1][values[1] != 0]).size:
+        import nibabel as nib
+
+        shifted = np.where(values[1] != 0, values[1] + np.abs(values[0]).max(), 0)
+        rh = nib.gifti.GiftiImage(darrays=[nib.gifti.GiftiDataArray(
+            shifted.astype(np.int32), intent="NIFTI_INTENT_LABEL",
+            datatype="NIFTI_TYPE_INT32")])
+        lh = nib.gifti.GiftiImage(darrays=[nib.gifti.GiftiDataArray(
+            np.asarray(values[0]).astype(np.int32), intent="NIFTI_INTENT_LABEL",
+            datatype="NIFTI_TYPE_INT32")])
+    return images.check_atlas((lh, rh))
+
+
+def mask_points(mask: Any) -> tuple[Any, np.ndarray, np.ndarray]:
+    """The non-zero points of a mask: the mask's space, their indices and MNI coordinates.
+
+    Parameters
+    ----------
+    mask : niimg-like or (lh, rh) tuple of GIFTI images
+        Volume in MNI152 space, or GIFTI images on fsaverage5.
+
+    Returns
+    -------
+    space : nibabel.Nifti1Image or abagen_core.matching.AtlasTree
+    index : numpy.ndarray of shape (n_points, 3) or (n_points,)
+        Voxel indices, or vertex positions in (lh, rh) order.
+    points : numpy.ndarray of shape (n_points, 3)
+    """
+    from . import images
+
+    if isinstance(mask, tuple | list):
+        tree = mask_tree(mask)
+        inside = np.flatnonzero(np.asarray(tree.atlas) != 0)
+        points = np.asarray(tree.coords)  # the labelled vertices, in vertex order
+        space, index = tree, inside
+    else:
+        space = images.check_img(mask)
+        index = np.argwhere(np.asanyarray(space.dataobj) != 0)
+        points = index @ space.affine[:3, :3].T + space.affine[:3, 3]
+    if len(points) == 0:
+        raise ValueError("The mask has no non-zero voxel/vertex; nothing to interpolate.")
+    return space, index, points
+
+
+def interpolate_samples(expression: pd.DataFrame, coords: np.ndarray, genes: Sequence[str],
+                        points: np.ndarray, *, n_neighbors: int) -> np.ndarray:
+    """Expression of `genes` at `points` by distance-weighted k-nearest-neighbour regression.
+
+    Each point gets the 1 / distance weighted mean of its `n_neighbors`
+    nearest samples (scikit-learn's ``KNeighborsRegressor``); fewer samples
+    than `n_neighbors` use them all. Genes are predicted independently.
+
+    Parameters
+    ----------
+    expression : pandas.DataFrame of shape (n_samples, n_all_genes)
+    coords : numpy.ndarray of shape (n_samples, 3)
+    genes : sequence of str
+    points : numpy.ndarray of shape (n_points, 3)
+    n_neighbors : int
+
+    Returns
+    -------
+    values : numpy.ndarray of shape (n_points, n_genes)
+    """
+    from sklearn.neighbors import KNeighborsRegressor
+
+    n_neighbors = check_n_neighbors(n_neighbors)
+    values = select_genes(expression, genes).to_numpy(dtype=np.float64)
+    model = KNeighborsRegressor(n_neighbors=min(n_neighbors, len(coords)), weights="distance")
+    model.fit(np.asarray(coords, dtype=np.float64), values)
+    return model.predict(points).reshape(len(points), len(genes))
+
+
+def dense_maps(values: np.ndarray, space: Any, index: np.ndarray, genes: Sequence[str]
+               ) -> dict[str, Any]:
+    """Per gene, a map in the mask's space that is zero outside the mask.
+
+    Parameters
+    ----------
+    values : numpy.ndarray of shape (n_points, n_genes)
+    space, index
+        From :func:`mask_points`.
+    genes : sequence of str
+
+    Returns
+    -------
+    dense : dict of str -> nibabel.Nifti1Image or numpy.ndarray of shape (n_vertices,)
+        float64 NIfTI images for volumes; arrays over all (lh, then rh) vertices
+        for surfaces.
+    """
+    import nibabel as nib
+
+    from .matching import AtlasTree
+
+    out = {}
+    for j, gene in enumerate(genes):
+        if isinstance(space, AtlasTree):
+            dense = np.zeros(len(np.asarray(space.atlas)))
+            dense[index] = values[:, j]
+            out[gene] = dense
+        else:
+            dense = np.zeros(space.shape[:3])
+            dense[tuple(np.asarray(index).T)] = values[:, j]
+            out[gene] = nib.Nifti1Image(dense, space.affine)
+    return out
+
+
+# ---------------------------------------------------------------------------
 # helpers for the workflow's scripts (paths in, files out)
 
 
@@ -555,3 +870,238 @@ def write_donor_expression(normalized: pd.DataFrame, *, regions: Sequence[int],
     frame.columns.name = "gene_symbol"
     write_text_atomic(frame.to_csv(), dest)
     return frame
+
+
+# ---------------------------------------------------------------------------
+# workflow writers of the sample-level targets (samples_in_mask, interpolated_maps)
+
+#: coordinate columns stored beside the genes in a map's sample table
+_MAP_COORDS = ("_mni_x", "_mni_y", "_mni_z")
+
+
+def _provenance(synthetic: bool, checksums: Sequence[str]) -> dict[str, Any]:
+    """Data source, synthetic flag and SHA-256 of the input matrices (metadata fields)."""
+    from pathlib import Path
+
+    sums = {}
+    for path in checksums:
+        digest, name = Path(path).read_text().split()
+        sums[f"{Path(path).parent.name}/{name}"] = digest
+    if synthetic:
+        LOG.warning("These results come from SYNTHETIC data, not from the AHBA.")
+    return {
+        "data_source": "SYNTHETIC (generated by abagen_core.synth; not AHBA data)"
+        if synthetic else "Allen Human Brain Atlas microarray data",
+        "synthetic": bool(synthetic),
+        "input_checksums_sha256": sums,
+    }
+
+
+def _sample_level(genes: Mapping[str, pd.DataFrame], samples: Mapping[str, pd.DataFrame],
+                  mask: Mapping[str, Any] | None, options: Mapping[str, Any]
+                  ) -> tuple[dict[str, pd.DataFrame], dict[str, np.ndarray]]:
+    """Per donor :func:`samples_in_mask` on the workflow's cached genes and samples."""
+    tree = None
+    if mask is not None:
+        files = list(mask["files"])
+        tree = mask_tree(files[0] if mask["kind"] == "volume" else tuple(files))
+    expression, coords = {}, {}
+    for donor in genes:
+        expression[donor], coords[donor] = samples_in_mask(
+            genes[donor], samples[donor], tree, tolerance=options.get("tolerance"),
+            gene_norm=options["gene_norm"], norm_structures=options["norm_structures"])
+        LOG.info("donor %s: %d samples", donor, len(expression[donor]))
+    return expression, coords
+
+
+def write_samples_in_mask(genes: Mapping[str, pd.DataFrame],
+                          samples: Mapping[str, pd.DataFrame], *,
+                          mask: Mapping[str, Any] | None, options: Mapping[str, Any],
+                          n_kept_probes: int, checksums: Sequence[str], synthetic: bool,
+                          outputs: Mapping[str, str]) -> pd.DataFrame:
+    """Write a ``samples_in_mask`` target (expression, coordinates, metadata) atomically.
+
+    Parameters
+    ----------
+    genes, samples : dict of str -> pandas.DataFrame
+        Per donor (in donor order), :func:`donor_genes` and :func:`prepare_samples` outputs.
+    mask : dict or None
+        ``{'kind': 'volume' | 'surface', 'files': [...]}``; None = every sample.
+    options : mapping
+        The validated options that apply to sample-level outputs.
+    outputs : mapping
+        Paths ``expression`` (CSV), ``parquet``, ``coordinates`` (CSV) and
+        ``metadata`` (JSON, written last: a folder with it is complete).
+
+    Returns
+    -------
+    expression : pandas.DataFrame of shape (n_samples, n_genes)
+        Index ``well_id``; as :func:`abagen_core.api.get_samples_in_mask`.
+    """
+    import json
+    import platform
+    from pathlib import Path
+
+    from . import __version__
+    from .artifacts import write_text_atomic
+    from .io import write_parquet_atomic
+    from .options import describe
+
+    Path(outputs["metadata"]).unlink(missing_ok=True)
+    per_donor, per_coords = _sample_level(genes, samples, mask, options)
+    expression, coords = combine_samples(per_donor, per_coords, masked=mask is not None)
+    table = pd.DataFrame(coords, index=expression.index, columns=["mni_x", "mni_y", "mni_z"])
+    table.insert(0, "donor", np.repeat(list(per_donor), [len(f) for f in per_donor.values()]))
+    write_text_atomic(expression.to_csv(), outputs["expression"])
+    write_parquet_atomic(expression, outputs["parquet"])
+    write_text_atomic(table.to_csv(), outputs["coordinates"])
+    source = _provenance(synthetic, checksums)
+    meta = {
+        "data_source": source["data_source"],
+        "synthetic": source["synthetic"],
+        "target": "samples_in_mask",
+        "mask": None if mask is None else {"kind": mask["kind"], "files": list(mask["files"])},
+        "options": describe(dict(options)),
+        "shape": list(expression.shape),
+        "n_samples_per_donor": {d: len(f) for d, f in per_donor.items()},
+        "n_probes_after_intensity_filter": n_kept_probes,
+        "input_checksums_sha256": source["input_checksums_sha256"],
+        "software": _versions(__version__, platform.python_version()),
+    }
+    write_text_atomic(json.dumps(meta, indent=2, default=str), outputs["metadata"])
+    return expression
+
+
+def write_map_samples(genes: Mapping[str, pd.DataFrame], samples: Mapping[str, pd.DataFrame],
+                      *, wanted: Sequence[str], options: Mapping[str, Any], n_kept_probes: int,
+                      checksums: Sequence[str], synthetic: bool, dest: str) -> pd.DataFrame:
+    """The training samples of an interpolated map: every sample, the wanted genes, MNI coords.
+
+    The same samples as ``get_samples_in_mask(mask=None, ...)``; genes are
+    selected after normalization, so an unknown gene is an error naming it.
+    Written with :func:`abagen_core.artifacts.write_frame` (kind
+    ``map_samples``); the provenance goes into the file's attributes.
+
+    Returns
+    -------
+    table : pandas.DataFrame of shape (n_samples, n_genes + 3)
+        Index ``well_id``; the genes, then ``_mni_x``, ``_mni_y``, ``_mni_z``.
+    """
+    from .artifacts import write_frame
+
+    per_donor, per_coords = _sample_level(genes, samples, None, options)
+    expression, coords = combine_samples(per_donor, per_coords, masked=False)
+    table = select_genes(expression, wanted).copy()
+    for j, col in enumerate(_MAP_COORDS):
+        table[col] = coords[:, j]
+    attrs = {**_provenance(synthetic, checksums), "n_samples": len(table),
+             "n_samples_per_donor": {d: len(f) for d, f in per_donor.items()},
+             "n_probes_after_intensity_filter": n_kept_probes, "genes": list(wanted)}
+    write_frame(table, dest, kind="map_samples", attrs=attrs)
+    return table
+
+
+def _save_image_atomic(img: Any, dest: str) -> None:
+    import os
+    from pathlib import Path
+
+    import nibabel as nib
+
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".tmp{os.getpid()}.{dest.name}")  # keeps the extension
+    try:
+        nib.save(img, str(tmp))
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_interpolated_map(table: pd.DataFrame, *, gene: str, mask: Mapping[str, Any],
+                           n_neighbors: int, outputs: Mapping[str, str]) -> Any:
+    """Interpolate one gene over a mask and write the map atomically.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame of shape (n_samples, n_genes + 3)
+        :func:`write_map_samples` output.
+    mask : dict
+        ``{'kind': 'volume', 'files': [nifti]}`` or ``{'kind': 'surface',
+        'files': [lh, rh]}`` (fsaverage5).
+    outputs : mapping
+        ``image`` (a float64 ``.nii.gz``) for a volume; ``lh`` and ``rh``
+        (``.func.gii``, float32 as GIFTI allows no float64) for a surface.
+
+    Returns
+    -------
+    dense : nibabel.Nifti1Image or numpy.ndarray of shape (n_vertices,)
+        As ``get_interpolated_map(...)[gene]``.
+    """
+    import nibabel as nib
+
+    from .images import load_gifti
+
+    files = list(mask["files"])
+    space, index, points = mask_points(files[0] if mask["kind"] == "volume" else tuple(files))
+    coords = table[list(_MAP_COORDS)].to_numpy(dtype=np.float64)
+    values = interpolate_samples(table.drop(columns=list(_MAP_COORDS)), coords, [gene],
+                                 points, n_neighbors=n_neighbors)
+    dense = dense_maps(values, space, index, [gene])[gene]
+    LOG.info("%s: %d points interpolated from %d samples (k=%d)", gene, len(points),
+             len(coords), n_neighbors)
+    if mask["kind"] == "volume":
+        dense.set_data_dtype(np.float64)
+        _save_image_atomic(dense, outputs["image"])
+        return dense
+    n_lh = len(np.asarray(load_gifti(files[0]).darrays[0].data).reshape(-1))
+    for hemi, part, structure in (("lh", dense[:n_lh], "CortexLeft"),
+                                  ("rh", dense[n_lh:], "CortexRight")):
+        array = nib.gifti.GiftiDataArray(part.astype(np.float32), intent="NIFTI_INTENT_NONE",
+                                         datatype="NIFTI_TYPE_FLOAT32",
+                                         meta={"Name": gene})
+        img = nib.gifti.GiftiImage(darrays=[array],
+                                   meta={"AnatomicalStructurePrimary": structure})
+        _save_image_atomic(img, outputs[hemi])
+    return dense
+
+
+def write_map_metadata(attrs: Mapping[str, Any], *, mask: Mapping[str, Any],
+                       genes: Sequence[str], n_neighbors: int, options: Mapping[str, Any],
+                       files: Sequence[str], dest: str) -> dict[str, Any]:
+    """The ``metadata.json`` of an interpolated-maps target, written last.
+
+    Parameters
+    ----------
+    attrs : mapping
+        Attributes of the :func:`write_map_samples` file (provenance, sample counts).
+    files : sequence of str
+        The map files written (recorded by name).
+    """
+    import json
+    import platform
+    from pathlib import Path
+
+    from . import __version__
+    from .artifacts import write_text_atomic
+    from .options import describe
+
+    meta = {
+        "data_source": attrs["data_source"],
+        "synthetic": attrs["synthetic"],
+        "target": "interpolated_maps",
+        "mask": {"kind": mask["kind"], "files": list(mask["files"])},
+        "genes": list(genes),
+        "n_neighbors": int(n_neighbors),
+        "method": "k-nearest-neighbour regression, 1/distance weights, on every sample's "
+                  "MNI coordinate (abagen 0.1.3's get_interpolated_map)",
+        "options": describe(dict(options)),
+        "files": [Path(f).name for f in files],
+        "n_samples": attrs["n_samples"],
+        "n_samples_per_donor": attrs["n_samples_per_donor"],
+        "n_probes_after_intensity_filter": attrs["n_probes_after_intensity_filter"],
+        "input_checksums_sha256": attrs["input_checksums_sha256"],
+        "software": _versions(__version__, platform.python_version()),
+    }
+    write_text_atomic(json.dumps(meta, indent=2, default=str), dest)
+    return meta

@@ -16,5 +16,5 @@ if opts["missing"] is not None:
 normalized = pipeline.normalize_donor(
     genes, samples.reset_index(), labels, tree, gene_norm=opts["gene_norm"],
     norm_matched=opts["norm_matched"], norm_structures=opts["norm_structures"],
-    missing=opts["missing"])
+    missing=opts["missing"], region_agg=opts["region_agg"], agg_metric=opts["agg_metric"])
 write_frame(normalized, snakemake.output["normalized"], kind="normalized")
