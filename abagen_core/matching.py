@@ -362,7 +362,7 @@ class AtlasTree:
         self._labels = np.unique(self._point_labels)
         sums, counts = _label_sums(self._point_labels, self._coords, self._labels)
         self._centroid_array = sums / counts[:, None]
-        self._tree = cKDTree(self._coords)
+        self._kdtree = None  # built on first use (exact voxel matches need none)
         self._graph_cache = None
         self._atlas_info = None
         self._region_hemi = None
@@ -370,6 +370,12 @@ class AtlasTree:
         self.atlas_info = atlas_info
 
     # ---------------------------------------------------------------- properties
+    @property
+    def _tree(self) -> cKDTree:
+        if self._kdtree is None:
+            self._kdtree = cKDTree(self._coords)
+        return self._kdtree
+
     def __repr__(self) -> str:
         kind = "volumetric" if self._volumetric else "surface"
         info = "with" if self._atlas_info is not None else "without"
@@ -690,22 +696,25 @@ class AtlasTree:
 
         Rules (abagen 0.1.3's, derived from its parity outputs):
 
-        1. Candidates are the samples of `annotation` (the caller passes the
-           donor's matched samples when ``norm_matched=True``), restricted to
-           those compatible with `label` when constrained.
-        2. Every candidate is first moved onto the atlas: to its nearest
-           labelled voxel centre (volumes) or labelled vertex (surfaces), of
-           any label.
+        1. Every sample of `annotation` (the caller passes the donor's
+           matched samples when ``norm_matched=True``, all samples otherwise)
+           is first moved onto the atlas: to its nearest labelled voxel
+           centre (volumes) or labelled vertex (surfaces), of any label.
+        2. When constrained, candidates are the samples compatible both with
+           `label` and with the region of the voxel/vertex they were moved
+           onto (so an unmatched cortical sample lying next to a subcortical
+           region is not used).
         3. Every voxel/vertex of `label` takes the nearest moved candidate:
            Euclidean distance for volumes (and surfaces without triangles);
            shortest path along the mesh edges, background (label 0) vertices
            excluded, for surfaces. Exact ties go to the first candidate in
            annotation order.
-        4. Voxels/vertices on which a candidate sits (distance 0) and
-           unreachable vertices are left out.
+        4. Unreachable vertices are left out; a voxel/vertex on which a
+           candidate sits keeps distance 0.
 
         The caller's region value is then the average of the returned
-        samples' expression weighted by 1 / distance. This reproduces
+        samples' expression weighted by 1 / distance, 1 for distance 0
+        (:func:`abagen_core.aggregate.interpolate_region`). This reproduces
         abagen's volumetric results; for surfaces the mesh distance is the
         closest rule found but abagen's exact surface rule is not known
         (its values differ by up to ~0.04 on the parity set).
@@ -727,21 +736,27 @@ class AtlasTree:
             each of the L kept voxels/vertices of the region. Empty when no
             sample is compatible with the region.
         distance : numpy.ndarray of shape (L,)
-            Distance (> 0) from each kept voxel/vertex to that sample; only
+            Distance (>= 0) from each kept voxel/vertex to that sample; only
             when `return_dist`.
         """
         label = int(self._check_labels([label])[0])
         coords = _sample_coords(annotation)
         cand = np.arange(len(coords))
+        # samples are first moved onto the atlas: to their nearest labelled
+        # voxel centre / vertex (any label), as abagen 0.1.3 does
+        _, nearest = self._tree.query(coords) if len(coords) else (None, cand)
         comp = self._compatibility(annotation)
         if comp is not None:
-            cand = cand[comp[:, self._label_pos(np.array([label]))[0]]]
+            # a candidate must be compatible with the region being filled and
+            # with the region of the voxel/vertex it was moved onto (abagen
+            # 0.1.3's numbers: e.g. a cortical sample sitting next to the
+            # hippocampus is not used, even with norm_matched=False)
+            ok = (comp[:, self._label_pos(np.array([label]))[0]]
+                  & comp[cand, self._label_pos(self._point_labels[nearest])])
+            cand, nearest = cand[ok], nearest[ok]
         if cand.size == 0:
             empty = np.zeros(0, dtype=np.int64)
             return (empty, np.zeros(0)) if return_dist else empty
-        # samples are first moved onto the atlas: to their nearest labelled
-        # voxel centre / vertex (any label), as abagen 0.1.3 does
-        _, nearest = self._tree.query(coords[cand])
         if not self._volumetric and self._triangles is not None:
             dist = self._geodesic(np.flatnonzero(self._atlas == label),
                                   np.flatnonzero(self._atlas != 0)[nearest])
@@ -750,8 +765,9 @@ class AtlasTree:
             dist = _chunked_cdist(points, self._coords[nearest])
         pick = dist.argmin(axis=1)  # ties: first sample in annotation order
         best = dist[np.arange(len(dist)), pick]
-        # nodes a sample sits on (distance 0) and unreachable nodes are left out
-        keep = (best > 0) & np.isfinite(best)
+        # unreachable nodes are left out; a node a sample sits on keeps
+        # distance 0 (weighted 1 by aggregate.interpolate_region)
+        keep = np.isfinite(best)
         samples = cand[pick[keep]].astype(np.int64)
         if return_dist:
             return samples, best[keep]

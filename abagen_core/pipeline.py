@@ -19,6 +19,11 @@ stage                       granularity         depends on the atlas?
 :func:`combine_donors`      gather per atlas    yes
 ==========================  ==================  ===========================
 
+The sample-level outputs (abagen's ``get_samples_in_mask`` and
+``get_interpolated_map``) branch off after :func:`donor_genes`, atlas-free:
+:func:`samples_in_mask` per donor, :func:`combine_samples`, then
+:func:`mask_points`, :func:`interpolate_samples` and :func:`dense_maps`.
+
 Sample-level frames keep one row per sample (mirrored copies included, in
 annotation order) with a plain positional index; the matching annotation
 rows are kept alongside, so nothing relies on sample ids being unique.
@@ -605,9 +610,9 @@ def mask_tree(mask: Any) -> Any:
     """The AtlasTree of a group mask (NIfTI in MNI152, or (lh, rh) GIFTIs on fsaverage5).
 
     Only non-zero matters in a mask, so a GIFTI pair that uses the same
-    value in both hemispheres (a plain binary mask) is accepted: the right
-    hemisphere's values are renumbered above the left's, which a
-    parcellation would need anyway.
+    value in both hemispheres (a plain binary mask) is accepted: it is
+    binarised as 1 (left) and 2 (right), since the matching code needs
+    distinct values per hemisphere, as for a parcellation.
     """
     from . import images
 
@@ -622,13 +627,9 @@ def mask_tree(mask: Any) -> Any:
     if np.intersect1d(values[0][values[0] != 0], values[1][values[1] != 0]).size:
         import nibabel as nib
 
-        shifted = np.where(values[1] != 0, values[1] + np.abs(values[0]).max(), 0)
-        rh = nib.gifti.GiftiImage(darrays=[nib.gifti.GiftiDataArray(
-            shifted.astype(np.int32), intent="NIFTI_INTENT_LABEL",
-            datatype="NIFTI_TYPE_INT32")])
-        lh = nib.gifti.GiftiImage(darrays=[nib.gifti.GiftiDataArray(
-            np.asarray(values[0]).astype(np.int32), intent="NIFTI_INTENT_LABEL",
-            datatype="NIFTI_TYPE_INT32")])
+        lh, rh = (nib.gifti.GiftiImage(darrays=[nib.gifti.GiftiDataArray(
+            np.where(v != 0, value, 0).astype(np.int32), intent="NIFTI_INTENT_LABEL",
+            datatype="NIFTI_TYPE_INT32")]) for v, value in zip(values, (1, 2), strict=True))
     return images.check_atlas((lh, rh))
 
 
@@ -811,7 +812,7 @@ def write_results(normalized: Mapping[str, pd.DataFrame], labels: Mapping[str, n
 
     from . import __version__
     from .artifacts import write_text_atomic
-    from .io import write_parquet_atomic
+    from .io import write_frame_csv, write_frame_parquet
     from .options import describe
 
     regions = [int(r) for r in regions]
@@ -819,8 +820,8 @@ def write_results(normalized: Mapping[str, pd.DataFrame], labels: Mapping[str, n
                                    agg_metric=options["agg_metric"])
     counts = aggregate.count_samples(labels, regions)
     Path(outputs["metadata"]).unlink(missing_ok=True)
-    write_text_atomic(expression.to_csv(), outputs["expression"])
-    write_parquet_atomic(expression, outputs["parquet"])
+    write_frame_csv(expression, outputs["expression"])
+    write_frame_parquet(expression, outputs["parquet"])
     write_text_atomic(counts.to_csv(), outputs["counts"])
     text = methods_text(options, atlas, n_regions=len(regions), counts=counts,
                         n_kept_probes=n_kept_probes, n_genes=expression.shape[1],
@@ -862,13 +863,13 @@ def _versions(ours: str, python: str) -> dict[str, str]:
 def write_donor_expression(normalized: pd.DataFrame, *, regions: Sequence[int],
                            options: Mapping[str, Any], dest: str, donor: str) -> pd.DataFrame:
     """One donor's region x gene matrix (``save_donors``), written atomically."""
-    from .artifacts import write_text_atomic
+    from .io import write_frame_csv
 
     _, per_donor = combine_donors({donor: normalized}, [int(r) for r in regions],
                                   region_agg="donors", agg_metric=options["agg_metric"])
     frame = per_donor[donor]
     frame.columns.name = "gene_symbol"
-    write_text_atomic(frame.to_csv(), dest)
+    write_frame_csv(frame, dest)
     return frame
 
 
@@ -944,7 +945,7 @@ def write_samples_in_mask(genes: Mapping[str, pd.DataFrame],
 
     from . import __version__
     from .artifacts import write_text_atomic
-    from .io import write_parquet_atomic
+    from .io import write_frame_csv, write_frame_parquet
     from .options import describe
 
     Path(outputs["metadata"]).unlink(missing_ok=True)
@@ -952,8 +953,8 @@ def write_samples_in_mask(genes: Mapping[str, pd.DataFrame],
     expression, coords = combine_samples(per_donor, per_coords, masked=mask is not None)
     table = pd.DataFrame(coords, index=expression.index, columns=["mni_x", "mni_y", "mni_z"])
     table.insert(0, "donor", np.repeat(list(per_donor), [len(f) for f in per_donor.values()]))
-    write_text_atomic(expression.to_csv(), outputs["expression"])
-    write_parquet_atomic(expression, outputs["parquet"])
+    write_frame_csv(expression, outputs["expression"])
+    write_frame_parquet(expression, outputs["parquet"])
     write_text_atomic(table.to_csv(), outputs["coordinates"])
     source = _provenance(synthetic, checksums)
     meta = {
@@ -1059,9 +1060,9 @@ def write_interpolated_map(table: pd.DataFrame, *, gene: str, mask: Mapping[str,
                                   ("rh", dense[n_lh:], "CortexRight")):
         array = nib.gifti.GiftiDataArray(part.astype(np.float32), intent="NIFTI_INTENT_NONE",
                                          datatype="NIFTI_TYPE_FLOAT32",
-                                         meta={"Name": gene})
-        img = nib.gifti.GiftiImage(darrays=[array],
-                                   meta={"AnatomicalStructurePrimary": structure})
+                                         meta=nib.gifti.GiftiMetaData({"Name": gene}))
+        img = nib.gifti.GiftiImage(darrays=[array], meta=nib.gifti.GiftiMetaData(
+            {"AnatomicalStructurePrimary": structure}))
         _save_image_atomic(img, outputs[hemi])
     return dense
 

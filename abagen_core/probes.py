@@ -49,6 +49,7 @@ __all__ = [
     "filter_probes_without_entrez",
     "pacall_summary",
     "intensity_filter",
+    "probes_used",
     "rnaseq_region_expression",
     "probe_summaries",
     "choose_probes",
@@ -257,6 +258,8 @@ def _annotated_columns(frame: pd.DataFrame, annotation: pd.DataFrame) -> pd.Data
             f"{len(absent)} annotated sample id(s) are not microarray columns, "
             f"e.g. {list(absent[:5])}"
         )
+    if ids.equals(frame.columns):  # already in annotation order: no copy
+        return frame
     return frame.loc[:, ids]
 
 
@@ -473,7 +476,9 @@ def probe_summaries(
         ``average``.
     """
     method = check_probe_selection(method)
-    expr = _annotated_columns(microarray.loc[probes.index], annotation)
+    if not microarray.index.equals(probes.index):
+        microarray = microarray.loc[probes.index]
+    expr = _annotated_columns(microarray, annotation)
     values = expr.to_numpy(dtype="float64")
     summary = ProbeSummary(method=method, n_samples=int(values.shape[1]))
     groups = _ordered_groups(probes)
@@ -846,6 +851,46 @@ def choose_probes(
 # --------------------------------------------------------------------------
 
 
+def _chosen_probes(selection: pd.DataFrame, donor: str | None) -> pd.Series:
+    """gene_symbol -> chosen probe id (of `donor` when the choice is per donor), sorted."""
+    if "probe_id" in selection.columns:
+        chosen = selection["probe_id"]
+    else:
+        col = f"probe_id_{donor}"
+        if donor is None or col not in selection.columns:
+            raise ValueError(
+                f"`selection` has per-donor columns; pass `donor` (one of "
+                f"{[c.removeprefix('probe_id_') for c in selection.columns]})"
+            )
+        chosen = selection[col]
+    return chosen.sort_index()
+
+
+def probes_used(probes: pd.DataFrame, selection: pd.DataFrame | None,
+                donor: str | None = None) -> pd.Index:
+    """Probe ids :func:`collapse_to_genes` reads for one donor.
+
+    Parameters
+    ----------
+    probes : pandas.DataFrame of shape (n_probes, n_columns)
+        Probes that survived filtering.
+    selection : pandas.DataFrame or None
+        :func:`choose_probes` output; None for ``'average'`` (every probe
+        is used).
+    donor : str, optional
+        Needed when `selection` has per-donor columns.
+
+    Returns
+    -------
+    ids : pandas.Index of shape (n_used,)
+        Sorted unique probe ids.
+    """
+    if selection is None:
+        return pd.Index(np.unique(probes.index.to_numpy()), name="probe_id")
+    ids = _chosen_probes(selection, donor).to_numpy(dtype="int64")
+    return pd.Index(np.unique(ids), name="probe_id")
+
+
 def collapse_to_genes(
     microarray: pd.DataFrame,
     annotation: pd.DataFrame,
@@ -887,17 +932,7 @@ def collapse_to_genes(
     else:
         if selection is None:
             raise ValueError(f"probe_selection={method!r} needs a probe `selection`")
-        if "probe_id" in selection.columns:
-            chosen = selection["probe_id"]
-        else:
-            col = f"probe_id_{donor}"
-            if donor is None or col not in selection.columns:
-                raise ValueError(
-                    f"`selection` has per-donor columns; pass `donor` (one of "
-                    f"{[c.removeprefix('probe_id_') for c in selection.columns]})"
-                )
-            chosen = selection[col]
-        chosen = chosen.sort_index()
+        chosen = _chosen_probes(selection, donor)
         ids = chosen.to_numpy(dtype="int64")
         expr = _annotated_columns(microarray.loc[ids], annotation)
         out = pd.DataFrame(expr.to_numpy(dtype="float64").T, columns=chosen.index)

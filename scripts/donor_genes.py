@@ -1,6 +1,6 @@
 """Snakemake adapter: one donor's samples x genes matrix, sample-normalised."""
 
-from abagen_core import io, pipeline
+from abagen_core import io, pipeline, probes
 from abagen_core.artifacts import read_frame, setup_logging, write_frame
 
 snakemake = globals()["snakemake"]
@@ -12,9 +12,11 @@ selection, attrs = read_frame(snakemake.input["selection"], kind="selection", wi
 if attrs.get("average"):
     selection = None
 columns = sorted(set(samples.index.tolist()))
+# only the rows the genes are made of: the chosen probes (all kept ones for 'average')
+rows = probes.probes_used(kept, selection, donor=snakemake.wildcards.donor)
 microarray = io.read_matrix_parquet(snakemake.input["microarray"], "microarray", columns=columns,
-                                    rows=kept.index)
-genes = pipeline.donor_genes(microarray.loc[kept.index], samples, kept, selection,
+                                    rows=rows)
+genes = pipeline.donor_genes(microarray, samples, kept, selection,
                              probe_selection=opts["probe_selection"],
                              sample_norm=opts["sample_norm"], donor=snakemake.wildcards.donor)
 write_frame(genes, snakemake.output["genes"], kind="genes")

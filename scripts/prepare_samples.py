@@ -1,6 +1,7 @@
-"""Snakemake adapter: one donor's kept samples (coordinates, hemisphere check, mirroring)."""
+"""Snakemake adapter: one donor's kept samples (coordinates, hemisphere check, mirroring)
+and their PACall counts per probe."""
 
-from abagen_core import io, pipeline
+from abagen_core import io, pipeline, probes
 from abagen_core.artifacts import read_frame, setup_logging, write_frame
 
 snakemake = globals()["snakemake"]
@@ -22,3 +23,9 @@ samples = pipeline.prepare_samples(
     sim_threshold=opts["sim_threshold"], microarray=microarray, probe_ids=probe_ids,
     native_affine=native_affine)
 write_frame(samples, snakemake.output["samples"], kind="samples")
+# the donor's part of the intensity filter: samples with signal, per probe
+pacall = io.read_matrix_parquet(snakemake.input["pacall"], "pacall",
+                                columns=sorted(set(samples.index.tolist())))
+summary = probes.pacall_summary(pacall, samples)
+write_frame(summary.counts.to_frame(), snakemake.output["pacall"], kind="pacall_summary",
+            attrs={"n_samples": summary.n_samples})

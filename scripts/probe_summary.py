@@ -10,6 +10,6 @@ kept = read_frame(snakemake.input["kept"], kind="kept_probes")
 columns = sorted(set(samples.index.tolist()))
 microarray = io.read_matrix_parquet(snakemake.input["microarray"], "microarray", columns=columns,
                                     rows=kept.index)
-summary = probes.probe_summaries(microarray.loc[kept.index], samples, kept,
+summary = probes.probe_summaries(microarray, samples, kept,
                                  snakemake.params.options["probe_selection"])
 write_probe_summary(summary, snakemake.output["summary"])

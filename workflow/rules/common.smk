@@ -3,13 +3,21 @@
 
 from pathlib import Path
 
+from snakemake.logging import logger
 from snakemake.utils import validate
 
+from abagen_core import integrity
+from abagen_core.integrity import check_config
 from abagen_core.options import stage_options as options_of_stage
-from abagen_core.plan import build_plan, resolve_data_dir
+from abagen_core.options import check_options
+from abagen_core.plan import build_plan, expand_sweep, resolve_data_dir
+from abagen_core.robustness import choose_reference
 from abagen_core.synth import is_synthetic
 
 
+# one short line per problem (key, allowed values, received value); then
+# Snakemake's own validation, which also fills in the defaults
+check_config(config, Path(workflow.basedir).parent / "config" / "schema" / "config.schema.yaml")
 validate(config, schema="../../config/schema/config.schema.yaml")
 
 PLAN = build_plan(config, base=Path(workflow.basedir).parent)
@@ -21,7 +29,17 @@ DATA_DIR = None if GENERATE else resolve_data_dir(config.get("data_dir"))
 SYNTHETIC = GENERATE or (DATA_DIR is not None and is_synthetic(DATA_DIR))
 RAW_SOURCE = "synthetic" if GENERATE else "folder"
 RNASEQ_DONORS = [d for d in ("9861", "10021") if d in DONORS]
-MATRIX_CSV = {"microarray": "MicroarrayExpression.csv", "pacall": "PACall.csv"}
+
+# Before any job (main Snakemake process only, not the jobs): the data folder
+# and the atlases are checked, and what an interrupted run left in this
+# working folder is repaired: Snakemake's stale lock, temporary files, results
+# of interrupted jobs, cached files failing their parquet footer / schema
+# check (abagen_core.integrity). RUN_LOCK is held while this run lasts.
+if workflow.is_main_process:
+    if DATA_DIR is not None:
+        integrity.check_data_dir(DATA_DIR, DONORS, download=config["download"])
+    integrity.check_atlases(PLAN.atlases, state_dir=integrity.STATE_DIR, log=logger.warning)
+    RUN_LOCK = integrity.prepare_workdir(Path.cwd(), log=logger.warning)
 
 # upstream key of every (stage, key): UPSTREAM[stage][key][upstream_stage]
 UPSTREAM = {}
@@ -82,8 +100,42 @@ def probe_table_is_reannotated(wildcards):
     return wildcards.which == "reannotated"
 
 
-def matrix_csv(wildcards):
-    return f"resources/raw/{wildcards.donor}/{MATRIX_CSV[wildcards.kind]}"
+def _donors_in_data_dir():
+    """Donors whose five CSVs are in data_dir: converted from there directly."""
+    if DATA_DIR is None:
+        return {}
+    from abagen_core.fetch import find_donor_files
+
+    found = {}
+    for donor in DONORS:
+        try:
+            found[donor] = find_donor_files(DATA_DIR, [donor], download=False)[donor]
+        except (FileNotFoundError, ValueError):
+            pass
+    return found
+
+
+# donor -> {file key: path} for donors read straight from data_dir (only read);
+# the others (downloads, synthetic data) come from obtain_raw in resources/raw
+RAW_IN_DATA_DIR = _donors_in_data_dir()
+RAW_KEYS = {
+    "microarray": "MicroarrayExpression.csv",
+    "pacall": "PACall.csv",
+    "probes": "Probes.csv",
+    "annotation": "SampleAnnot.csv",
+    "ontology": "Ontology.csv",
+}
+
+
+def raw_file(donor, key):
+    """A donor's raw CSV: in data_dir when it is there, else under resources/raw/."""
+    if donor in RAW_IN_DATA_DIR:
+        return RAW_IN_DATA_DIR[donor][key]
+    return f"resources/raw/{donor}/{RAW_KEYS[key]}"
+
+
+def raw_files(wildcards):
+    return {key: raw_file(wildcards.donor, key) for key in RAW_KEYS}
 
 
 def sample_inputs(wildcards):
@@ -104,7 +156,7 @@ def sample_inputs(wildcards):
 def pacall_summaries_of_ibf(wildcards):
     skey = upstream("ibf", wildcards, "samples")
     return expand(
-        "resources/probes/pacall/{skey}/pacall_{donor}.parquet", skey=skey, donor=DONORS
+        "resources/samples/{donor}/pacall_{skey}.parquet", skey=skey, donor=DONORS
     )
 
 
@@ -260,4 +312,193 @@ def final_outputs():
                 outs += expand(
                     "{folder}/donors/expression_{donor}.csv", folder=folder, donor=DONORS
                 )
+    # samples_in_mask and interpolated_maps (workflow/rules/maps.smk)
+    outs += mask_target_outputs()
+    # QC figures and robustness summaries (workflow/rules/qc.smk)
+    outs += qc_outputs()
     return outs
+
+
+# ---------------------------------------------------------------------------
+# samples_in_mask and interpolated_maps (rules in workflow/rules/maps.smk)
+
+# The targets' options are stage keys like the variants': register them so
+# the upstream rules (prepare_samples ... donor_genes) resolve their inputs.
+for _target in [*PLAN.samples_in_mask.values(), *PLAN.interpolated_maps.values()]:
+    for _stage, _key in _target.keys.items():
+        UPSTREAM.setdefault(_stage, {}).setdefault(_key, _target.keys)
+
+
+def _cached_inputs(target):
+    """Per-donor genes and samples of a target's options, its probe list and checksums."""
+    return {
+        "genes": expand(
+            "resources/genes/{key}/genes_{donor}.parquet",
+            key=target.keys["genes"],
+            donor=DONORS,
+        ),
+        "samples": [samples_file(d, target.keys["samples"]) for d in DONORS],
+        "kept": kept_file(target.keys["ibf"]),
+        "checksums": expand(
+            "resources/parquet/{donor}/{kind}.sha256",
+            donor=DONORS,
+            kind=["microarray", "pacall"],
+        ),
+    }
+
+
+def samples_in_mask_inputs(wildcards):
+    target = PLAN.samples_in_mask[wildcards.name]
+    files = _cached_inputs(target)
+    if target.mask is not None:
+        files["mask"] = target.mask["files"]
+    return files
+
+
+def samples_in_mask_mask(wildcards):
+    return PLAN.samples_in_mask[wildcards.name].mask
+
+
+def samples_in_mask_options(wildcards):
+    return PLAN.samples_in_mask[wildcards.name].options
+
+
+def map_samples_inputs(wildcards):
+    return _cached_inputs(PLAN.interpolated_maps[wildcards.name])
+
+
+def map_options(wildcards):
+    return PLAN.interpolated_maps[wildcards.name].options
+
+
+def map_genes(wildcards):
+    return list(PLAN.interpolated_maps[wildcards.name].genes)
+
+
+def map_mask(wildcards):
+    return PLAN.interpolated_maps[wildcards.name].mask
+
+
+def map_mask_files(wildcards):
+    return PLAN.interpolated_maps[wildcards.name].mask["files"]
+
+
+def map_n_neighbors(wildcards):
+    return PLAN.interpolated_maps[wildcards.name].n_neighbors
+
+
+def map_files(name):
+    """The map files of an interpolated_maps entry: one NIfTI, or a GIFTI pair, per gene."""
+    target = PLAN.interpolated_maps[name]
+    if target.mask["kind"] == "volume":
+        return [f"results/maps/{name}/{gene}.nii.gz" for gene in target.genes]
+    return [
+        f"results/maps/{name}/{gene}_{hemi}.func.gii"
+        for gene in target.genes
+        for hemi in ("lh", "rh")
+    ]
+
+
+def map_files_of(wildcards):
+    return map_files(wildcards.name)
+
+
+def mask_target_outputs():
+    """Every file of the configured samples_in_mask and interpolated_maps entries."""
+    outs = []
+    for name in PLAN.samples_in_mask:
+        outs += expand(
+            "results/samples_in_mask/{name}/{file}",
+            name=name,
+            file=[
+                "expression.csv",
+                "expression.parquet",
+                "coordinates.csv",
+                "metadata.json",
+            ],
+        )
+    for name in PLAN.interpolated_maps:
+        outs += map_files(name) + [f"results/maps/{name}/metadata.json"]
+    return outs
+
+
+# ---------------------------------------------------------------------------
+# QC figures and robustness summaries (rules in workflow/rules/qc.smk)
+
+QC = config["qc"]
+QC_FIGURES = ("counts", "coverage_map", "gene_map", "donor_agreement")
+ROBUSTNESS_TABLES = ("variants", "genes", "decisions", "decision_values")
+ROBUSTNESS_FIGURES = ("correlations", "decisions", "gene_spread")
+
+
+def _qc_variants():
+    """Variants with QC figures: those under `variants`, all with qc.sweep_figures."""
+    if QC["sweep_figures"]:
+        return list(PLAN.variants)
+    configured = set(config.get("variants") or {"default": None})
+    swept = set(expand_sweep(config.get("sweep")))
+    return [v for v in PLAN.variants if v in configured or v not in swept]
+
+
+QC_VARIANTS = _qc_variants()
+# checked now, so that a wrong qc.reference fails before any job
+ROBUSTNESS_REFERENCE = choose_reference(
+    PLAN.variants, QC["reference"], check_options({"donors": DONORS})
+)
+
+
+def qc_outputs():
+    if not QC["enabled"]:
+        return []
+    outs = []
+    for atlas in PLAN.atlases:
+        outs += expand(
+            "results/{atlas}/{variant}/qc/{figure}.png",
+            atlas=atlas,
+            variant=QC_VARIANTS,
+            figure=QC_FIGURES,
+        )
+        if len(PLAN.variants) > 1:
+            outs += expand(
+                "results/robustness/{atlas}/{table}.csv",
+                atlas=atlas,
+                table=ROBUSTNESS_TABLES,
+            )
+            outs += expand(
+                "results/robustness/{atlas}/{figure}.png",
+                atlas=atlas,
+                figure=ROBUSTNESS_FIGURES,
+            )
+    return outs
+
+
+def qc_inputs(wildcards):
+    """A result's matrix and counts, its donors' normalized tables, the atlas files."""
+    key = PLAN.keys[wildcards.atlas, wildcards.variant]["regional"]
+    folder = f"results/{wildcards.atlas}/{wildcards.variant}"
+    spec = PLAN.atlases[wildcards.atlas]
+    atlas = spec.donor_files(DONORS[0]) + ([spec.info] if spec.info else [])
+    return {
+        "expression": f"{folder}/expression.parquet",
+        "counts": f"{folder}/counts.csv",
+        "normalized": expand(
+            "resources/regional/{atlas}/{key}/normalized_{donor}.parquet",
+            atlas=wildcards.atlas,
+            key=key,
+            donor=DONORS,
+        ),
+        "atlas": atlas + (list(spec.geometry) if spec.geometry else []),
+    }
+
+
+def variant_agg_metric(wildcards):
+    return PLAN.variants[wildcards.variant]["agg_metric"]
+
+
+def robustness_inputs(wildcards):
+    return expand(
+        "results/{atlas}/{variant}/expression.parquet",
+        atlas=wildcards.atlas,
+        variant=list(PLAN.variants),
+    )
+

@@ -1,52 +1,33 @@
-# CSV -> parquet, per donor: the expensive parse happens once; everything
-# downstream reads column subsets of these files.
+# CSV -> parquet, one job per donor (its two matrices and two tables;
+# Probes.csv, the same for all donors, is read by prepare_probes): the
+# expensive parse happens once, streamed block by block; everything downstream
+# reads column subsets of these files. Raw CSVs are read where they are
+# (data_dir, never written) or from resources/raw (downloads, synthetic data).
 
 
-rule convert_matrix:
+rule convert_donor:
     input:
-        csv=matrix_csv,
-        code=code("io"),
+        unpack(raw_files),
+        code=code("io", "raw"),
     output:
-        parquet="resources/parquet/{donor}/{kind}.parquet",
-        checksum="resources/parquet/{donor}/{kind}.sha256",
-    params:
-        kind="{kind}",
-    conda:
-        "../envs/abagen.yaml"
-    log:
-        "logs/convert_matrix/{donor}_{kind}.log",
-    benchmark:
-        "benchmarks/convert_matrix/{donor}_{kind}.tsv"
-    threads: 2
-    resources:
-        mem_mb=scaled_mem(1500),
-        runtime=20,
-    script:
-        "../../scripts/convert_matrix.py"
-
-
-rule convert_tables:
-    input:
-        probes="resources/raw/{donor}/Probes.csv",
-        annotation="resources/raw/{donor}/SampleAnnot.csv",
-        ontology="resources/raw/{donor}/Ontology.csv",
-        code=code("io"),
-    output:
-        probes="resources/parquet/{donor}/probes.parquet",
+        microarray="resources/parquet/{donor}/microarray.parquet",
+        microarray_checksum="resources/parquet/{donor}/microarray.sha256",
+        pacall="resources/parquet/{donor}/pacall.parquet",
+        pacall_checksum="resources/parquet/{donor}/pacall.sha256",
         annotation="resources/parquet/{donor}/annotation.parquet",
         ontology="resources/parquet/{donor}/ontology.parquet",
     conda:
         "../envs/abagen.yaml"
     log:
-        "logs/convert_tables/{donor}.log",
+        "logs/convert_donor/{donor}.log",
     benchmark:
-        "benchmarks/convert_tables/{donor}.tsv"
-    threads: 1
+        "benchmarks/convert_donor/{donor}.tsv"
+    threads: 2
     resources:
-        mem_mb=500,
-        runtime=10,
+        mem_mb=scaled_mem(1000),
+        runtime=20,
     script:
-        "../../scripts/convert_tables.py"
+        "../../scripts/convert_donor.py"
 
 
 rule convert_rnaseq:

@@ -1,29 +1,7 @@
 # Probe filtering and selection as per-donor reductions and small gathers:
-# PACall counts per donor -> intensity filter (gather) -> method summaries per
+# PACall counts per donor (prepare_samples) -> intensity filter (gather) -> method summaries per
 # donor -> probe choice (gather) -> per-donor collapse to genes with sample
 # normalization.
-
-
-rule pacall_summary:
-    input:
-        pacall="resources/parquet/{donor}/pacall.parquet",
-        samples="resources/samples/{donor}/samples_{key}.parquet",
-        probes=probes_table_of("samples"),
-        code=code("probes", "pipeline", "artifacts"),
-    output:
-        summary="resources/probes/pacall/{key}/pacall_{donor}.parquet",
-    conda:
-        "../envs/abagen.yaml"
-    log:
-        "logs/pacall_summary/{key}_{donor}.log",
-    benchmark:
-        "benchmarks/pacall_summary/{key}_{donor}.tsv"
-    threads: 1
-    resources:
-        mem_mb=scaled_mem(1000),
-        runtime=10,
-    script:
-        "../../scripts/pacall_summary.py"
 
 
 rule intensity_filter:

@@ -1,11 +1,14 @@
 # Per donor, atlas-independent: the probe annotation and the samples kept
-# (corrected coordinates, hemisphere check, similarity filter, mirroring).
+# (corrected coordinates, hemisphere check, similarity filter, mirroring),
+# with their PACall counts per probe.
 
 
 rule prepare_probes:
     input:
-        probes=f"resources/parquet/{DONORS[0]}/probes.parquet",
-        code=code("probes", "pipeline"),
+        # Probes.csv is the same for every donor; read from the raw CSV so
+        # this does not wait for a donor's conversion
+        probes=raw_file(DONORS[0], "probes"),
+        code=code("probes", "pipeline", "io"),
     output:
         probes="resources/probes/probes_{which}.parquet",
     params:
@@ -27,9 +30,13 @@ rule prepare_probes:
 rule prepare_samples:
     input:
         unpack(sample_inputs),
-        code=code("samples", "pipeline"),
+        pacall="resources/parquet/{donor}/pacall.parquet",
+        code=code("samples", "pipeline", "probes"),
     output:
         samples="resources/samples/{donor}/samples_{key}.parquet",
+        # samples with signal per probe (all probes): the donor's part of the
+        # intensity filter, a small per-donor reduction
+        pacall="resources/samples/{donor}/pacall_{key}.parquet",
     params:
         options=stage_options("samples"),
     conda:
