@@ -108,7 +108,9 @@ def _csv_options(path: Path, kind: str) -> tuple[pacsv.ReadOptions, pacsv.Conver
     names = ["_id"] + [str(i) for i in range(1, n_cols)]
     index_type = pa.string() if index_name == "gene_symbol" else pa.int64()
     types = {"_id": index_type, **{n: value_type for n in names[1:]}}
-    return (pacsv.ReadOptions(column_names=names, use_threads=True, block_size=1 << 24),
+    # 4 MiB blocks: as fast as larger ones, and the streaming reader's read-ahead
+    # stays small (peak ~0.4 GB converting a 0.5 GB CSV, vs ~0.65 GB with 16 MiB)
+    return (pacsv.ReadOptions(column_names=names, use_threads=True, block_size=1 << 22),
             pacsv.ConvertOptions(column_types=types))
 
 
@@ -189,7 +191,9 @@ def _read_matrix_blocks(path: PathLike, kind: str, columns: list[int] | None,
     Arrow, its filtered copy and the pandas copy.
     """
     index_name = MATRIX_KINDS[kind][0]
-    pf = pq.ParquetFile(path, page_checksum_verification=True)
+    # row group by row group, without pre-buffering: a few MB in flight (iter_batches
+    # with pre-buffering holds ~10x the data it returns)
+    pf = pq.ParquetFile(path, page_checksum_verification=True, pre_buffer=False)
     names = pf.schema_arrow.names
     if names[0] != index_name:
         raise ValueError(f"{path} is not a {kind} matrix (first column {names[0]!r}).")
@@ -205,7 +209,8 @@ def _read_matrix_blocks(path: PathLike, kind: str, columns: list[int] | None,
     values = np.empty((int(keep.sum()), len(samples)),
                       dtype=np.int8 if kind == "pacall" else np.float64, order="F")
     start = out = 0
-    for batch in pf.iter_batches(batch_size=_ROW_GROUP, columns=samples, use_threads=True):
+    for group in range(pf.metadata.num_row_groups):
+        batch = pf.read_row_group(group, columns=samples, use_threads=True)
         stop = start + batch.num_rows
         sel = keep[start:stop]
         n = int(sel.sum())
@@ -219,6 +224,7 @@ def _read_matrix_blocks(path: PathLike, kind: str, columns: list[int] | None,
                     )
                 block = col.to_numpy()
                 values[out:out + n, j] = block if whole else block[sel]
+        del batch
         out += n
         start = stop
     index = pd.Index(ids[keep], name=index_name)

@@ -91,10 +91,6 @@ def _std(x: np.ndarray) -> np.ndarray:
     return _stat(np.std, np.nanstd, x, ddof=1)
 
 
-def _median(x: np.ndarray) -> np.ndarray:
-    return _stat(np.median, np.nanmedian, x)
-
-
 def _percentiles(x: np.ndarray, q: Sequence[float]) -> np.ndarray:
     return _stat(np.percentile, np.nanpercentile, x, q)
 
@@ -105,11 +101,6 @@ def _min(x: np.ndarray) -> np.ndarray:
 
 def _max(x: np.ndarray) -> np.ndarray:
     return _stat(np.max, np.nanmax, x)
-
-
-def _iqr(x: np.ndarray) -> np.ndarray:
-    q1, q3 = _percentiles(x, [25, 75])
-    return q3 - q1
 
 
 def _divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -186,8 +177,11 @@ def _scaled_sigmoid_quantiles(x: np.ndarray) -> _Result:
 
 
 def _robust_sigmoid(x: np.ndarray) -> _Result:
-    iqr = _iqr(x)
-    return _logistic(x, _median(x), iqr / IQR_NORMALIZER), iqr
+    # quartiles and median from one partial sort (the median as the 50th
+    # percentile: equal to np.median up to the last bit of the midpoint)
+    q1, median, q3 = _percentiles(x, [25, 50, 75])
+    iqr = q3 - q1
+    return _logistic(x, median, iqr / IQR_NORMALIZER), iqr
 
 
 def _scaled_robust_sigmoid(x: np.ndarray) -> _Result:

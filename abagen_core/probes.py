@@ -438,10 +438,19 @@ def rnaseq_region_expression(tpm: pd.DataFrame, annotation: pd.DataFrame) -> pd.
 
 
 def _region_means(expr: pd.DataFrame, annotation: pd.DataFrame) -> pd.DataFrame:
-    """Probe x structure_id mean expression (expr already has annotation columns)."""
-    values = pd.DataFrame(expr.to_numpy(dtype="float64").T, columns=expr.index)
-    out = values.groupby(annotation["structure_id"].to_numpy(), sort=True).mean().T
-    out.columns.name = "structure_id"
+    """Probe x structure_id mean expression (expr already has annotation columns).
+
+    One matrix product with the (samples x structures) membership matrix
+    scaled by 1 / group size: no transposed copy of the probe x sample
+    matrix, as a pandas groupby would need.
+    """
+    values = expr.to_numpy(dtype="float64")
+    structures, codes = np.unique(annotation["structure_id"].to_numpy(), return_inverse=True)
+    weights = np.zeros((values.shape[1], len(structures)))
+    weights[np.arange(values.shape[1]), codes] = 1.0
+    weights /= weights.sum(axis=0)
+    out = pd.DataFrame(values @ weights, index=expr.index,
+                       columns=pd.Index(structures, name="structure_id"))
     return out
 
 
