@@ -164,7 +164,8 @@ def interpolate_region(expression: pd.DataFrame, nearest: np.ndarray,
 
     Every voxel/vertex of the region is given the expression of its nearest
     sample; the region's value is the average of those, weighted by the
-    inverse of each voxel's distance to its sample.
+    inverse of each voxel's distance to its sample. A voxel at distance 0
+    (a sample sits on it) gets weight 1, as in abagen 0.1.3.
 
     Parameters
     ----------
@@ -172,12 +173,14 @@ def interpolate_region(expression: pd.DataFrame, nearest: np.ndarray,
     nearest : array of shape (n_points,)
         Row position (in `expression`) of the nearest sample of each point.
     distance : array of shape (n_points,)
-        Distance of each point to that sample (0 is clipped to a tiny value).
+        Distance of each point to that sample (>= 0).
 
     Returns
     -------
     values : numpy.ndarray of shape (n_genes,)
     """
-    weights = 1.0 / np.clip(np.asarray(distance, dtype=np.float64), np.finfo(float).eps, None)
+    distance = np.asarray(distance, dtype=np.float64)
+    weights = np.ones_like(distance)
+    np.divide(1.0, distance, out=weights, where=distance > 0)
     values = expression.to_numpy(dtype=np.float64)[np.asarray(nearest)]
     return (weights[:, None] * values).sum(axis=0) / weights.sum()

@@ -87,13 +87,13 @@ def read_frame(path: str | os.PathLike, *, kind: str, columns: list[str] | None 
     """
     path = Path(path)
     try:
-        table = pq.read_table(path, columns=columns)
+        table = pq.read_table(path, columns=columns, page_checksum_verification=True)
         meta = json.loads((table.schema.metadata or {})[_META_KEY])
     except Exception as exc:  # noqa: BLE001 - any failure means the file is unusable
-        raise CorruptArtifactError(
-            f"Intermediate file {path} is unreadable ({exc}). Delete it and re-run; the "
-            "workflow will rebuild it."
-        ) from None
+        from .integrity import unreadable_artifact
+
+        # a certainly corrupt file (e.g. page checksum mismatch) is removed
+        raise unreadable_artifact(path, exc) from None
     if meta.get("kind") != kind or meta.get("schema_version") != SCHEMA_VERSION:
         raise CorruptArtifactError(
             f"{path} holds {meta.get('kind')!r} (schema {meta.get('schema_version')}), "

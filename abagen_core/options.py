@@ -28,6 +28,8 @@ __all__ = [
     "MISSING_OPTIONS",
     "NORM_OPTIONS",
     "STAGE_OPTIONS",
+    "INTERPOLATED_MAP_DEFAULTS",
+    "SAMPLE_LEVEL_IGNORED",
     "check_options",
     "stage_options",
     "stage_key",
@@ -62,6 +64,14 @@ NORM_OPTIONS = [None, "center", "demean", "zscore", "minmax", "sigmoid", "sig",
                 "scaled_sigmoid", "scaled_sig", "scaled_sigmoid_quantiles", "scaled_sig_qnt",
                 "robust_sigmoid", "rs", "rsig", "scaled_robust_sigmoid", "srs", "scaled_rsig",
                 "mixed_sigmoid", "mixed_sig", "batch"]
+
+#: defaults of get_interpolated_map that differ from get_expression_data's
+#: (abagen 0.1.3's manual, section 7.7.1)
+INTERPOLATED_MAP_DEFAULTS: dict[str, Any] = {"lr_mirror": "bidirectional", "norm_matched": False}
+#: options that cannot change sample-level outputs (get_samples_in_mask,
+#: get_interpolated_map): there is no regional aggregation or filling, and
+#: genes are normalised across all of a donor's samples
+SAMPLE_LEVEL_IGNORED = ("missing", "exact", "region_agg", "agg_metric", "norm_matched")
 
 #: the options each pipeline stage depends on (cumulative: a stage's key also
 #: covers the stages upstream of it)

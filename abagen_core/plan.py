@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from .donors import check_donors
-from .options import check_options, stage_key
+from .options import SAMPLE_LEVEL_IGNORED, check_options, stage_key
 from .utils import data_path
 
 __all__ = ["BUILTIN_ATLASES", "AtlasSpec", "Plan", "build_plan", "resolve_data_dir",
-           "expand_sweep"]
+           "expand_sweep", "MaskTarget", "MASK_TARGET_STAGES"]
 
 #: atlases shipped with the package, usable as ``builtin:<name>``
 BUILTIN_ATLASES: dict[str, dict[str, Any]] = {
@@ -151,6 +151,42 @@ def expand_sweep(sweep: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
     return {f"{prefix}-{i:04d}": c for i, c in enumerate(combos)}
 
 
+#: the atlas-independent stages whose cached files the mask targets read
+MASK_TARGET_STAGES = ("samples", "ibf", "probes", "genes")
+
+
+@dataclass(frozen=True)
+class MaskTarget:
+    """One entry of ``samples_in_mask`` or ``interpolated_maps`` in the config.
+
+    Attributes
+    ----------
+    name : str
+        Config name (used in paths).
+    mask : dict or None
+        ``{'kind': 'volume', 'files': [nifti]}`` or ``{'kind': 'surface',
+        'files': [lh, rh]}``; None (``samples_in_mask`` only) = every sample.
+    options : dict
+        The validated options that apply to sample-level outputs (every
+        option of get_expression_data but
+        :data:`abagen_core.options.SAMPLE_LEVEL_IGNORED`; for maps also
+        without ``tolerance``).
+    keys : dict of str -> str
+        Stage -> key of :data:`MASK_TARGET_STAGES`, the cached files it reads.
+    genes : tuple of str
+        Genes to map (``interpolated_maps``).
+    n_neighbors : int
+        Neighbours of the interpolation (``interpolated_maps``).
+    """
+
+    name: str
+    mask: dict[str, Any] | None
+    options: dict[str, Any]
+    keys: dict[str, str]
+    genes: tuple[str, ...] = ()
+    n_neighbors: int = 10
+
+
 @dataclass
 class Plan:
     """Everything the workflow needs to know, derived from the config."""
@@ -161,6 +197,9 @@ class Plan:
     #: (atlas, variant) -> stage -> key
     keys: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     by_key: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    #: name -> entry of the config's ``samples_in_mask`` and ``interpolated_maps``
+    samples_in_mask: dict[str, MaskTarget] = field(default_factory=dict)
+    interpolated_maps: dict[str, MaskTarget] = field(default_factory=dict)
 
     def options_for(self, stage: str, key: str) -> dict[str, Any]:
         """Validated options behind a stage key."""
@@ -187,7 +226,10 @@ def build_plan(config: Mapping[str, Any], base: str | os.PathLike = ".") -> Plan
         job runs.
     """
     base = Path(base)
-    donors = check_donors(config.get("donors", "all"))
+    try:
+        donors = check_donors(config.get("donors", "all"))
+    except ValueError as exc:
+        raise ValueError(f"donors: {exc}") from None
     atlases = {name: _atlas_spec(name, entry, donors, base)
                for name, entry in (config.get("atlases") or {}).items()}
     if not atlases:
@@ -211,6 +253,13 @@ def build_plan(config: Mapping[str, Any], base: str | os.PathLike = ".") -> Plan
                     f"variants.{name}.{key}: 'batch' fits one model over all donors at once, "
                     "which the per-donor workflow does not do yet; use the Python API "
                     "(abagen_core.api.get_expression_data) for 'batch'.")
+        if (config.get("outputs") or {}).get("save_donors") and \
+                variants[name]["region_agg"] == "samples":
+            # as return_donors=True in the API: donor matrices need per-donor aggregation
+            raise ValueError(
+                f"variants.{name}.region_agg: outputs.save_donors needs region_agg 'donors' "
+                "(donor-level matrices do not exist when samples are pooled across donors); "
+                "got 'samples'. Set outputs.save_donors: false or use region_agg: donors.")
     keys: dict[tuple[str, str], dict[str, str]] = {}
     by_key: dict[str, dict[str, dict[str, Any]]] = {s: {} for s in STAGES}
     for atlas, spec in atlases.items():
@@ -219,4 +268,108 @@ def build_plan(config: Mapping[str, Any], base: str | os.PathLike = ".") -> Plan
             keys[atlas, name] = {stage: stage_key(staged, stage) for stage in STAGES}
             for stage, key in keys[atlas, name].items():
                 by_key[stage].setdefault(key, staged)
-    return Plan(donors, atlases, variants, keys, by_key)
+    plan = Plan(donors, atlases, variants, keys, by_key)
+    _add_mask_targets(plan, config, base)
+    return plan
+
+
+#: result folders of the mask targets: atlases may not take these names
+_TARGET_FOLDERS = {"samples_in_mask": "samples_in_mask", "interpolated_maps": "maps"}
+
+
+def _mask_spec(where: str, mask: Any, base: Path) -> dict[str, Any]:
+    """A mask entry (NIfTI path or [lh, rh] GIFTI paths) as resolved, existing files."""
+    if isinstance(mask, str):
+        if mask.endswith((".gii", ".gii.gz")):
+            raise ValueError(f"{where}.mask: {mask} is a GIFTI file; a surface mask is a pair "
+                             "[lh.gii, rh.gii] on fsaverage5.")
+        spec = {"kind": "volume", "files": [_resolve(mask, base)]}
+    elif isinstance(mask, list | tuple) and len(mask) == 2 \
+            and all(isinstance(m, str) for m in mask):
+        spec = {"kind": "surface", "files": [_resolve(m, base) for m in mask]}
+    else:
+        raise ValueError(f"{where}.mask: give a NIfTI path (MNI152) or a pair [lh, rh] of "
+                         f"GIFTI paths (fsaverage5); got {mask!r}.")
+    for path in spec["files"]:
+        if not Path(path).exists():
+            raise FileNotFoundError(f"{where}.mask: file {path} does not exist.")
+    return spec
+
+
+def _target_options(where: str, given: Any, donors: list[str], *, ignored: tuple[str, ...],
+                    defaults: Mapping[str, Any] | None = None) -> tuple[dict, dict]:
+    """(all validated options, the ones that apply) of a mask target."""
+    given = dict(given or {})
+    if "donors" in given:
+        raise ValueError(f"{where}.options.donors: donors are set once, at the top level of "
+                         "the config.")
+    for key in ignored:
+        if key in given:
+            raise ValueError(
+                f"{where}.options.{key}: this option has no effect here (sample-level "
+                "output: no regions to aggregate or fill, and genes are normalised across "
+                "all of a donor's samples, as in abagen 0.1.3); remove it.")
+    opts = {**(defaults or {}), **given, "donors": donors}
+    try:
+        full = check_options(opts)
+    except ValueError as exc:
+        raise ValueError(f"{where}.options: {exc}") from None
+    for key in ("sample_norm", "gene_norm"):
+        if full[key] == "batch":
+            raise ValueError(f"{where}.options.{key}: 'batch' is not available in the "
+                             "workflow; use the Python API (abagen_core.api).")
+    return full, {k: v for k, v in full.items() if k not in ignored}
+
+
+def _add_mask_targets(plan: Plan, config: Mapping[str, Any], base: Path) -> None:
+    """Validate the ``samples_in_mask`` and ``interpolated_maps`` entries into `plan`.
+
+    Their options are registered under the stage keys of the
+    atlas-independent stages, so the workflow builds (or re-uses) those files.
+    """
+    from .options import INTERPOLATED_MAP_DEFAULTS
+    from .pipeline import check_genes, check_n_neighbors
+
+    for section, folder in _TARGET_FOLDERS.items():
+        entries = config.get(section) or {}
+        if entries and folder in plan.atlases:
+            raise ValueError(f"atlases.{folder}: this name is reserved for the results of "
+                             f"`{section}` (results/{folder}/); rename the atlas.")
+        for name, entry in entries.items():
+            where = f"{section}.{name}"
+            entry = dict(entry or {})
+            allowed = {"mask", "options"} if section == "samples_in_mask" else \
+                {"mask", "options", "genes", "n_neighbors"}
+            unknown = sorted(set(entry) - allowed)
+            if unknown:
+                raise ValueError(f"{where}: unknown key(s) {unknown}.")
+            if section == "samples_in_mask":
+                mask = entry.get("mask")
+                mask = None if mask is None else _mask_spec(where, mask, base)
+                full, opts = _target_options(where, entry.get("options"), plan.donors,
+                                             ignored=SAMPLE_LEVEL_IGNORED)
+                genes, k = (), 10
+            else:
+                if entry.get("mask") is None:
+                    raise ValueError(f"{where}.mask: an interpolated map needs a mask (the "
+                                     "voxels or vertices to fill).")
+                mask = _mask_spec(where, entry["mask"], base)
+                if "genes" not in entry:
+                    raise ValueError(f"{where}.genes: list the genes to map.")
+                try:
+                    genes = tuple(check_genes(entry["genes"]))
+                    k = check_n_neighbors(entry.get("n_neighbors", 10))
+                except ValueError as exc:
+                    raise ValueError(f"{where}: {exc}") from None
+                bad = [g for g in genes if "/" in g]
+                if bad:
+                    raise ValueError(f"{where}.genes: {bad} cannot be file names.")
+                full, opts = _target_options(where, entry.get("options"), plan.donors,
+                                             ignored=(*SAMPLE_LEVEL_IGNORED, "tolerance"),
+                                             defaults=INTERPOLATED_MAP_DEFAULTS)
+            staged = dict(full, native=False)
+            keys = {stage: stage_key(staged, stage) for stage in MASK_TARGET_STAGES}
+            for stage, key in keys.items():
+                plan.by_key[stage].setdefault(key, staged)
+            target = MaskTarget(name, mask, opts, keys, genes, k)
+            getattr(plan, section)[name] = target

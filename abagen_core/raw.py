@@ -222,5 +222,12 @@ def convert_matrix_with_checksum(csv: str | os.PathLike, parquet: str | os.PathL
         future = pool.submit(sha256_file, csv)
         io.csv_to_parquet(csv, parquet, kind)
         digest = future.result()
+    try:  # the matrix must match the donor's Probes.csv and SampleAnnot.csv
+        from .integrity import check_converted_matrix
+
+        check_converted_matrix(parquet, kind, csv)
+    except Exception:
+        Path(parquet).unlink(missing_ok=True)
+        raise
     write_text_atomic(f"{digest}  {Path(csv).name}\n", checksum)
     LOG.info("Converted %s -> %s (sha256 %s)", csv, parquet, digest[:12])

@@ -408,6 +408,8 @@ def make_config(data_dir: str | os.PathLike, atlases: Mapping[str, Any],
         # no `sweep` key: variants are listed explicitly (and snakemake.utils.validate
         # fails on `sweep: null` when filling in the defaults of its properties)
         "outputs": {"save_donors": False},
+        # the processing is timed, not the QC figures / robustness summaries
+        "qc": {"enabled": False},
     }
 
 

@@ -231,7 +231,7 @@ def test_match_closest_centroids():
     np.testing.assert_allclose(dist, [4.0, 1.0])
 
 
-def test_fill_label_projects_samples_and_skips_their_voxels():
+def test_fill_label_projects_samples_and_keeps_their_voxels():
     data = np.zeros((10, 3, 3))
     data[0:4, 1, 1] = 1     # region to fill: x = 0..3
     data[6:10, 1, 1] = 2    # samples live here
@@ -241,11 +241,26 @@ def test_fill_label_projects_samples_and_skips_their_voxels():
     idx, dist = tree.fill_label(ann, 1, return_dist=True)
     assert idx.tolist() == [1, 1, 1, 1]
     np.testing.assert_allclose(dist, [6.0, 5.0, 4.0, 3.0])
-    # a sample that projects onto a voxel of the region: that voxel is left out
+    # a sample that projects onto a voxel of the region: that voxel keeps distance 0
     ann2 = _annot([[2.2, 1.0, 1.0], [6.0, 1.0, 1.0]])
     idx, dist = tree.fill_label(ann2, 1, return_dist=True)
-    assert idx.tolist() == [0, 0, 0]
-    np.testing.assert_allclose(dist, [2.0, 1.0, 1.0])
+    assert idx.tolist() == [0, 0, 0, 0]
+    np.testing.assert_allclose(dist, [2.0, 1.0, 0.0, 1.0])
+
+
+def test_fill_label_drops_samples_next_to_an_incompatible_region():
+    data = np.zeros((10, 3, 3))
+    data[0:3, 1, 1] = 1     # L cortex: region to fill
+    data[5, 1, 1] = 2       # L cortex
+    data[8, 1, 1] = 3       # L subcortex
+    info = _info([(1, "L", "cortex"), (2, "L", "cortex"), (3, "L", "subcortex/brainstem")])
+    tree = AtlasTree(_img(data), atlas_info=info)
+    # both are cortical samples; the first lies closest to the subcortical voxel
+    ann = _annot([[7.8, 1.0, 1.0], [5.4, 1.0, 1.0]], hemi=["L", "L"],
+                 struct=["cortex", "cortex"])
+    idx, dist = tree.fill_label(ann, 1, return_dist=True)
+    assert idx.tolist() == [1, 1, 1]
+    np.testing.assert_allclose(dist, [5.0, 4.0, 3.0])
 
 
 def test_fill_label_ties_take_first_sample():

@@ -48,13 +48,11 @@ def test_full_parity_set(full_parity_dir):
             problems = [f"{type(exc).__name__}: {exc}"]
         if problems:
             failures[case["name"]] = problems
-    # missing='interpolate' is reproduced for volumes with atlas_info; three
-    # interpolation cases remain open (stated in the closing notes):
-    # surface meshes (abagen's exact surface distance rule is unknown, max
-    # error ~0.04), the volume without atlas_info (6.7e-5, a tie rule) and
-    # interpolation pooled with region_agg='samples' (two regions, 0.15)
-    known = {"surface_missing_interpolate", "missing_interpolate_no_info",
-             "return_report_options"}
+    # missing='interpolate' is reproduced for volumes (with or without
+    # atlas_info, and pooled with region_agg='samples'); one case remains open:
+    # surface meshes (abagen's exact surface distance rule is unknown; the
+    # mesh shortest path is close but not exact, max error ~0.04)
+    known = {"surface_missing_interpolate"}
     unexpected = {k: v for k, v in failures.items() if k not in known}
     print(f"parity: {len(cases) - len(failures)} of {len(cases)} cases match")
     assert not unexpected, json.dumps(unexpected, indent=1)

@@ -132,7 +132,7 @@ def test_new_atlas_schedules_only_atlas_dependent_jobs(run):
     finally:
         (workdir / "config.yaml").write_text(yaml.safe_dump(run["config"]))
     assert set(planned) <= {"label_samples", "normalize_donor", "combine_donors",
-                            "donor_expression"}, planned
+                            "donor_expression", "qc_figures", "robustness_summary"}, planned
     assert planned["label_samples"] == len(DONORS)
     assert planned["combine_donors"] == 2  # two variants
 
@@ -151,7 +151,7 @@ def test_edited_atlas_reruns_only_its_jobs(run):
     finally:
         atlas.write_bytes(original)
     assert set(planned) <= {"label_samples", "normalize_donor", "combine_donors",
-                            "donor_expression"}, planned
+                            "donor_expression", "qc_figures", "robustness_summary"}, planned
     assert planned.get("label_samples") == len(DONORS)
     # bring the cache back up to date for the following tests
     proc = _snakemake(run["workdir"])
@@ -167,7 +167,8 @@ def test_changed_gene_norm_reruns_only_normalization_and_later(run):
         planned = _planned(workdir)
     finally:
         (workdir / "config.yaml").write_text(yaml.safe_dump(run["config"]))
-    assert set(planned) <= {"normalize_donor", "combine_donors", "donor_expression"}, planned
+    assert set(planned) <= {"normalize_donor", "combine_donors", "donor_expression",
+                            "qc_figures", "robustness_summary"}, planned
     # three atlases x two donors, for the changed variant only
     assert planned["normalize_donor"] == 3 * len(DONORS)
     assert planned["combine_donors"] == 3

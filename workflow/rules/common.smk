@@ -442,8 +442,10 @@ def _qc_variants():
 
 QC_VARIANTS = _qc_variants()
 # checked now, so that a wrong qc.reference fails before any job
-ROBUSTNESS_REFERENCE = choose_reference(
-    PLAN.variants, QC["reference"], check_options({"donors": DONORS})
+ROBUSTNESS_REFERENCE = (
+    choose_reference(PLAN.variants, QC["reference"], check_options({"donors": DONORS}))
+    if QC["enabled"]
+    else None
 )
 
 

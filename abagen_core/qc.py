@@ -1,0 +1,627 @@
+"""Quality-control and robustness figures (matplotlib, no pyplot state).
+
+Every function takes DataFrames (and, for brain maps, an
+:class:`abagen_core.matching.AtlasTree`) and returns a
+:class:`matplotlib.figure.Figure`. Figures are created without pyplot, so
+nothing global is touched; ``fig.savefig(path)`` renders them with the Agg
+backend.
+
+- :func:`counts_figure`: samples per region and donor, regions without samples;
+- :func:`brain_map_figure`: region values on the atlas: axial and coronal
+  slices of a volumetric atlas, or lateral and medial views of a surface atlas
+  (its vertex coordinates drawn as a flat scatter);
+- :func:`donor_agreement_figure`: donor-to-donor agreement of the regional
+  matrices;
+- :func:`qc_figures`: all of the above for one result;
+- :func:`correlation_figure`, :func:`decision_figure`,
+  :func:`gene_spread_figure`: the robustness summary of a sweep
+  (:func:`abagen_core.robustness.robustness_summary`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+
+from .robustness import RobustnessSummary, donor_agreement
+
+__all__ = [
+    "pick_gene",
+    "counts_figure",
+    "brain_map_figure",
+    "donor_agreement_figure",
+    "qc_figures",
+    "correlation_figure",
+    "decision_figure",
+    "gene_spread_figure",
+    "robustness_figures",
+]
+
+#: colour of regions without a value (NaN) in brain maps
+NAN_COLOR = "#c8c8c8"
+#: colour of regions without any sample in coverage maps and bar charts
+EMPTY_COLOR = "#d62728"
+#: at most this many tick labels are written on a region axis
+_MAX_LABELS = 100
+
+
+def _cmap(name: str, under: str | None = None) -> Any:
+    cmap = matplotlib.colormaps[name].with_extremes(bad=NAN_COLOR)
+    if under is not None:
+        cmap = cmap.with_extremes(under=under)
+    return cmap
+
+
+def pick_gene(expression: pd.DataFrame, gene: str | None = None) -> str:
+    """The gene to map: `gene` if given, else the most variable one across regions.
+
+    Parameters
+    ----------
+    expression : pandas.DataFrame of shape (n_regions, n_genes)
+    gene : str, optional
+        Requested gene symbol.
+
+    Returns
+    -------
+    gene : str
+        With `gene` None: the gene with the largest variance across regions
+        (NaN regions ignored; ties: first in column order), so the map shows
+        contrast.
+
+    Raises
+    ------
+    ValueError
+        If `gene` is not a column of `expression`, or no gene has values.
+    """
+    if gene is not None:
+        if gene not in expression.columns:
+            near = [c for c in expression.columns if str(c).upper() == str(gene).upper()]
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise ValueError(f"qc.gene: gene {gene!r} is not in the expression matrix{hint}.")
+        return gene
+    values = expression.to_numpy(dtype=np.float64)
+    counts = np.isfinite(values).sum(axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN genes
+        spread = np.nanvar(np.where(counts >= 2, values, np.nan), axis=0) if values.size \
+            else np.array([])
+    spread = np.where(np.isfinite(spread), spread, -np.inf)
+    if not spread.size or not np.isfinite(spread).any():
+        raise ValueError("no gene of the expression matrix has values to map.")
+    return str(expression.columns[int(np.argmax(spread))])
+
+
+# --------------------------------------------------------------------------- counts
+
+
+def counts_figure(counts: pd.DataFrame, *, title: str | None = None) -> Figure:
+    """Samples per region and donor, with the regions that have none.
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame of shape (n_regions, n_donors)
+        Samples matched to each region (rows) in each donor (columns), as in
+        a result's ``counts.csv``.
+    title : str, optional
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        Two panels: a region x donor heatmap of the counts (zero cells
+        white), and the total per region as bars; regions without any sample
+        are marked in red and listed in the panel's title.
+    """
+    counts = counts.fillna(0)
+    values = counts.to_numpy(dtype=np.float64)
+    n_regions, n_donors = values.shape
+    total = values.sum(axis=1)
+    empty = counts.index[total == 0]
+    height = min(max(4.0, 0.12 * n_regions + 1.5), 24.0)
+    fig = Figure(figsize=(10, height), layout="constrained")
+    ax_map, ax_bar = fig.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [1.2, 1]})
+    # cap the colours at the 95th percentile: a few regions hold most samples
+    vmax = max(float(np.percentile(values, 95)), 1.0) if values.size else 1.0
+    im = ax_map.imshow(values, aspect="auto", cmap=_cmap("viridis", under="white"),
+                       vmin=0.5, vmax=vmax, interpolation="nearest")
+    ax_map.set_xticks(range(n_donors), [str(c) for c in counts.columns], rotation=45,
+                      ha="right")
+    ax_map.set_xlabel("donor")
+    ax_map.set_ylabel("region")
+    ax_map.set_title("samples per region and donor (white: none)")
+    fig.colorbar(im, ax=ax_map, label="samples", extend="both", shrink=0.6)
+    ax_bar.barh(np.arange(n_regions), total, color="#4c72b0")
+    none = np.flatnonzero(total == 0)
+    ax_bar.scatter(np.zeros(len(none)), none, marker="x", color=EMPTY_COLOR, zorder=3,
+                   label="no sample")
+    if len(none):
+        ax_bar.legend(loc="lower right", fontsize=8)
+    ax_bar.set_xlabel("samples (all donors)")
+    listed = ", ".join(str(r) for r in empty[:12]) + (" ..." if len(empty) > 12 else "")
+    ax_bar.set_title(f"{len(empty)} of {n_regions} regions without samples"
+                     + (f":\n{listed}" if len(empty) else ""))
+    if n_regions <= _MAX_LABELS:
+        ax_map.set_yticks(range(n_regions), [str(r) for r in counts.index],
+                          fontsize=max(4, min(8, 600 // max(n_regions, 1))))
+        for k in none:
+            ax_map.get_yticklabels()[k].set_color(EMPTY_COLOR)
+    ax_map.set_ylim(n_regions - 0.5, -0.5)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+# --------------------------------------------------------------------------- brain maps
+
+
+def _region_lut(values: pd.Series, labels: np.ndarray) -> np.ndarray:
+    """Value per label id (NaN for labels without a value), indexable by label."""
+    top = int(max(labels.max(initial=0), max((int(i) for i in values.index), default=0)))
+    lut = np.full(top + 1, np.nan)
+    for region, value in values.items():
+        if 0 <= int(region) <= top:
+            lut[int(region)] = value
+    return lut
+
+
+def _canonical_volume(tree: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Label volume reoriented to RAS+ axes and its affine."""
+    from nibabel.orientations import apply_orientation, inv_ornt_aff, io_orientation
+
+    data = np.asarray(tree.atlas)
+    ornt = io_orientation(tree.affine)
+    canon = apply_orientation(data, ornt)
+    affine = tree.affine @ inv_ornt_aff(ornt, data.shape)
+    return canon, affine
+
+
+def _slices(mask: np.ndarray, axis: int, n: int) -> list[int]:
+    """`n` slice indices spread over the labelled extent along `axis`."""
+    others = tuple(i for i in range(3) if i != axis)
+    present = np.flatnonzero(mask.any(axis=others))
+    if not present.size:
+        return []
+    lo, hi = present[0], present[-1]
+    return sorted({int(round(lo + f * (hi - lo))) for f in np.linspace(0.2, 0.8, n)})
+
+
+def _volume_panels(fig: Figure, tree: Any, lut: np.ndarray, cmap: Any, norm: dict,
+                   n_slices: int) -> Any:
+    data, affine = _canonical_volume(tree)
+    labelled = data != 0
+    image = np.where(labelled, lut[np.clip(data, 0, len(lut) - 1)], np.nan)
+    zooms = np.abs(np.diag(affine)[:3])
+    origin = affine[:3, 3]
+    clear = cmap.with_extremes(bad=(0.0, 0.0, 0.0, 0.0))
+    grey = ListedColormap([NAN_COLOR]).with_extremes(bad=(0.0, 0.0, 0.0, 0.0))
+    axes = fig.subplots(2, n_slices, squeeze=False)
+    mappable = None
+    views = (("axial", 2, "z", (0, 1)), ("coronal", 1, "y", (0, 2)))
+    for row, (name, axis, coord, (h, v)) in enumerate(views):
+        picks = _slices(labelled, axis, n_slices)
+        for col in range(n_slices):
+            ax = axes[row, col]
+            ax.set_axis_off()
+            if col >= len(picks):
+                continue
+            k = picks[col]
+            plane = np.take(image, k, axis=axis)
+            inside = np.take(labelled, k, axis=axis)
+            extent = (origin[h], origin[h] + zooms[h] * (data.shape[h] - 1),
+                      origin[v], origin[v] + zooms[v] * (data.shape[v] - 1))
+            # grey under every labelled voxel, the values on top; background transparent
+            ax.imshow(np.where(inside, 1.0, np.nan).T, origin="lower", extent=extent,
+                      cmap=grey, interpolation="nearest")
+            mappable = ax.imshow(plane.T, origin="lower", extent=extent, cmap=clear,
+                                 interpolation="nearest", **norm)
+            mm = origin[axis] + zooms[axis] * k
+            ax.set_title(f"{name} {coord} = {mm:.0f} mm", fontsize=9)
+            ax.set_aspect("equal")
+    return axes, mappable
+
+
+def _surface_hemispheres(tree: Any, labels: np.ndarray, coords: np.ndarray) -> np.ndarray:
+    """Whether each labelled vertex is in the left hemisphere.
+
+    From the atlas info's hemisphere of the vertex's region where it says L or
+    R, else from the sign of x.
+    """
+    left = coords[:, 0] < 0
+    info = getattr(tree, "atlas_info", None)
+    if info is not None and "hemisphere" in info:
+        hemi = info["hemisphere"].astype(str)
+        side = pd.Series(labels).map(hemi).to_numpy(dtype=object)
+        left = np.where(side == "L", True, np.where(side == "R", False, left))
+    return left.astype(bool)
+
+
+def _surface_panels(fig: Figure, tree: Any, lut: np.ndarray, cmap: Any, norm: dict,
+                    marker_size: float) -> Any:
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    coords = np.asarray(tree.coords, dtype=np.float64)
+    atlas = np.asarray(tree.atlas)
+    labels = atlas[atlas != 0]
+    vals = lut[np.clip(labels, 0, len(lut) - 1)]
+    scale = Normalize(norm["vmin"], norm["vmax"])
+    # one RGBA per vertex (NaN -> grey) so that a single scatter keeps the depth order
+    colors = cmap(np.ma.masked_invalid(scale(vals)))
+    left = _surface_hemispheres(tree, labels, coords)
+    axes = fig.subplots(1, 4, squeeze=False)
+    # (title, hemisphere mask, sign of y on the horizontal axis, viewer on the -x side?)
+    views = (("left lateral", left, -1, True), ("left medial", left, 1, False),
+             ("right medial", ~left, -1, True), ("right lateral", ~left, 1, False))
+    for ax, (title, hemi, ysign, from_minus_x) in zip(axes[0], views, strict=True):
+        ax.set_axis_off()
+        ax.set_title(title, fontsize=9)
+        if not hemi.any():
+            continue
+        xyz, rgba = coords[hemi], colors[hemi]
+        # painter's order: farthest from the viewer first
+        order = np.argsort(-xyz[:, 0] if from_minus_x else xyz[:, 0], kind="stable")
+        ax.scatter(ysign * xyz[order, 1], xyz[order, 2], s=marker_size, c=rgba[order],
+                   linewidths=0)
+        ax.set_aspect("equal")
+    mappable = ScalarMappable(norm=scale, cmap=cmap) if np.isfinite(vals).any() else None
+    return axes, mappable
+
+
+def brain_map_figure(values: pd.Series, atlas_tree: Any, *, title: str | None = None,
+                     cmap: str = "viridis", label: str = "", vmin: float | None = None,
+                     vmax: float | None = None, under_color: str | None = None,
+                     n_slices: int = 4, marker_size: float = 8.0) -> Figure:
+    """Region values drawn on the atlas.
+
+    Parameters
+    ----------
+    values : pandas.Series of shape (n_regions,)
+        Value per region, indexed by region id; regions without a value
+        (missing or NaN) are grey.
+    atlas_tree : abagen_core.matching.AtlasTree
+        A volumetric atlas (any orientation; shown in RAS+ with the left
+        hemisphere on the left) or a surface atlas (labelled vertices drawn
+        as dots, nearest to the viewer on top; hemisphere from the atlas
+        info, else from the sign of x).
+    title : str, optional
+    cmap : str, default='viridis'
+    label : str, default=''
+        Colour bar label.
+    vmin, vmax : float, optional
+        Colour limits (default: range of the finite values).
+    under_color : str, optional
+        Colour of values below `vmin` (coverage maps use it for regions
+        without samples).
+    n_slices : int, default=4
+        Axial and coronal slices of a volumetric atlas (evenly placed over
+        the middle 60% of the labelled extent).
+    marker_size : float, default=8.0
+        Vertex marker size of surface views.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        Volumes: two rows (axial, coronal) of `n_slices` panels; surfaces:
+        four panels (left lateral, left medial, right medial, right lateral);
+        plus a colour bar.
+    """
+    values = pd.Series(values, dtype=np.float64)
+    finite = values[np.isfinite(values.to_numpy())]
+    if vmin is None:
+        vmin = float(finite.min()) if len(finite) else 0.0
+    if vmax is None:
+        vmax = float(finite.max()) if len(finite) else 1.0
+    if vmax <= vmin:
+        vmax = vmin + 1.0
+    norm = {"vmin": vmin, "vmax": vmax}
+    labels = np.asarray(atlas_tree.labels)
+    lut = _region_lut(values, labels)
+    cm = _cmap(cmap, under=under_color)
+    if atlas_tree.volumetric:
+        fig = Figure(figsize=(3 * n_slices + 1.5, 6.8), layout="constrained")
+        axes, mappable = _volume_panels(fig, atlas_tree, lut, cm, norm, n_slices)
+    else:
+        fig = Figure(figsize=(14, 4), layout="constrained")
+        axes, mappable = _surface_panels(fig, atlas_tree, lut, cm, norm, marker_size)
+    if mappable is not None:
+        over = bool(len(finite)) and float(finite.max()) > vmax
+        extend = {(True, True): "both", (True, False): "min", (False, True): "max",
+                  (False, False): "neither"}[bool(under_color), over]
+        fig.colorbar(mappable, ax=axes.ravel().tolist(), label=label, shrink=0.8,
+                     extend=extend)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+# --------------------------------------------------------------------------- donors
+
+
+def donor_agreement_figure(per_donor: Mapping[str, pd.DataFrame], *,
+                           title: str | None = None) -> Figure:
+    """Donor-to-donor agreement of the regional expression matrices.
+
+    Parameters
+    ----------
+    per_donor : mapping of str -> pandas.DataFrame of shape (n_regions, n_genes)
+        Each donor's region x gene matrix.
+    title : str, optional
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        Two panels: the donor x donor matrix of median gene-wise correlations
+        (annotated), and the histogram of each gene's mean correlation over
+        donor pairs (differential stability). See
+        :func:`abagen_core.robustness.donor_agreement`.
+    """
+    pairs, stability = donor_agreement(per_donor)
+    fig = Figure(figsize=(11, 4.8), layout="constrained")
+    ax_mat, ax_hist = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.2]})
+    n = len(pairs)
+    im = ax_mat.imshow(pairs.to_numpy(dtype=np.float64), cmap=_cmap("RdBu_r"), vmin=-1,
+                       vmax=1, interpolation="nearest")
+    for i in range(n):
+        for j in range(n):
+            val = pairs.iat[i, j]
+            ax_mat.text(j, i, "-" if not np.isfinite(val) else f"{val:.2f}", ha="center",
+                        va="center", fontsize=8)
+    ax_mat.set_xticks(range(n), [str(d) for d in pairs.columns], rotation=45, ha="right")
+    ax_mat.set_yticks(range(n), [str(d) for d in pairs.index])
+    ax_mat.set_title("median gene-wise r between donors")
+    fig.colorbar(im, ax=ax_mat, shrink=0.8, label="r")
+    ds = stability.to_numpy(dtype=np.float64)
+    ds = ds[np.isfinite(ds)]
+    if ds.size:
+        ax_hist.hist(ds, bins=min(50, max(10, ds.size // 20)), range=(-1, 1),
+                     color="#4c72b0")
+        ax_hist.axvline(float(np.median(ds)), color="k", linestyle="--",
+                        label=f"median {np.median(ds):.2f}")
+        ax_hist.legend(loc="upper left")
+    else:
+        ax_hist.text(0.5, 0.5, "fewer than two donors with shared regions", ha="center",
+                     va="center", transform=ax_hist.transAxes)
+    ax_hist.set_xlabel("mean r over donor pairs (differential stability)")
+    ax_hist.set_ylabel("genes")
+    ax_hist.set_title(f"{ds.size} genes")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def qc_figures(expression: pd.DataFrame, counts: pd.DataFrame,
+               per_donor: Mapping[str, pd.DataFrame], atlas_tree: Any, *,
+               gene: str | None = None, name: str = "") -> dict[str, Figure]:
+    """The quality-control figures of one result (atlas and variant).
+
+    Parameters
+    ----------
+    expression : pandas.DataFrame of shape (n_regions, n_genes)
+        The result's region x gene matrix.
+    counts : pandas.DataFrame of shape (n_regions, n_donors)
+        Samples per region and donor.
+    per_donor : mapping of str -> pandas.DataFrame of shape (n_regions, n_genes)
+        Donor-level matrices.
+    atlas_tree : abagen_core.matching.AtlasTree
+    gene : str, optional
+        Gene for the expression map (default, and when `gene` is not in
+        `expression`: :func:`pick_gene`, with a note in the title).
+    name : str, default=''
+        Prefix of the figure titles (e.g. ``"dk / default"``).
+
+    Returns
+    -------
+    figures : dict of str -> matplotlib.figure.Figure
+        ``counts`` (:func:`counts_figure`), ``coverage_map`` (samples per
+        region on the atlas, regions without samples in red), ``gene_map``
+        (the gene's expression on the atlas) and ``donor_agreement``
+        (:func:`donor_agreement_figure`).
+    """
+    prefix = f"{name}: " if name else ""
+    note = ""
+    if gene is not None and gene not in expression.columns:
+        # a gene filtered out of this variant (e.g. by ibf_threshold) is no reason to fail
+        note = f" ({gene} is not in this matrix)"
+        gene = None
+    try:
+        gene = pick_gene(expression, gene)
+        gene_values = expression[gene]
+    except ValueError:
+        gene, gene_values = "no gene", pd.Series(np.nan, index=expression.index)
+    total = counts.fillna(0).sum(axis=1).astype(np.float64)
+    total = total.reindex([int(x) for x in atlas_tree.labels], fill_value=0.0)
+    # a few regions (brainstem) hold hundreds of samples: cap the scale at the 95th
+    # percentile so the others stay distinguishable
+    nonzero = total[total > 0]
+    top = float(np.percentile(nonzero, 95)) if len(nonzero) else 1.0
+    return {
+        "counts": counts_figure(counts, title=f"{prefix}samples per region"),
+        "coverage_map": brain_map_figure(
+            total, atlas_tree, title=f"{prefix}samples per region (red: none)",
+            label="samples (all donors)", vmin=0.5, vmax=max(top, 1.0),
+            under_color=EMPTY_COLOR, cmap="viridis"),
+        "gene_map": brain_map_figure(
+            gene_values, atlas_tree,
+            title=f"{prefix}expression of {gene}{note} (grey: no value)",
+            label=f"{gene} expression", cmap="magma"),
+        "donor_agreement": donor_agreement_figure(
+            per_donor, title=f"{prefix}donor-to-donor agreement"),
+    }
+
+
+# --------------------------------------------------------------------------- robustness
+
+
+def _variant_axis(ax: Any, names: Sequence[str]) -> None:
+    if len(names) <= 40:
+        ax.set_yticks(range(len(names)), list(names), fontsize=7)
+    else:
+        ax.set_yticks([])
+        ax.set_ylabel(f"{len(names)} variants (sorted)")
+
+
+def correlation_figure(variants: pd.DataFrame, *, reference: str,
+                       title: str | None = None) -> Figure:
+    """Each variant's agreement with the reference, region-wise and gene-wise.
+
+    Parameters
+    ----------
+    variants : pandas.DataFrame of shape (n_variants, n_columns)
+        ``RobustnessSummary.variants`` (columns ``regionwise_r_median``,
+        ``genewise_r_median``, ...).
+    reference : str
+        Reference variant (left out of the plot).
+    title : str, optional
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        Two panels: the median region-wise and gene-wise r of every variant
+        (sorted by gene-wise r), and the histograms of both.
+    """
+    table = variants.drop(index=[reference], errors="ignore")
+    table = table.sort_values("genewise_r_median", na_position="first", kind="stable")
+    n = len(table)
+    fig = Figure(figsize=(11, min(max(4.0, 0.16 * n + 1.5), 12.0)), layout="constrained")
+    ax_dot, ax_hist = fig.subplots(1, 2)
+    y = np.arange(n)
+    for col, color, lab in (("regionwise_r_median", "#dd8452", "region-wise"),
+                            ("genewise_r_median", "#4c72b0", "gene-wise")):
+        vals = table[col].to_numpy(dtype=np.float64)
+        ax_dot.scatter(vals, y, s=12 if n <= 200 else 4, color=color, label=lab)
+        fin = vals[np.isfinite(vals)]
+        if fin.size:
+            ax_hist.hist(fin, bins=min(40, max(5, fin.size // 3)), alpha=0.6, color=color,
+                         label=lab)
+    _variant_axis(ax_dot, [str(v) for v in table.index])
+    ax_dot.set_xlabel(f"median r with {reference!r}")
+    ax_dot.set_title("agreement with the reference, per variant")
+    ax_dot.legend(loc="lower left", fontsize=8)
+    ax_hist.set_xlabel(f"median r with {reference!r}")
+    ax_hist.set_ylabel("variants")
+    ax_hist.set_title(f"{n} variants")
+    ax_hist.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def decision_figure(decisions: pd.DataFrame, decision_values: pd.DataFrame, *,
+                    title: str | None = None) -> Figure:
+    """Which decision points move the results most.
+
+    Parameters
+    ----------
+    decisions : pandas.DataFrame
+        By option (``RobustnessSummary.decisions``): ``eta_squared``, ``range``.
+    decision_values : pandas.DataFrame
+        By value (``RobustnessSummary.decision_values``): ``option``, ``value``,
+        ``mean``, ``n_variants``.
+    title : str, optional
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        Two panels: the share of the variance of the dissimilarity to the
+        reference explained by each option (eta squared), and the mean
+        dissimilarity (1 - median gene-wise r) of each option value.
+    """
+    options = list(decisions.index)
+    n = max(len(options), 1)
+    fig = Figure(figsize=(12, min(max(3.0, 0.6 * n + 1.5), 12.0)), layout="constrained")
+    ax_eta, ax_val = fig.subplots(1, 2, sharey=True)
+    y = np.arange(len(options))
+    if options:
+        eta = decisions["eta_squared"].to_numpy(dtype=np.float64)
+        ax_eta.barh(y, np.nan_to_num(eta), color="#4c72b0")
+        for yi, e in zip(y, eta, strict=True):
+            ax_eta.text(np.nan_to_num(e), yi, f" {e:.2f}" if np.isfinite(e) else " n/a",
+                        va="center", fontsize=8)
+        ax_eta.set_yticks(y, options)
+        ax_eta.set_ylim(len(options) - 0.5, -0.5)
+        for yi, option in zip(y, options, strict=True):
+            rows = decision_values[decision_values["option"] == option]
+            ax_val.scatter(rows["mean"], np.full(len(rows), yi), s=30, color="#dd8452")
+            for _, row in rows.iterrows():
+                ax_val.annotate(f"{row['value']} ({row['n_variants']})", (row["mean"], yi),
+                                xytext=(0, 6), textcoords="offset points", fontsize=7,
+                                ha="center", rotation=30)
+    else:
+        ax_eta.text(0.5, 0.5, "no option varies between the variants", ha="center",
+                    va="center", transform=ax_eta.transAxes)
+    ax_eta.set_xlim(0, 1.1)
+    ax_eta.set_xlabel("variance of the dissimilarity explained (eta squared)")
+    ax_eta.set_title("decision points, most influential first")
+    ax_val.set_xlabel("mean dissimilarity to the reference (1 - median gene-wise r)")
+    ax_val.set_title("by option value (variants)")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def gene_spread_figure(genes: pd.DataFrame, *, top: int = 20,
+                       title: str | None = None) -> Figure:
+    """How much genes' regional profiles move across variants.
+
+    Parameters
+    ----------
+    genes : pandas.DataFrame of shape (n_genes, n_columns)
+        ``RobustnessSummary.genes`` (column ``spread``).
+    top : int, default=20
+        Genes named in the right panel.
+    title : str, optional
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        Two panels: the histogram of the spread of all genes, and the `top`
+        genes with the largest spread.
+    """
+    spread = genes["spread"].astype(np.float64)
+    finite = spread[np.isfinite(spread.to_numpy())]
+    fig = Figure(figsize=(11, 4.8), layout="constrained")
+    ax_hist, ax_top = fig.subplots(1, 2)
+    if len(finite):
+        ax_hist.hist(finite.to_numpy(), bins=50, color="#4c72b0")
+        ax_hist.axvline(float(finite.median()), color="k", linestyle="--",
+                        label=f"median {finite.median():.3f}")
+        ax_hist.legend()
+        best = finite.sort_values(ascending=False).head(top)
+        ax_top.barh(np.arange(len(best)), best.to_numpy(), color="#dd8452")
+        ax_top.set_yticks(np.arange(len(best)), [str(g) for g in best.index], fontsize=7)
+        ax_top.set_ylim(len(best) - 0.5, -0.5)
+    ax_hist.set_xlabel("spread across variants (mean SD of z-scored profile)")
+    ax_hist.set_ylabel("genes")
+    ax_hist.set_title(f"{len(finite)} genes")
+    ax_top.set_xlabel("spread")
+    ax_top.set_title(f"{min(top, len(finite))} least robust genes")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def robustness_figures(summary: RobustnessSummary, *, name: str = "") -> dict[str, Figure]:
+    """The figures of a robustness summary.
+
+    Returns
+    -------
+    figures : dict of str -> matplotlib.figure.Figure
+        ``correlations`` (:func:`correlation_figure`), ``decisions``
+        (:func:`decision_figure`) and ``gene_spread`` (:func:`gene_spread_figure`).
+    """
+    prefix = f"{name}: " if name else ""
+    return {
+        "correlations": correlation_figure(
+            summary.variants, reference=summary.reference,
+            title=f"{prefix}agreement of every variant with {summary.reference!r}"),
+        "decisions": decision_figure(summary.decisions, summary.decision_values,
+                                     title=f"{prefix}decision points"),
+        "gene_spread": gene_spread_figure(summary.genes,
+                                          title=f"{prefix}gene profiles across variants"),
+    }

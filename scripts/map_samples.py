@@ -1,0 +1,24 @@
+"""Snakemake adapter: every sample's expression of a map's genes, with MNI coordinates."""
+
+from abagen_core import pipeline
+from abagen_core.artifacts import read_frame, setup_logging
+
+snakemake = globals()["snakemake"]
+setup_logging(snakemake.log[0])
+donors = snakemake.params.donors
+genes = {d: read_frame(p, kind="genes")
+         for d, p in zip(donors, snakemake.input["genes"], strict=True)}
+samples = {d: read_frame(p, kind="samples")
+           for d, p in zip(donors, snakemake.input["samples"], strict=True)}
+try:
+    pipeline.write_map_samples(
+        genes, samples,
+        wanted=snakemake.params.genes,
+        options=snakemake.params.options,
+        n_kept_probes=pipeline.count_rows(snakemake.input["kept"]),
+        checksums=snakemake.input["checksums"],
+        synthetic=snakemake.params.synthetic,
+        dest=snakemake.output["samples"],
+    )
+except ValueError as exc:  # name the config entry (e.g. an unknown gene)
+    raise ValueError(f"interpolated_maps.{snakemake.wildcards.name}: {exc}") from None

@@ -1,0 +1,24 @@
+"""Snakemake adapter: processed expression and MNI coordinates of the samples in a mask."""
+
+from abagen_core import pipeline
+from abagen_core.artifacts import read_frame, setup_logging
+
+snakemake = globals()["snakemake"]
+setup_logging(snakemake.log[0])
+donors = snakemake.params.donors
+genes = {d: read_frame(p, kind="genes")
+         for d, p in zip(donors, snakemake.input["genes"], strict=True)}
+samples = {d: read_frame(p, kind="samples")
+           for d, p in zip(donors, snakemake.input["samples"], strict=True)}
+try:
+    pipeline.write_samples_in_mask(
+        genes, samples,
+        mask=snakemake.params.mask,
+        options=snakemake.params.options,
+        n_kept_probes=pipeline.count_rows(snakemake.input["kept"]),
+        checksums=snakemake.input["checksums"],
+        synthetic=snakemake.params.synthetic,
+        outputs=dict(snakemake.output),
+    )
+except ValueError as exc:  # name the config entry (e.g. a mask no sample falls into)
+    raise ValueError(f"samples_in_mask.{snakemake.wildcards.name}: {exc}") from None

@@ -1,0 +1,237 @@
+"""abagen_core.qc: quality-control and robustness figures."""
+
+from __future__ import annotations
+
+import matplotlib
+import nibabel as nib
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import PathCollection
+from matplotlib.figure import Figure
+
+from abagen_core import qc
+from abagen_core import robustness as rb
+from abagen_core.matching import AtlasTree
+
+
+def _panels(fig: Figure) -> list:
+    """Axes that are not colour bars."""
+    return [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+
+
+def _colorbars(fig: Figure) -> list:
+    return [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+
+
+def _volume_atlas(affine=None) -> AtlasTree:
+    """A 12^3 volume with three box-shaped regions (1, 2, 3)."""
+    data = np.zeros((12, 12, 12), dtype=np.int32)
+    data[2:6, 2:10, 2:10] = 1
+    data[6:10, 2:10, 2:6] = 2
+    data[6:10, 2:10, 6:10] = 3
+    if affine is None:
+        affine = np.diag([2.0, 2.0, 2.0, 1.0])
+        affine[:3, 3] = -12
+    return AtlasTree(nib.Nifti1Image(data, affine))
+
+
+def _surface_atlas() -> AtlasTree:
+    """Two hemispheres of 50 vertices each: x < 0 left (labels 1, 2), x > 0 right (3)."""
+    rng = np.random.default_rng(0)
+    left = rng.normal(size=(50, 3)) + [-30, 0, 0]
+    right = rng.normal(size=(50, 3)) + [30, 0, 0]
+    labels = np.r_[np.where(np.arange(50) < 25, 1, 2), np.full(50, 3)]
+    labels[:5] = 0                                     # medial wall
+    return AtlasTree(labels, np.vstack([left, right]))
+
+
+def test_counts_figure_marks_regions_without_samples():
+    counts = pd.DataFrame({"9861": [3, 0, 0, 5], "10021": [1, 0, 2, 0]},
+                          index=pd.Index([1, 2, 3, 4], name="label"))
+    fig = qc.counts_figure(counts, title="dk")
+    heat, bars = _panels(fig)
+    assert len(_colorbars(fig)) == 1
+    image = heat.get_images()[0].get_array()
+    np.testing.assert_array_equal(np.asarray(image), counts.to_numpy())
+    assert len(bars.patches) == 4
+    assert [p.get_width() for p in bars.patches] == [4, 0, 2, 5]
+    assert bars.get_title().startswith("1 of 4 regions without samples")
+    assert "2" in bars.get_title().splitlines()[-1]
+    empty_marks = [c for c in bars.collections if isinstance(c, PathCollection)]
+    assert empty_marks[0].get_offsets().tolist() == [[0.0, 1.0]]
+    assert fig._suptitle.get_text() == "dk"
+
+
+def test_volume_brain_map_panels_and_values():
+    tree = _volume_atlas()
+    values = pd.Series({1: 0.25, 2: 0.75})               # region 3 has no value
+    fig = qc.brain_map_figure(values, tree, label="x", n_slices=4)
+    panels = _panels(fig)
+    assert len(panels) == 8 and len(_colorbars(fig)) == 1
+    titles = [ax.get_title() for ax in panels]
+    assert sum(t.startswith("axial") for t in titles) == 4
+    assert sum(t.startswith("coronal") for t in titles) == 4
+    shown = set()
+    for ax in panels:
+        grey, vals = ax.get_images()
+        arr = np.ma.filled(vals.get_array().astype(float), np.nan)
+        shown |= set(np.unique(arr[np.isfinite(arr)]).tolist())
+        # the grey layer covers every labelled voxel of the slice, values a subset
+        assert np.isfinite(np.ma.filled(grey.get_array().astype(float), np.nan)).sum() >= \
+            np.isfinite(arr).sum()
+    assert shown == {0.25, 0.75}
+
+
+def test_volume_brain_map_is_orientation_independent():
+    tree = _volume_atlas()
+    flipped_affine = np.diag([-2.0, 2.0, 2.0, 1.0])
+    flipped_affine[:3, 3] = [10, -12, -12]
+    data = np.asarray(tree.atlas)[::-1].astype(np.int32)
+    flipped = AtlasTree(nib.Nifti1Image(data, flipped_affine))
+    values = pd.Series({1: 1.0, 2: 2.0, 3: 3.0})
+    a = qc.brain_map_figure(values, tree)
+    b = qc.brain_map_figure(values, flipped)
+    for pa, pb in zip(_panels(a), _panels(b), strict=True):
+        assert pa.get_title() == pb.get_title()
+        np.testing.assert_array_equal(np.ma.filled(pa.get_images()[1].get_array(), -1),
+                                      np.ma.filled(pb.get_images()[1].get_array(), -1))
+
+
+def test_surface_brain_map_views_and_depth_order():
+    tree = _surface_atlas()
+    values = pd.Series({1: 1.0, 2: 2.0, 3: 3.0})
+    fig = qc.brain_map_figure(values, tree)
+    panels = _panels(fig)
+    assert [ax.get_title() for ax in panels] == ["left lateral", "left medial",
+                                                 "right medial", "right lateral"]
+    assert len(_colorbars(fig)) == 1
+    coords = tree.coords
+    for ax, n in zip(panels, (45, 45, 50, 50), strict=True):
+        (dots,) = ax.collections
+        assert len(dots.get_offsets()) == n
+    # left lateral: seen from -x, so the last dot drawn is the left vertex with smallest x
+    (dots,) = panels[0].collections
+    left = coords[coords[:, 0] < 0]
+    nearest = left[np.argmin(left[:, 0])]
+    np.testing.assert_allclose(dots.get_offsets()[-1], [-nearest[1], nearest[2]])
+    # right lateral: seen from +x; anterior (y) to the right
+    (dots,) = panels[3].collections
+    right = coords[coords[:, 0] > 0]
+    nearest = right[np.argmax(right[:, 0])]
+    np.testing.assert_allclose(dots.get_offsets()[-1], [nearest[1], nearest[2]])
+
+
+def test_surface_brain_map_missing_values_are_grey():
+    tree = _surface_atlas()
+    fig = qc.brain_map_figure(pd.Series({1: 1.0, 2: 2.0}), tree)   # region 3: no value
+    (dots,) = _panels(fig)[3].collections
+    grey = matplotlib.colors.to_rgba(qc.NAN_COLOR)
+    np.testing.assert_allclose(dots.get_facecolors(), np.tile(grey, (50, 1)))
+
+
+def test_bundled_surface_atlas_map():
+    from abagen_core import pipeline
+    from abagen_core.plan import build_plan
+
+    spec = build_plan({"atlases": {"s": {"builtin": "dk-surface"}}}).atlases["s"]
+    tree = pipeline.load_atlas({"kind": spec.kind, "files": spec.files, "info": spec.info})
+    values = pd.Series(np.arange(len(tree.labels), dtype=float), index=tree.labels)
+    fig = qc.brain_map_figure(values, tree)
+    sizes = [len(ax.collections[0].get_offsets()) for ax in _panels(fig)]
+    # both views of a hemisphere show all its labelled vertices; hemispheres from atlas_info
+    assert sizes[0] == sizes[1] and sizes[2] == sizes[3]
+    assert sizes[0] + sizes[2] == len(tree.coords)
+
+
+def test_pick_gene():
+    expr = pd.DataFrame({"A": [1.0, 1.1, 0.9], "B": [0.0, 5.0, np.nan], "C": [np.nan] * 3})
+    assert qc.pick_gene(expr) == "B"
+    assert qc.pick_gene(expr, "A") == "A"
+    with pytest.raises(ValueError, match="did you mean 'A'"):
+        qc.pick_gene(expr, "a")
+    with pytest.raises(ValueError, match="no gene"):
+        qc.pick_gene(expr[["C"]])
+
+
+def _per_donor(seed=0):
+    rng = np.random.default_rng(seed)
+    base = rng.normal(size=(3, 20))
+    cols = pd.Index([f"G{i}" for i in range(20)], name="gene_symbol")
+    index = pd.Index([1, 2, 3], name="label")
+    return {d: pd.DataFrame(base + 0.1 * rng.normal(size=base.shape), index=index,
+                            columns=cols) for d in ("9861", "10021", "12876")}
+
+
+def test_donor_agreement_figure():
+    per_donor = _per_donor()
+    fig = qc.donor_agreement_figure(per_donor)
+    mat, hist = _panels(fig)
+    assert len(mat.texts) == 9 and mat.texts[0].get_text() == "1.00"
+    pairs, _ = rb.donor_agreement(per_donor)
+    np.testing.assert_allclose(mat.get_images()[0].get_array(), pairs.to_numpy())
+    assert len(hist.patches) > 0 and hist.get_title() == "20 genes"
+
+
+def test_qc_figures_and_files_written(tmp_path):
+    per_donor = _per_donor()
+    expr = sum(per_donor.values()) / 3
+    counts = pd.DataFrame({"9861": [2, 0, 1], "10021": [1, 0, 0], "12876": [0, 0, 4]},
+                          index=pd.Index([1, 2, 3], name="label"))
+    tree = _volume_atlas()
+    figures = qc.qc_figures(expr, counts, per_donor, tree, gene="G3", name="toy / default")
+    assert list(figures) == ["counts", "coverage_map", "gene_map", "donor_agreement"]
+    assert "G3" in figures["gene_map"]._suptitle.get_text()
+    assert figures["counts"]._suptitle.get_text().startswith("toy / default")
+    # coverage: region 2 has no sample and is drawn below the colour range (red)
+    cov = _panels(figures["coverage_map"])
+    arr = np.concatenate([np.ma.filled(ax.get_images()[1].get_array().astype(float),
+                                       np.nan).ravel() for ax in cov])
+    assert 0.0 in arr and figures["coverage_map"].axes[-1].get_label() == "<colorbar>"
+    for name, fig in figures.items():
+        path = tmp_path / f"{name}.png"
+        fig.savefig(path, dpi=40)
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_robustness_figures(tmp_path):
+    rng = np.random.default_rng(0)
+    ref = pd.DataFrame(rng.normal(size=(6, 15)), columns=[f"G{i}" for i in range(15)])
+    matrices = {"default": ref, "a": ref * 2, "b": ref.iloc[::-1].set_axis(ref.index),
+                "c": ref + 0.3 * rng.normal(size=ref.shape)}
+    options = {"default": {"x": 1, "y": "p"}, "a": {"x": 2, "y": "p"},
+               "b": {"x": 1, "y": "q"}, "c": {"x": 2, "y": "q"}}
+    summary = rb.robustness_summary(matrices, options, reference="default")
+    figures = qc.robustness_figures(summary, name="dk")
+    assert list(figures) == ["correlations", "decisions", "gene_spread"]
+    dots, hist = _panels(figures["correlations"])
+    assert [t.get_text() for t in dots.get_yticklabels()] == list(
+        summary.variants.drop(index="default").sort_values("genewise_r_median").index)
+    eta, values = _panels(figures["decisions"])
+    assert [t.get_text() for t in eta.get_yticklabels()] == list(summary.decisions.index)
+    assert len(eta.patches) == 2
+    assert len(values.texts) == len(summary.decision_values)
+    _, top = _panels(figures["gene_spread"])
+    assert [t.get_text() for t in top.get_yticklabels()][0] == summary.genes.index[0]
+    for name, fig in figures.items():
+        fig.savefig(tmp_path / f"{name}.png", dpi=40)
+        assert (tmp_path / f"{name}.png").stat().st_size > 1000
+
+
+def test_no_pyplot_state():
+    import sys
+
+    qc.counts_figure(pd.DataFrame({"1": [1, 2]}, index=[1, 2]))
+    # figures are made without pyplot, so nothing accumulates between calls
+    assert "matplotlib.pyplot" not in sys.modules or not sys.modules[
+        "matplotlib.pyplot"].get_fignums()
+
+
+def test_qc_figures_gene_not_in_matrix_falls_back():
+    per_donor = _per_donor()
+    expr = sum(per_donor.values()) / 3
+    counts = pd.DataFrame({"9861": [1, 1, 1]}, index=pd.Index([1, 2, 3], name="label"))
+    figures = qc.qc_figures(expr, counts, per_donor, _volume_atlas(), gene="PVALB")
+    title = figures["gene_map"]._suptitle.get_text()
+    assert "PVALB is not in this matrix" in title
+    assert qc.pick_gene(expr) in title
