@@ -849,15 +849,17 @@ def write_results(normalized: Mapping[str, pd.DataFrame], labels: Mapping[str, n
 
 
 def _versions(ours: str, python: str) -> dict[str, str]:
-    import nibabel
-    import pyarrow
-    import scipy
-    import sklearn
+    # installed distributions' versions, read without importing them (importing
+    # scikit-learn alone would cost the gather job ~0.5 s)
+    from importlib.metadata import PackageNotFoundError, version
 
-    return {"abagen_core": ours, "python": python, "numpy": np.__version__,
-            "pandas": pd.__version__, "scipy": scipy.__version__,
-            "nibabel": nibabel.__version__, "pyarrow": pyarrow.__version__,
-            "scikit-learn": sklearn.__version__}
+    out = {"abagen_core": ours, "python": python}
+    for name in ("numpy", "pandas", "scipy", "nibabel", "pyarrow", "scikit-learn"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
 
 
 def write_donor_expression(normalized: pd.DataFrame, *, regions: Sequence[int],
