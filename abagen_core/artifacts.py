@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from .io import write_parquet_atomic
 
 __all__ = ["SCHEMA_VERSION", "write_frame", "read_frame", "write_text_atomic",
-           "setup_logging", "CorruptArtifactError"]
+           "write_figure_atomic", "setup_logging", "CorruptArtifactError"]
 
 SCHEMA_VERSION = "1"
 #: frames with more columns than this are stored transposed
@@ -118,6 +118,20 @@ def write_text_atomic(text: str, path: str | os.PathLike) -> Path:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         tmp.write_text(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_figure_atomic(fig: Any, path: str | os.PathLike, **savefig_kwargs: Any) -> Path:
+    """Save a matplotlib figure atomically (a killed job leaves no partial image)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", **savefig_kwargs)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -584,3 +584,13 @@ def write_frame_csv(frame: pd.DataFrame, dest: PathLike) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return dest
+
+
+def read_frame_parquet(path: PathLike) -> pd.DataFrame:
+    """Read a result matrix written by :func:`write_frame_parquet` (or pandas).
+
+    Single-threaded on purpose: on files with thousands of columns Arrow's
+    threaded reader holds per-column buffers that cost up to ~1 GB of memory
+    (with ``OMP_NUM_THREADS=1``, as in Snakemake jobs) to read a few MB.
+    """
+    return pq.read_table(path, use_threads=False).to_pandas()

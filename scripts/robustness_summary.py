@@ -1,9 +1,7 @@
 """Snakemake adapter: robustness of one atlas' results across the variants of a sweep."""
 
-import pandas as pd
-
-from abagen_core import qc, robustness
-from abagen_core.artifacts import setup_logging, write_text_atomic
+from abagen_core import io, qc, robustness
+from abagen_core.artifacts import setup_logging, write_figure_atomic, write_text_atomic
 
 snakemake = globals()["snakemake"]
 log = setup_logging(snakemake.log[0])
@@ -12,9 +10,9 @@ paths = dict(zip(names, snakemake.input["expression"], strict=True))
 reference = snakemake.params.reference
 # one matrix in memory at a time (plus the reference), whatever the number of variants
 summary = robustness.robustness_summary(
-    ((name, pd.read_parquet(path)) for name, path in paths.items()),
+    ((name, io.read_frame_parquet(path)) for name, path in paths.items()),
     snakemake.params.options, reference=reference,
-    reference_matrix=pd.read_parquet(paths[reference]))
+    reference_matrix=io.read_frame_parquet(paths[reference]))
 log.info("%d variants compared with %r; most influential option: %s", len(summary.variants),
          reference, summary.decisions.index[0] if len(summary.decisions) else "none")
 write_text_atomic(summary.variants.to_csv(), snakemake.output["variants"])
@@ -22,4 +20,4 @@ write_text_atomic(summary.genes.to_csv(), snakemake.output["genes"])
 write_text_atomic(summary.decisions.to_csv(), snakemake.output["decisions"])
 write_text_atomic(summary.decision_values.to_csv(index=False), snakemake.output["values"])
 for name, fig in qc.robustness_figures(summary, name=snakemake.wildcards.atlas).items():
-    fig.savefig(snakemake.output[f"fig_{name}"], dpi=snakemake.params.dpi)
+    write_figure_atomic(fig, snakemake.output[f"fig_{name}"], dpi=snakemake.params.dpi)
