@@ -72,7 +72,7 @@ def write_frame(frame: pd.DataFrame, path: str | os.PathLike, *, kind: str,
     meta[_META_KEY] = json.dumps({"schema_version": SCHEMA_VERSION, "kind": kind,
                                   "attrs": attrs}, default=str).encode()
     table = table.replace_schema_metadata(meta)
-    return write_parquet_atomic(table, path)
+    return write_parquet_atomic(table, path, durable=False)
 
 
 def read_frame(path: str | os.PathLike, *, kind: str, columns: list[str] | None = None,

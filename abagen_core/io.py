@@ -415,11 +415,15 @@ def _atomic_target(dest: Path) -> str:
     return tmp
 
 
-def write_parquet_atomic(table: pa.Table | pd.DataFrame, dest: PathLike) -> Path:
+def write_parquet_atomic(table: pa.Table | pd.DataFrame, dest: PathLike, *,
+                         durable: bool = True) -> Path:
     """Write a parquet file so that readers never see a partial file.
 
-    The table goes to a temporary file in the same folder, is fsynced, and is
-    renamed over `dest` in one step.
+    The table goes to a temporary file in the same folder, is fsynced (when
+    `durable`), and is renamed over `dest` in one step. The rename alone makes
+    the write atomic for readers and against killed processes; the fsync also
+    guards against power loss, and is skipped for cached intermediates, which
+    the workflow checks (footer, page checksums) and rebuilds when damaged.
     """
     dest = Path(dest)
     if isinstance(table, pd.DataFrame):
@@ -431,8 +435,9 @@ def write_parquet_atomic(table: pa.Table | pd.DataFrame, dest: PathLike) -> Path
         # of the write time of wide tables
         pq.write_table(table, tmp, compression="lz4", use_dictionary=False,
                        write_page_checksum=True, write_statistics=False)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
+        if durable:
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -502,8 +507,8 @@ def csv_to_parquet(src: PathLike, dest: PathLike, kind: str) -> Path:
             if pending:
                 writer.write_table(pa.Table.from_batches(pending, schema=schema),
                                    row_group_size=max(n_pending, 1))
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
+        # a cached intermediate: renamed into place without fsync (see
+        # write_parquet_atomic)
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

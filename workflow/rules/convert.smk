@@ -22,7 +22,8 @@ rule convert_donor:
         "logs/convert_donor/{donor}.log",
     benchmark:
         "benchmarks/convert_donor/{donor}.tsv"
-    threads: 2
+    # the streamed parse is single-threaded: one core per donor, donors in parallel
+    threads: 1
     resources:
         mem_mb=scaled_mem(1000),
         runtime=20,
