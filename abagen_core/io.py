@@ -20,8 +20,10 @@ hold those same float64 values (exact round trip).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -415,6 +417,25 @@ def _atomic_target(dest: Path) -> str:
     return tmp
 
 
+@contextlib.contextmanager
+def _atomic_path(dest: Path, *, durable: bool) -> Iterator[str]:
+    """A temporary path beside `dest`, renamed over it when the block succeeds.
+
+    With `durable` the file is fsynced first; on any error (or interruption)
+    the temporary file is removed and `dest` is left as it was.
+    """
+    tmp = _atomic_target(dest)
+    try:
+        yield tmp
+        if durable:
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def write_parquet_atomic(table: pa.Table | pd.DataFrame, dest: PathLike, *,
                          durable: bool = True) -> Path:
     """Write a parquet file so that readers never see a partial file.
@@ -428,20 +449,12 @@ def write_parquet_atomic(table: pa.Table | pd.DataFrame, dest: PathLike, *,
     dest = Path(dest)
     if isinstance(table, pd.DataFrame):
         table = pa.Table.from_pandas(table, preserve_index=True)
-    tmp = _atomic_target(dest)
-    try:
+    with _atomic_path(dest, durable=durable) as tmp:
         # page checksums: corruption on disk is detected when the file is read
         # no column statistics: nothing filters on them, and they cost ~1/3
         # of the write time of wide tables
         pq.write_table(table, tmp, compression="lz4", use_dictionary=False,
                        write_page_checksum=True, write_statistics=False)
-        if durable:
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return dest
 
 
@@ -479,40 +492,32 @@ def csv_to_parquet(src: PathLike, dest: PathLike, kind: str) -> Path:
     # groups of ~_ROW_GROUP rows, so memory stays at a few blocks whatever the
     # file size; the values are exactly those pyarrow parses from the CSV.
     dest = Path(dest)
-    tmp = _atomic_target(dest)
-    try:
-        with pq.ParquetWriter(tmp, schema, compression="lz4", use_dictionary=False,
-                              write_page_checksum=True, write_statistics=False) as writer:
-            pending: list[pa.RecordBatch] = []
-            n_pending = 0
-            try:
-                reader = pacsv.open_csv(path, read_options=read_opts,
-                                        convert_options=convert_opts)
-                for batch in reader:
-                    for name, col in zip(names, batch.columns, strict=True):
-                        if col.null_count:
-                            raise ValueError(
-                                f"{path}: {kind} matrix has missing values in "
-                                f"{'the id column' if name == '_id' else 'sample column ' + name}"
-                                "; the file is truncated or corrupt: re-fetch the donor."
-                            )
-                    pending.append(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
-                    n_pending += batch.num_rows
-                    if n_pending >= _ROW_GROUP:
-                        writer.write_table(pa.Table.from_batches(pending),
-                                           row_group_size=n_pending)
-                        pending, n_pending = [], 0
-            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-                raise _parse_error(path, kind, exc) from None
-            if pending:
-                writer.write_table(pa.Table.from_batches(pending, schema=schema),
-                                   row_group_size=max(n_pending, 1))
-        # a cached intermediate: renamed into place without fsync (see
-        # write_parquet_atomic)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # a cached intermediate: renamed into place without fsync (see write_parquet_atomic)
+    with _atomic_path(dest, durable=False) as tmp, pq.ParquetWriter(
+            tmp, schema, compression="lz4", use_dictionary=False,
+            write_page_checksum=True, write_statistics=False) as writer:
+        pending: list[pa.RecordBatch] = []
+        n_pending = 0
+        try:
+            reader = pacsv.open_csv(path, read_options=read_opts, convert_options=convert_opts)
+            for batch in reader:
+                for name, col in zip(names, batch.columns, strict=True):
+                    if col.null_count:
+                        raise ValueError(
+                            f"{path}: {kind} matrix has missing values in "
+                            f"{'the id column' if name == '_id' else 'sample column ' + name}"
+                            "; the file is truncated or corrupt: re-fetch the donor."
+                        )
+                pending.append(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
+                n_pending += batch.num_rows
+                if n_pending >= _ROW_GROUP:
+                    writer.write_table(pa.Table.from_batches(pending), row_group_size=n_pending)
+                    pending, n_pending = [], 0
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise _parse_error(path, kind, exc) from None
+        if pending:
+            writer.write_table(pa.Table.from_batches(pending, schema=schema),
+                               row_group_size=max(n_pending, 1))
     return dest
 
 
@@ -576,18 +581,10 @@ def write_frame_csv(frame: pd.DataFrame, dest: PathLike) -> Path:
     arrays = [pa.array(frame.index.to_numpy())]
     arrays += [pa.array(values[:, j], from_pandas=True) for j in range(values.shape[1])]
     table = pa.Table.from_arrays(arrays, names=[f"c{j}" for j in range(len(arrays))])
-    tmp = _atomic_target(dest)
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(header.encode())
-            pacsv.write_csv(table, fh, write_options=pacsv.WriteOptions(
-                include_header=False, quoting_style="needed"))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with _atomic_path(dest, durable=True) as tmp, open(tmp, "wb") as fh:
+        fh.write(header.encode())
+        pacsv.write_csv(table, fh, write_options=pacsv.WriteOptions(
+            include_header=False, quoting_style="needed"))
     return dest
 
 

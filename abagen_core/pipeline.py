@@ -767,6 +767,22 @@ def atlas_regions(tree: Any) -> list[int]:
     return [int(x) for x in tree.labels]
 
 
+def read_donor_genes(donors: Sequence[str], genes: Sequence[str], samples: Sequence[str]
+                     ) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """Every donor's ``donor_genes`` and ``prepare_samples`` tables, by donor.
+
+    Parameters
+    ----------
+    donors : sequence of str
+    genes, samples : sequence of path
+        One file per donor, in `donors` order.
+    """
+    from .artifacts import read_frame
+
+    return ({d: read_frame(p, kind="genes") for d, p in zip(donors, genes, strict=True)},
+            {d: read_frame(p, kind="samples") for d, p in zip(donors, samples, strict=True)})
+
+
 def count_rows(path: str) -> int:
     """Number of rows of a parquet file (from its footer)."""
     import pyarrow.parquet as pq

@@ -1,15 +1,13 @@
 """Snakemake adapter: every sample's expression of a map's genes, with MNI coordinates."""
 
 from abagen_core import pipeline
-from abagen_core.artifacts import read_frame, setup_logging
+from abagen_core.artifacts import setup_logging
 
 snakemake = globals()["snakemake"]
 setup_logging(snakemake.log[0])
 donors = snakemake.params.donors
-genes = {d: read_frame(p, kind="genes")
-         for d, p in zip(donors, snakemake.input["genes"], strict=True)}
-samples = {d: read_frame(p, kind="samples")
-           for d, p in zip(donors, snakemake.input["samples"], strict=True)}
+genes, samples = pipeline.read_donor_genes(donors, snakemake.input["genes"],
+                                           snakemake.input["samples"])
 try:
     pipeline.write_map_samples(
         genes, samples,

@@ -1,15 +1,13 @@
 """Snakemake adapter: processed expression and MNI coordinates of the samples in a mask."""
 
 from abagen_core import pipeline
-from abagen_core.artifacts import read_frame, setup_logging
+from abagen_core.artifacts import setup_logging
 
 snakemake = globals()["snakemake"]
 setup_logging(snakemake.log[0])
 donors = snakemake.params.donors
-genes = {d: read_frame(p, kind="genes")
-         for d, p in zip(donors, snakemake.input["genes"], strict=True)}
-samples = {d: read_frame(p, kind="samples")
-           for d, p in zip(donors, snakemake.input["samples"], strict=True)}
+genes, samples = pipeline.read_donor_genes(donors, snakemake.input["genes"],
+                                           snakemake.input["samples"])
 try:
     pipeline.write_samples_in_mask(
         genes, samples,

@@ -67,3 +67,24 @@ def bundled_parity(tmp_path_factory) -> Path:
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(src, dest)
     return root
+
+
+def job_stats(output: str) -> dict[str, int]:
+    """Rule -> job count from the 'Job stats' table a Snakemake run prints.
+
+    Empty when Snakemake says there is nothing to be done; the ``all`` and
+    ``total`` rows are left out.
+    """
+    import re
+
+    if "Nothing to be done" in output or "Job stats:" not in output:
+        return {}
+    counts = {}
+    for line in output.split("Job stats:", 1)[1].splitlines()[3:]:
+        match = re.match(r"^(\S+)\s+(\d+)$", line.strip())
+        if not match:
+            break
+        counts[match.group(1)] = int(match.group(2))
+    counts.pop("total", None)
+    counts.pop("all", None)
+    return counts

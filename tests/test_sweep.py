@@ -7,7 +7,6 @@ synthetic dataset, then single-variant runs, and compares.
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO
+from conftest import REPO, job_stats
 
 from abagen_core.options import check_options, stage_key
 from abagen_core.plan import expand_sweep
@@ -36,16 +35,7 @@ def _planned(workdir: Path) -> dict[str, int]:
     """Rule -> job count of a dry run."""
     proc = _snakemake(workdir, "-n", timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    table = (proc.stdout + proc.stderr).split("Job stats:", 1)[1]
-    counts = {}
-    for line in table.splitlines()[3:]:
-        match = re.match(r"^(\S+)\s+(\d+)$", line.strip())
-        if not match:
-            break
-        counts[match.group(1)] = int(match.group(2))
-    counts.pop("total", None)
-    counts.pop("all", None)
-    return counts
+    return job_stats(proc.stdout + proc.stderr)
 
 
 def _write(workdir: Path, config: dict) -> None:

@@ -7,7 +7,6 @@ dry-run plan is read after each change.
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO
+from conftest import REPO, job_stats
 
 from abagen_core.api import get_expression_data
 from abagen_core.utils import data_path
@@ -44,19 +43,7 @@ def _planned(workdir: Path) -> dict[str, int]:
     """Rule -> job count that a dry run schedules (empty when up to date)."""
     proc = _snakemake(workdir, "-n")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    out = proc.stdout + proc.stderr
-    if "Nothing to be done" in out:
-        return {}
-    table = out.split("Job stats:", 1)[1]
-    counts = {}
-    for line in table.splitlines()[3:]:
-        match = re.match(r"^(\S+)\s+(\d+)$", line.strip())
-        if not match:
-            break
-        counts[match.group(1)] = int(match.group(2))
-    counts.pop("total", None)
-    counts.pop("all", None)
-    return counts
+    return job_stats(proc.stdout + proc.stderr)
 
 
 @pytest.fixture(scope="module")

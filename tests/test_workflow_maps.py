@@ -10,7 +10,6 @@ configs failing with messages that name the problem.
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO
+from conftest import REPO, job_stats
 
 from abagen_core import pipeline
 from abagen_core.api import get_interpolated_map, get_samples_in_mask
@@ -87,18 +86,7 @@ def _snakemake(workdir: Path, config: Path, *args: str) -> subprocess.CompletedP
 
 
 def _planned(proc: subprocess.CompletedProcess) -> dict[str, int]:
-    out = proc.stdout + proc.stderr
-    if "Nothing to be done" in out:
-        return {}
-    counts = {}
-    for line in out.split("Job stats:", 1)[1].splitlines()[3:]:
-        match = re.match(r"^(\S+)\s+(\d+)$", line.strip())
-        if not match:
-            break
-        counts[match.group(1)] = int(match.group(2))
-    counts.pop("total", None)
-    counts.pop("all", None)
-    return counts
+    return job_stats(proc.stdout + proc.stderr)
 
 
 def _validate(config: dict) -> dict:
