@@ -537,9 +537,9 @@ def _frame_to_table(frame: pd.DataFrame) -> pa.Table:
     """
     import json
 
-    values = frame.to_numpy()
     if len({str(t) for t in frame.dtypes}) != 1:
         return pa.Table.from_pandas(frame, preserve_index=True)
+    values = frame.to_numpy()
     index_name = frame.index.name or "index"
     names = [str(c) for c in frame.columns]
     proto = pa.Schema.from_pandas(frame.iloc[:0, :1], preserve_index=True)

@@ -23,7 +23,7 @@ from typing import Any
 from . import fetch, io, synth
 from .artifacts import write_text_atomic
 
-__all__ = ["obtain_donor", "obtain_t1", "t1_candidates", "obtain_rnaseq", "convert_matrix_with_checksum",
+__all__ = ["obtain_donor", "obtain_t1", "t1_candidates", "obtain_rnaseq", "convert_matrix_with_checksum", "convert_donor",
            "sha256_file"]
 
 LOG = logging.getLogger("abagen_core")
@@ -231,3 +231,26 @@ def convert_matrix_with_checksum(csv: str | os.PathLike, parquet: str | os.PathL
         raise
     write_text_atomic(f"{digest}  {Path(csv).name}\n", checksum)
     LOG.info("Converted %s -> %s (sha256 %s)", csv, parquet, digest[:12])
+
+
+def convert_donor(files: Mapping[str, str | os.PathLike],
+                  outputs: Mapping[str, str | os.PathLike]) -> None:
+    """One donor's raw CSVs -> parquet (the workflow's ``convert_donor`` step).
+
+    Parameters
+    ----------
+    files : mapping
+        Paths of ``annotation`` (SampleAnnot.csv), ``ontology``,
+        ``microarray`` and ``pacall``.
+    outputs : mapping
+        Parquet paths for the same keys, plus ``microarray_checksum`` and
+        ``pacall_checksum`` (sha256 of each matrix CSV).
+    """
+    from .artifacts import write_frame
+
+    write_frame(io.read_annotation(files["annotation"]), outputs["annotation"],
+                kind="annotation_raw")
+    write_frame(io.read_ontology(files["ontology"]), outputs["ontology"], kind="ontology")
+    for kind in ("microarray", "pacall"):
+        convert_matrix_with_checksum(files[kind], outputs[kind], outputs[f"{kind}_checksum"],
+                                     kind=kind)

@@ -419,15 +419,15 @@ DATA_CASES = {
 def _convert_donor(data_dir: Path, out: Path) -> None:
     """What the workflow does with one donor's CSVs (obtain_raw, convert_donor)."""
     raw.obtain_donor(DONOR, out / "raw", data_dir=str(data_dir))
-    for kind, name in (("microarray", "MicroarrayExpression.csv"), ("pacall", "PACall.csv")):
-        raw.convert_matrix_with_checksum(out / "raw" / name, out / "parquet" / f"{kind}.parquet",
-                                         out / "parquet" / f"{kind}.sha256", kind=kind)
+    names = {"microarray": "MicroarrayExpression.csv", "pacall": "PACall.csv",
+             "annotation": "SampleAnnot.csv", "ontology": "Ontology.csv"}
+    outputs = {key: out / "parquet" / f"{key}.parquet" for key in names}
+    outputs.update({f"{k}_checksum": out / "parquet" / f"{k}.sha256"
+                    for k in ("microarray", "pacall")})
+    raw.convert_donor({key: out / "raw" / name for key, name in names.items()}, outputs)
+    # prepare_probes reads Probes.csv itself; parsed here too, so a bad one fails
     write_frame(io.read_probes(out / "raw" / "Probes.csv"), out / "parquet" / "probes.parquet",
                 kind="probes_raw")
-    write_frame(io.read_annotation(out / "raw" / "SampleAnnot.csv"),
-                out / "parquet" / "annotation.parquet", kind="annotation_raw")
-    write_frame(io.read_ontology(out / "raw" / "Ontology.csv"),
-                out / "parquet" / "ontology.parquet", kind="ontology")
 
 
 def test_good_donor_converts(small_data, tmp_path):
