@@ -77,7 +77,7 @@ STATE_DIR = Path(".snakemake") / "abagen"
 CHECKED_FOLDERS = ("resources", "results")
 #: directory outputs: a broken file inside invalidates the whole folder, and
 #: the folder is complete only with its marker file
-_DIRECTORY_ARTIFACTS = {"resources/probes/*/summary_*": "summary.json"}
+_DIRECTORY_ARTIFACTS = {"resources/probes/summary/*/summary_*": "summary.json"}
 #: where the workflow keeps matrices written by abagen_core.io.csv_to_parquet
 #: (no abagen_core metadata: their column layout is checked instead)
 _MATRIX_FILES = {"resources/parquet/*/microarray.parquet": "microarray",
@@ -433,8 +433,8 @@ def check_converted_matrix(parquet: PathLike, kind: str, csv: PathLike) -> None:
 
     Compares the parquet file's probe ids and sample count with the
     ``Probes.csv`` and ``SampleAnnot.csv`` beside `csv` (skipped when they
-    are not there), and PACall values with 0/1. Reads the id column of
-    `parquet` (and the data of a PACall matrix, one int8 byte per value).
+    are not there). Reads only the id column of `parquet`; PACall values
+    (0 or 1) are checked by the conversion itself.
 
     Parameters
     ----------
@@ -465,15 +465,7 @@ def check_converted_matrix(parquet: PathLike, kind: str, csv: PathLike) -> None:
     _compare(ids, n_columns, probe_ids=probe_ids, n_samples=n_samples,
              matrix_file=_named(csv, csv.name), probes_file=_named(probes_csv, "Probes.csv"),
              annotation_file=_named(annot_csv, "SampleAnnot.csv"))
-    if kind == "pacall":  # int8 flags: one pass over the (small) data
-        for batch in pfile.iter_batches(columns=pfile.schema_arrow.names[1:]):
-            for name, col in zip(batch.schema.names, batch.columns, strict=True):
-                values = col.to_numpy(zero_copy_only=False)
-                if values.size and (values.min() < 0 or values.max() > 1):
-                    raise InputError(
-                        f"{_named(csv, csv.name)}: present/absent calls must be 0 or 1; sample "
-                        f"column {name} holds values from {values.min()} to {values.max()}. "
-                        "The file is corrupt: re-fetch the donor.")
+    # PACall values (0 or 1) are checked while converting (io.csv_to_parquet)
 
 
 # --------------------------------------------------------------------------- parquet files

@@ -94,8 +94,14 @@ def _check_file(fname: PathLike, what: str) -> Path:
     return real if real.suffix == path.suffix else path
 
 
-def _csv_options(path: Path, kind: str) -> tuple[pacsv.ReadOptions, pacsv.ConvertOptions]:
-    """pyarrow CSV options for a headerless matrix file (column count from line 1)."""
+def _csv_options(path: Path, kind: str, *, threads: bool = True
+                 ) -> tuple[pacsv.ReadOptions, pacsv.ConvertOptions]:
+    """pyarrow CSV options for a headerless matrix file (column count from line 1).
+
+    `threads` lets pyarrow parse blocks in parallel; the streamed conversion
+    turns it off (its CPU time is ~25% higher with threads, and the workflow
+    converts donors in parallel, one core each).
+    """
     index_name, value_type = MATRIX_KINDS[kind]
     with open(path, "rb") as fh:
         first = fh.readline()
@@ -110,13 +116,22 @@ def _csv_options(path: Path, kind: str) -> tuple[pacsv.ReadOptions, pacsv.Conver
     names = ["_id"] + [str(i) for i in range(1, n_cols)]
     index_type = pa.string() if index_name == "gene_symbol" else pa.int64()
     types = {"_id": index_type, **{n: value_type for n in names[1:]}}
-    # 4 MiB blocks: as fast as larger ones, and the streaming reader's read-ahead
-    # stays small (peak ~0.4 GB converting a 0.5 GB CSV, vs ~0.65 GB with 16 MiB)
-    return (pacsv.ReadOptions(column_names=names, use_threads=True, block_size=1 << 22),
-            pacsv.ConvertOptions(column_types=types))
+    # 8 MiB blocks: with ~950 sample columns, per-block and per-column costs
+    # make 4 MiB blocks ~25% dearer in CPU; 16 MiB saves nothing more and
+    # raises the streamed conversion's peak from ~0.55 to ~0.85 GB (0.95 GB CSV).
+    # No null markers: an empty field is a conversion error (reported by
+    # _parse_error), so the converted columns need no null check.
+    return (pacsv.ReadOptions(column_names=names, use_threads=threads, block_size=1 << 23),
+            pacsv.ConvertOptions(column_types=types, null_values=[],
+                                 quoted_strings_can_be_null=False))
 
 
 def _parse_error(path: Path, kind: str, exc: Exception) -> ValueError:
+    if "invalid value ''" in str(exc):  # an empty field (no null markers are accepted)
+        return ValueError(
+            f"{path}: {kind} matrix has missing values (an empty field: {exc}); the file "
+            "is truncated or corrupt: delete it and re-fetch the donor."
+        )
     return ValueError(
         f"Could not parse {path} as an AHBA {kind} matrix ({exc}). The file may be "
         "truncated or corrupt: delete it and re-fetch the donor."
@@ -482,13 +497,13 @@ def csv_to_parquet(src: PathLike, dest: PathLike, kind: str) -> Path:
 
     check_choice("kind", kind, list(MATRIX_KINDS))
     path = _check_file(src, kind)
-    read_opts, convert_opts = _csv_options(path, kind)
+    read_opts, convert_opts = _csv_options(path, kind, threads=False)
     index_name, value_type = MATRIX_KINDS[kind]
     names = read_opts.column_names
     fields = [pa.field(index_name, convert_opts.column_types["_id"], nullable=False)]
     fields += [pa.field(n, value_type, nullable=False) for n in names[1:]]
     schema = pa.schema(fields)
-    # Streamed: blocks of rows are parsed (multi-threaded) and written as row
+    # Streamed: blocks of rows are parsed (one thread) and written as row
     # groups of ~_ROW_GROUP rows, so memory stays at a few blocks whatever the
     # file size; the values are exactly those pyarrow parses from the CSV.
     dest = Path(dest)
@@ -501,24 +516,36 @@ def csv_to_parquet(src: PathLike, dest: PathLike, kind: str) -> Path:
         try:
             reader = pacsv.open_csv(path, read_options=read_opts, convert_options=convert_opts)
             for batch in reader:
-                for name, col in zip(names, batch.columns, strict=True):
-                    if col.null_count:
-                        raise ValueError(
-                            f"{path}: {kind} matrix has missing values in "
-                            f"{'the id column' if name == '_id' else 'sample column ' + name}"
-                            "; the file is truncated or corrupt: re-fetch the donor."
-                        )
                 pending.append(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
                 n_pending += batch.num_rows
                 if n_pending >= _ROW_GROUP:
-                    writer.write_table(pa.Table.from_batches(pending), row_group_size=n_pending)
+                    _write_row_group(writer, pending, schema, n_pending, path, kind)
                     pending, n_pending = [], 0
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             raise _parse_error(path, kind, exc) from None
         if pending:
-            writer.write_table(pa.Table.from_batches(pending, schema=schema),
-                               row_group_size=max(n_pending, 1))
+            _write_row_group(writer, pending, schema, n_pending, path, kind)
     return dest
+
+
+def _write_row_group(writer: pq.ParquetWriter, batches: list[pa.RecordBatch], schema: pa.Schema,
+                     n_rows: int, path: Path, kind: str) -> None:
+    """Write parsed batches as one row group; PACall values must be 0 or 1."""
+    table = pa.Table.from_batches(batches, schema=schema)
+    if kind == "pacall":  # all sample columns at once: one int8 min/max
+        import pyarrow.compute as pc
+
+        values = pa.chunked_array([c for col in table.columns[1:] for c in col.chunks],
+                                  type=pa.int8())
+        lo, hi = (x.as_py() for x in pc.min_max(values).values())
+        if lo is not None and (lo < 0 or hi > 1):
+            bad = next(name for name, col in zip(schema.names[1:], table.columns[1:], strict=True)
+                       if not pc.all(pc.is_in(col, value_set=pa.array([0, 1], pa.int8()))).as_py())
+            raise ValueError(
+                f"{path}: present/absent calls must be 0 or 1; sample column {bad} holds "
+                f"values from {lo} to {hi} in this block. The file is corrupt: re-fetch the donor."
+            )
+    writer.write_table(table, row_group_size=max(n_rows, 1))
 
 
 #: rows per parquet row group of converted matrices

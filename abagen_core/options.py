@@ -84,7 +84,11 @@ STAGE_OPTIONS: dict[str, tuple[str, ...]] = {
     # gather over donors: intensity-based filtering
     "ibf": ("corrected_mni", "lr_mirror", "sim_threshold", "reannotated", "native", "donors",
             "ibf_threshold"),
-    # per donor summaries + gather over donors: probe selection
+    # per donor: probe-selection summaries over every annotated probe (not only
+    # those passing the intensity filter, so they need not wait for it)
+    "psummary": ("corrected_mni", "lr_mirror", "sim_threshold", "reannotated", "native",
+                 "probe_selection"),
+    # gather over donors: probe selection among the probes passing the filter
     "probes": ("corrected_mni", "lr_mirror", "sim_threshold", "reannotated", "native", "donors",
                "ibf_threshold", "probe_selection", "donor_probes"),
     # per donor: collapsed + sample-normalised genes

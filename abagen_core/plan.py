@@ -34,7 +34,7 @@ BUILTIN_ATLASES: dict[str, dict[str, Any]] = {
                   "info": "atlas-desikankilliany.csv"},
 }
 
-STAGES = ("samples", "ibf", "probes", "genes", "labels", "regional")
+STAGES = ("samples", "ibf", "psummary", "probes", "genes", "labels", "regional")
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,7 @@ def expand_sweep(sweep: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
 
 
 #: the atlas-independent stages whose cached files the mask targets read
-MASK_TARGET_STAGES = ("samples", "ibf", "probes", "genes")
+MASK_TARGET_STAGES = ("samples", "ibf", "psummary", "probes", "genes")
 
 
 @dataclass(frozen=True)

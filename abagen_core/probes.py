@@ -486,7 +486,11 @@ def probe_summaries(
     """
     method = check_probe_selection(method)
     if not microarray.index.equals(probes.index):
-        microarray = microarray.loc[probes.index]
+        # the rows of `probes`, kept in the matrix's order: every summary is
+        # indexed by probe id, so reordering (a copy of the matrix) is not needed
+        wanted = microarray.index.isin(probes.index)
+        if not wanted.all():
+            microarray = microarray.loc[wanted]
     expr = _annotated_columns(microarray, annotation)
     values = expr.to_numpy(dtype="float64")
     summary = ProbeSummary(method=method, n_samples=int(values.shape[1]))

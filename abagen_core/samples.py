@@ -30,6 +30,7 @@ from .utils import check_choice, data_path
 
 __all__ = [
     "ANNOTATION_COLUMNS",
+    "matrix_columns",
     "STRUCTURE_CLASSES",
     "LR_MIRROR_OPTIONS",
     "corrected_mni_coordinates",
@@ -312,3 +313,21 @@ def prepare_annotation(annotation: pd.DataFrame, ontology: pd.DataFrame, *,
     if corrected_mni:
         annotation = update_mni_coords(annotation)
     return drop_mismatch_samples(annotate_samples(annotation, ontology))
+
+
+def matrix_columns(annotation: pd.DataFrame) -> list[int]:
+    """Sample ids to read from a donor's matrix for `annotation`.
+
+    Parameters
+    ----------
+    annotation : pandas.DataFrame of shape (n_samples, n_columns)
+        Processed sample annotation, index ``sample_id`` (repeats allowed).
+
+    Returns
+    -------
+    columns : list of int
+        Each sample id once, in annotation order: a matrix read with these
+        columns lines up with `annotation` without a reordering copy (unless
+        samples repeat, as after mirroring).
+    """
+    return list(dict.fromkeys(int(x) for x in annotation.index))

@@ -2,6 +2,7 @@
 
 from abagen_core import io, pipeline, probes
 from abagen_core.artifacts import read_frame, setup_logging, write_frame
+from abagen_core.samples import matrix_columns
 
 snakemake = globals()["snakemake"]
 setup_logging(snakemake.log[0])
@@ -11,7 +12,7 @@ kept = read_frame(snakemake.input["kept"], kind="kept_probes")
 selection, attrs = read_frame(snakemake.input["selection"], kind="selection", with_attrs=True)
 if attrs.get("average"):
     selection = None
-columns = sorted(set(samples.index.tolist()))
+columns = matrix_columns(samples)
 # only the rows the genes are made of: the chosen probes (all kept ones for 'average')
 rows = probes.probes_used(kept, selection, donor=snakemake.wildcards.donor)
 microarray = io.read_matrix_parquet(snakemake.input["microarray"], "microarray", columns=columns,

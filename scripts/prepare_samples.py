@@ -3,6 +3,7 @@ and their PACall counts per probe."""
 
 from abagen_core import io, pipeline, probes
 from abagen_core.artifacts import read_frame, setup_logging, write_frame
+from abagen_core.samples import matrix_columns
 
 snakemake = globals()["snakemake"]
 setup_logging(snakemake.log[0])
@@ -25,7 +26,7 @@ samples = pipeline.prepare_samples(
 write_frame(samples, snakemake.output["samples"], kind="samples")
 # the donor's part of the intensity filter: samples with signal, per probe
 pacall = io.read_matrix_parquet(snakemake.input["pacall"], "pacall",
-                                columns=sorted(set(samples.index.tolist())))
+                                columns=matrix_columns(samples))
 summary = probes.pacall_summary(pacall, samples)
 write_frame(summary.counts.to_frame(), snakemake.output["pacall"], kind="pacall_summary",
             attrs={"n_samples": summary.n_samples})

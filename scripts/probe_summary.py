@@ -1,15 +1,20 @@
-"""Snakemake adapter: one donor's probe-selection summary over the kept probes."""
+"""Snakemake adapter: one donor's probe-selection summary over every annotated probe.
+
+Not restricted to the probes passing the intensity filter, so that it runs
+beside that gather; select_probes restricts the choice to them.
+"""
 
 from abagen_core import io, probes
 from abagen_core.artifacts import read_frame, setup_logging, write_probe_summary
+from abagen_core.samples import matrix_columns
 
 snakemake = globals()["snakemake"]
 setup_logging(snakemake.log[0])
 samples = read_frame(snakemake.input["samples"], kind="samples")
-kept = read_frame(snakemake.input["kept"], kind="kept_probes")
-columns = sorted(set(samples.index.tolist()))
+table = read_frame(snakemake.input["probes"], kind="probes")
+columns = matrix_columns(samples)
 microarray = io.read_matrix_parquet(snakemake.input["microarray"], "microarray", columns=columns,
-                                    rows=kept.index)
-summary = probes.probe_summaries(microarray, samples, kept,
+                                    rows=table.index)
+summary = probes.probe_summaries(microarray, samples, table,
                                  snakemake.params.options["probe_selection"])
 write_probe_summary(summary, snakemake.output["summary"])

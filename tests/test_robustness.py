@@ -537,7 +537,7 @@ def workdir(small_data, tmp_path) -> Path:
                 kind="annotation_raw")
     write_frame(_frame(30, 600), root / "resources" / "genes" / "k" / f"genes_{DONOR}.parquet",
                 kind="genes")  # wide: stored transposed
-    summary = root / "resources" / "probes" / "k" / f"summary_{DONOR}"
+    summary = root / "resources" / "probes" / "summary" / "k" / f"summary_{DONOR}"
     write_frame(_frame(), summary / "moments.parquet", kind="probe_moments")
     write_text_atomic(json.dumps({"method": "x", "n_samples": 1, "parts": ["moments"]}),
                       summary / "summary.json")
@@ -592,12 +592,12 @@ CACHE_CASES = {
                                        _float32_matrix, "not a converted matrix", None),
     "bad checksum file": (f"resources/parquet/{DONOR}/microarray.sha256",
                           lambda p: p.write_text("zz\n"), "<sha256>", None),
-    "broken part of a directory output": (f"resources/probes/k/summary_{DONOR}/moments.parquet",
+    "broken part of a directory output": (f"resources/probes/summary/k/summary_{DONOR}/moments.parquet",
                                           _truncate, "not a complete parquet file",
-                                          f"resources/probes/k/summary_{DONOR}"),
-    "directory output without its marker": (f"resources/probes/k/summary_{DONOR}/summary.json",
+                                          f"resources/probes/summary/k/summary_{DONOR}"),
+    "directory output without its marker": (f"resources/probes/summary/k/summary_{DONOR}/summary.json",
                                             lambda p: p.unlink(), "no summary.json",
-                                            f"resources/probes/k/summary_{DONOR}"),
+                                            f"resources/probes/summary/k/summary_{DONOR}"),
     "truncated result": ("results/dk/default/expression.parquet", _truncate,
                          "not a complete parquet file", None),
 }

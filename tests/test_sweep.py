@@ -49,8 +49,9 @@ def _distinct(variants: dict, stage: str) -> int:
 
 
 def test_sweep_plan_shares_stages(tmp_path):
-    """gene_norm x ibf_threshold over two atlases: probe selection once per ibf value,
-    labelling once per atlas (and donor), normalization once per distinct option set."""
+    """gene_norm x ibf_threshold over two atlases: probe summaries once per donor,
+    probe selection once per ibf value, labelling once per atlas (and donor),
+    normalization once per distinct option set."""
     sweep = {"grid": {"gene_norm": ["srs", "zscore", "minmax"], "ibf_threshold": [0.2, 0.5]}}
     config = {"synthetic": {"enabled": True, "n_probes": 200},
               "atlases": {"vol": {"builtin": "dk-volume"}, "surf": {"builtin": "dk-surface"}},
@@ -61,7 +62,8 @@ def test_sweep_plan_shares_stages(tmp_path):
     assert len(variants) == 7                       # default equals sweep-0001
     assert planned["intensity_filter"] == 2         # one per ibf value
     assert planned["select_probes"] == 2
-    assert planned["probe_summary"] == 2 * ALL_DONORS
+    # per-donor summaries cover every annotated probe: shared by both ibf values
+    assert planned["probe_summary"] == ALL_DONORS
     assert planned["prepare_samples"] == ALL_DONORS  # one sample set for all variants
     assert planned["donor_genes"] == 2 * ALL_DONORS
     assert planned["label_samples"] == 2 * ALL_DONORS  # once per atlas and donor

@@ -1,6 +1,7 @@
 # Shared helpers: config validation, the plan (donors, atlases, variants and
 # their stage keys), input functions and wildcard constraints.
 
+import os
 from pathlib import Path
 
 from snakemake.logging import logger
@@ -138,6 +139,25 @@ def raw_files(wildcards):
     return {key: raw_file(wildcards.donor, key) for key in RAW_KEYS}
 
 
+# Scheduling (Snakemake runs the highest priority first among ready jobs):
+# conversions first, largest first (convert_priority); then the
+# atlas-independent chain up to probe selection, a gather every atlas waits
+# for; labelling (priority 0) fills the cores while the gathers run.
+PROBE_CHAIN_PRIORITY = 1
+
+
+def convert_priority(wildcards):
+    """Largest donors first (priority = expression CSV size in MiB).
+
+    The conversions are the run's longest jobs; started largest first, they
+    end close together instead of leaving the largest one alone at the end.
+    """
+    try:
+        return max(1, os.path.getsize(raw_file(wildcards.donor, "microarray")) >> 20)
+    except OSError:  # not downloaded / generated yet
+        return 1
+
+
 def sample_inputs(wildcards):
     """Raw tables, plus expression and probes when sim_threshold needs them."""
     opts = PLAN.options_for("samples", wildcards.key)
@@ -163,8 +183,8 @@ def pacall_summaries_of_ibf(wildcards):
 def probe_summary_inputs(wildcards):
     return {
         "microarray": f"resources/parquet/{wildcards.donor}/microarray.parquet",
-        "samples": samples_file(wildcards.donor, upstream("probes", wildcards, "samples")),
-        "kept": kept_file(upstream("probes", wildcards, "ibf")),
+        "samples": samples_file(wildcards.donor, upstream("psummary", wildcards, "samples")),
+        "probes": probes_table_of("psummary")(wildcards),
     }
 
 
@@ -172,7 +192,9 @@ def selection_inputs(wildcards):
     opts = PLAN.options_for("probes", wildcards.key)
     files = {
         "summaries": expand(
-            "resources/probes/{key}/summary_{donor}", key=wildcards.key, donor=DONORS
+            "resources/probes/summary/{key}/summary_{donor}",
+            key=upstream("probes", wildcards, "psummary"),
+            donor=DONORS,
         ),
         "kept": kept_file(upstream("probes", wildcards, "ibf")),
     }

@@ -24,6 +24,7 @@ rule convert_donor:
         "benchmarks/convert_donor/{donor}.tsv"
     # the streamed parse is single-threaded: one core per donor, donors in parallel
     threads: 1
+    priority: convert_priority
     resources:
         mem_mb=scaled_mem(1000),
         runtime=20,

@@ -1,7 +1,9 @@
 # Probe filtering and selection as per-donor reductions and small gathers:
-# PACall counts per donor (prepare_samples) -> intensity filter (gather) -> method summaries per
-# donor -> probe choice (gather) -> per-donor collapse to genes with sample
-# normalization.
+# PACall counts per donor (prepare_samples) -> intensity filter (gather);
+# method summaries per donor over every annotated probe (probe_summary, in
+# parallel with the filter: it does not wait for the gather) -> probe choice
+# among the probes passing the filter (gather) -> per-donor collapse to genes
+# with sample normalization.
 
 
 rule intensity_filter:
@@ -20,6 +22,7 @@ rule intensity_filter:
     benchmark:
         "benchmarks/intensity_filter/{key}.tsv"
     threads: 1
+    priority: PROBE_CHAIN_PRIORITY
     resources:
         mem_mb=500,
         runtime=5,
@@ -32,9 +35,9 @@ rule probe_summary:
         unpack(probe_summary_inputs),
         code=code("probes", "pipeline", "artifacts"),
     output:
-        summary=directory("resources/probes/{key}/summary_{donor}"),
+        summary=directory("resources/probes/summary/{key}/summary_{donor}"),
     params:
-        options=stage_options("probes"),
+        options=stage_options("psummary"),
     conda:
         "../envs/abagen.yaml"
     log:
@@ -42,6 +45,7 @@ rule probe_summary:
     benchmark:
         "benchmarks/probe_summary/{key}_{donor}.tsv"
     threads: 1
+    priority: PROBE_CHAIN_PRIORITY
     resources:
         mem_mb=scaled_mem(1000),
         runtime=10,
@@ -66,6 +70,7 @@ rule select_probes:
     benchmark:
         "benchmarks/select_probes/{key}.tsv"
     threads: 1
+    priority: PROBE_CHAIN_PRIORITY
     resources:
         mem_mb=scaled_mem(1000),
         runtime=10,
@@ -91,6 +96,7 @@ rule donor_genes:
     benchmark:
         "benchmarks/donor_genes/{key}_{donor}.tsv"
     threads: 1
+    priority: PROBE_CHAIN_PRIORITY
     resources:
         mem_mb=scaled_mem(1000),
         runtime=10,

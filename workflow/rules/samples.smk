@@ -20,6 +20,7 @@ rule prepare_probes:
     benchmark:
         "benchmarks/prepare_probes/{which}.tsv"
     threads: 1
+    priority: PROBE_CHAIN_PRIORITY
     resources:
         mem_mb=500,
         runtime=5,
@@ -46,6 +47,7 @@ rule prepare_samples:
     benchmark:
         "benchmarks/prepare_samples/{donor}_{key}.tsv"
     threads: 1
+    priority: PROBE_CHAIN_PRIORITY
     resources:
         mem_mb=scaled_mem(1000),
         runtime=10,
