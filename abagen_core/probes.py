@@ -626,14 +626,7 @@ def _spearman_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-wise Spearman correlation (average ranks for ties); NaN if constant."""
     if a.shape[1] < 2:
         return np.full(a.shape[0], np.nan)
-    ra = _rank_rows(a)
-    rb = _rank_rows(b)
-    ra = ra - ra.mean(axis=1, keepdims=True)
-    rb = rb - rb.mean(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.einsum("ij,ij->i", ra, rb) / np.sqrt(
-            np.einsum("ij,ij->i", ra, ra) * np.einsum("ij,ij->i", rb, rb)
-        )
+    return _pearson_rows(_rank_rows(a), _rank_rows(b))
 
 
 def _nanmean_rows(stacked: np.ndarray) -> np.ndarray:
@@ -645,22 +638,81 @@ def _nanmean_rows(stacked: np.ndarray) -> np.ndarray:
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
+class _RowOrder(NamedTuple):
+    """One donor's probe x structure means, sorted once within each row."""
+
+    values: np.ndarray  # (n_probes, n_structures)
+    columns: np.ndarray  # structure ids, (n_structures,)
+    order: np.ndarray  # argsort of each row
+    ordered: np.ndarray  # values in that order
+
+
+def _row_order(values: np.ndarray, columns: np.ndarray) -> _RowOrder:
+    order = np.argsort(values, axis=1)
+    ordered = np.take_along_axis(values, order, axis=1)
+    if values.shape[1] <= np.iinfo(np.int16).max:  # a quarter of the memory traffic
+        order = order.astype(np.int16)
+    return _RowOrder(values, columns, order, ordered)
+
+
+def _subset_ranks(rows: _RowOrder, cols: np.ndarray) -> np.ndarray:
+    """Ranks within each row over the columns `cols` only (as :func:`_rank_rows`).
+
+    The subset's order is read off the full row order (no new sort): every
+    row keeps the same k positions, in sorted order.
+    """
+    n, m = rows.values.shape
+    k = len(cols)
+    member = np.zeros(m, dtype=bool)
+    member[cols] = True
+    keep = member[rows.order]
+    sub_order = rows.order[keep].reshape(n, k)
+    sub_sorted = rows.ordered[keep].reshape(n, k)
+    position = np.full(m, -1, dtype=rows.order.dtype)
+    position[cols] = np.arange(k)
+    ranks = np.empty((n, k), dtype="float64")
+    np.put_along_axis(ranks, position[sub_order], np.arange(1, k + 1, dtype="float64")[None, :],
+                      axis=1)
+    tied = (np.diff(sub_sorted, axis=1) == 0).any(axis=1) | np.isnan(sub_sorted).any(axis=1)
+    if tied.any():
+        from scipy.stats import rankdata  # lazy: scipy.stats is slow to import
+
+        ranks[tied] = rankdata(rows.values[np.ix_(np.flatnonzero(tied), cols)], axis=1)
+    return ranks
+
+
+def _pearson_rows(ra: np.ndarray, rb: np.ndarray) -> np.ndarray:
+    ra = ra - ra.mean(axis=1, keepdims=True)
+    rb = rb - rb.mean(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.einsum("ij,ij->i", ra, rb) / np.sqrt(
+            np.einsum("ij,ij->i", ra, ra) * np.einsum("ij,ij->i", rb, rb)
+        )
+
+
 def _diff_stability_scores(summaries: Mapping[str, ProbeSummary], ids: pd.Index) -> pd.Series:
-    """Mean over donor pairs of the Spearman correlation across shared structures."""
+    """Mean over donor pairs of the Spearman correlation across shared structures.
+
+    Each donor's rows are sorted once; the ranks over the structures a pair
+    shares come from that order (same ranks as :func:`_spearman_rows`).
+    """
     if len(summaries) < 2:
         raise ValueError(
             f"probe_selection='diff_stability' needs at least two donors; got {len(summaries)}"
         )
+    rows = {}
+    for donor, summary in summaries.items():
+        regions = summary.regions
+        rows[donor] = _row_order(regions.loc[ids].to_numpy(dtype="float64"),
+                                 regions.columns.to_numpy())
     corrs = []
     for a, b in itertools.combinations(list(summaries), 2):
-        ra, rb = summaries[a].regions, summaries[b].regions
-        shared = ra.columns.intersection(rb.columns)
-        corrs.append(
-            _spearman_rows(
-                ra.loc[ids, shared].to_numpy(dtype="float64"),
-                rb.loc[ids, shared].to_numpy(dtype="float64"),
-            )
-        )
+        shared, ia, ib = np.intersect1d(rows[a].columns, rows[b].columns, assume_unique=True,
+                                        return_indices=True)
+        if len(shared) < 2:
+            corrs.append(np.full(len(ids), np.nan))
+            continue
+        corrs.append(_pearson_rows(_subset_ranks(rows[a], ia), _subset_ranks(rows[b], ib)))
     # a pair without a defined correlation (constant probe) is skipped
     return pd.Series(_nanmean_rows(np.vstack(corrs)), index=ids)
 

@@ -443,3 +443,28 @@ def test_parity_probe_intermediates(parity_raw, case):
     assert sel.index.tolist() == want.index.tolist()
     assert sel.columns.tolist() == want.columns.tolist()
     np.testing.assert_array_equal(sel.to_numpy(), want.to_numpy())
+
+
+def test_diff_stability_ranks_from_one_sort_equal_per_pair_ranking():
+    """Ranks over each pair's shared structures, read off one sort per donor, give
+    the same scores as ranking every pair from scratch (ties and NaN included)."""
+    rng = np.random.default_rng(3)
+    ids = pd.Index(np.arange(200) + 1000, name="probe_id")
+    summaries = {}
+    for d, n_struct in zip(["a", "b", "c"], [9, 12, 7], strict=True):
+        values = rng.integers(0, 6, size=(len(ids), n_struct)).astype(float)  # many ties
+        values[rng.random(values.shape) < 0.02] = np.nan
+        values[:50] = rng.normal(size=(50, n_struct))  # and rows without ties
+        structures = pd.Index(rng.choice(20, n_struct, replace=False), name="structure_id")
+        summaries[d] = pr.ProbeSummary("diff_stability", 10,
+                                       regions=pd.DataFrame(values, index=ids, columns=structures))
+    got = pr._diff_stability_scores(summaries, ids[::-1]).to_numpy()
+    pairs = []
+    for a, b in [("a", "b"), ("a", "c"), ("b", "c")]:
+        ra, rb = summaries[a].regions, summaries[b].regions
+        shared = ra.columns.intersection(rb.columns)
+        pairs.append(pr._spearman_rows(ra.loc[ids[::-1], shared].to_numpy(),
+                                       rb.loc[ids[::-1], shared].to_numpy()))
+    want = pr._nanmean_rows(np.vstack(pairs))
+    np.testing.assert_array_equal(got, want)
+    assert np.isfinite(got).sum() > 100
