@@ -98,10 +98,15 @@ def aggregate_samples(expression: pd.DataFrame, labels: np.ndarray | pd.Series,
     out = np.full((len(regions), values.shape[1]), np.nan)
     order = np.argsort(labels, kind="stable")
     sorted_labels = labels[order]
+    # the mean or median of a single sample is that sample (NaN stays NaN):
+    # copied without a reduction (regions already reduced per donor have one row)
+    single_is_identity = func in (np.nanmean, np.nanmedian)
     for i, region in enumerate(regions):
         lo = np.searchsorted(sorted_labels, region, side="left")
         hi = np.searchsorted(sorted_labels, region, side="right")
-        if hi > lo:
+        if hi - lo == 1 and single_is_identity:
+            out[i] = values[order[lo]]
+        elif hi > lo:
             out[i] = _reduce(values[order[lo:hi]], func)
     return pd.DataFrame(out, index=pd.Index(list(regions), name="label"),
                         columns=expression.columns)

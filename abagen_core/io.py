@@ -564,7 +564,7 @@ def _frame_to_table(frame: pd.DataFrame) -> pa.Table:
     """
     import json
 
-    if len({str(t) for t in frame.dtypes}) != 1:
+    if len(set(frame.dtypes.to_numpy())) != 1:  # (str() of 16k dtypes costs ~0.2 s)
         return pa.Table.from_pandas(frame, preserve_index=True)
     values = frame.to_numpy()
     index_name = frame.index.name or "index"

@@ -61,13 +61,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from os import PathLike
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
-from scipy.spatial import cKDTree
-from scipy.spatial.distance import cdist
+
+if TYPE_CHECKING:  # scipy is imported where it is used: it is slow to import (~0.4 s)
+    from scipy.spatial import cKDTree
+
+def cdist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Euclidean distances between the rows of `a` and `b` (scipy's cdist, imported lazily)."""
+    from scipy.spatial.distance import cdist as _cdist
+
+    return _cdist(a, b)
+
 
 __all__ = [
     "AtlasTree",
@@ -373,6 +380,8 @@ class AtlasTree:
     @property
     def _tree(self) -> cKDTree:
         if self._kdtree is None:
+            from scipy.spatial import cKDTree
+
             self._kdtree = cKDTree(self._coords)
         return self._kdtree
 
@@ -442,6 +451,8 @@ class AtlasTree:
         rows = np.concatenate([tri[:, 0], tri[:, 1], tri[:, 2]])
         cols = np.concatenate([tri[:, 1], tri[:, 2], tri[:, 0]])
         n = len(self._atlas)
+        from scipy import sparse
+
         adj = sparse.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n)).tocsr()
         adj = ((adj + adj.T) > 0).astype(np.float64)
         return adj
@@ -796,6 +807,8 @@ class AtlasTree:
             length = np.linalg.norm(self._all_coords[edges[:, 0]]
                                     - self._all_coords[edges[:, 1]], axis=1)
             n = len(self._atlas)
+            from scipy import sparse
+
             self._graph_cache = sparse.coo_matrix((length, (edges[:, 0], edges[:, 1])),
                                                   shape=(n, n)).tocsr()
         return self._graph_cache

@@ -142,20 +142,23 @@ def raw_files(wildcards):
 # Scheduling (Snakemake runs the highest priority first among ready jobs):
 # conversions first, largest first (convert_priority); then the
 # atlas-independent chain up to probe selection, a gather every atlas waits
-# for; labelling (priority 0) fills the cores while the gathers run.
-PROBE_CHAIN_PRIORITY = 1
+# for; then labelling and the per-donor genes (labelling fills the second
+# core while probe selection runs); normalization and gathers last.
+PROBE_CHAIN_PRIORITY = 2
+AFTER_SELECTION_PRIORITY = 1
 
 
 def convert_priority(wildcards):
-    """Largest donors first (priority = expression CSV size in MiB).
+    """Above every other rule; larger donors first (+ expression CSV size in MiB).
 
     The conversions are the run's longest jobs; started largest first, they
     end close together instead of leaving the largest one alone at the end.
     """
     try:
-        return max(1, os.path.getsize(raw_file(wildcards.donor, "microarray")) >> 20)
+        size_mib = os.path.getsize(raw_file(wildcards.donor, "microarray")) >> 20
     except OSError:  # not downloaded / generated yet
-        return 1
+        size_mib = 0
+    return PROBE_CHAIN_PRIORITY + 1 + size_mib
 
 
 def sample_inputs(wildcards):

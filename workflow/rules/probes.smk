@@ -96,7 +96,7 @@ rule donor_genes:
     benchmark:
         "benchmarks/donor_genes/{key}_{donor}.tsv"
     threads: 1
-    priority: PROBE_CHAIN_PRIORITY
+    priority: AFTER_SELECTION_PRIORITY
     resources:
         mem_mb=scaled_mem(1000),
         runtime=10,
