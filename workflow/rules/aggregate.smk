@@ -39,6 +39,7 @@ rule combine_donors:
     benchmark:
         "benchmarks/combine_donors/{atlas}_{variant}.tsv"
     threads: 1
+    priority: FINISH_PRIORITY
     resources:
         mem_mb=scaled_mem(1000),
         runtime=10,
@@ -63,6 +64,7 @@ rule donor_expression:
     benchmark:
         "benchmarks/donor_expression/{atlas}_{variant}_{donor}.tsv"
     threads: 1
+    priority: FINISH_PRIORITY
     resources:
         mem_mb=500,
         runtime=5,

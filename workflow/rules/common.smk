@@ -142,10 +142,15 @@ def raw_files(wildcards):
 # Scheduling (Snakemake runs the highest priority first among ready jobs):
 # conversions first, largest first (convert_priority); then the
 # atlas-independent chain up to probe selection, a gather every atlas waits
-# for; then labelling and the per-donor genes (labelling fills the second
-# core while probe selection runs); normalization and gathers last.
+# for; labelling and the per-donor genes below it (labelling fills the second
+# core while probe selection runs). Normalization and the per-variant gathers
+# rank above labelling and genes: a variant is finished as soon as its inputs
+# exist, depth first, so that in a sweep the set of ready jobs stays small
+# (Snakemake's scheduler re-reads every input of every ready job at each step:
+# with thousands of ready normalize_donor jobs it became the bottleneck).
 PROBE_CHAIN_PRIORITY = 2
 AFTER_SELECTION_PRIORITY = 1
+FINISH_PRIORITY = PROBE_CHAIN_PRIORITY
 
 
 def convert_priority(wildcards):

@@ -46,6 +46,7 @@ rule normalize_donor:
     benchmark:
         "benchmarks/normalize_donor/{atlas}_{key}_{donor}.tsv"
     threads: 1
+    priority: FINISH_PRIORITY
     resources:
         mem_mb=scaled_mem(1000),
         runtime=10,
