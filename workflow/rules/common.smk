@@ -139,15 +139,16 @@ def raw_files(wildcards):
     return {key: raw_file(wildcards.donor, key) for key in RAW_KEYS}
 
 
-# Scheduling (Snakemake runs the highest priority first among ready jobs):
-# conversions first, largest first (convert_priority); then the
-# atlas-independent chain up to probe selection, a gather every atlas waits
-# for; labelling and the per-donor genes below it (labelling fills the second
-# core while probe selection runs). Normalization and the per-variant gathers
-# rank above labelling and genes: a variant is finished as soon as its inputs
-# exist, depth first, so that in a sweep the set of ready jobs stays small
-# (Snakemake's scheduler re-reads every input of every ready job at each step:
-# with thousands of ready normalize_donor jobs it became the bottleneck).
+# Scheduling (Snakemake runs the highest priority first among ready jobs, then
+# the one with the largest inputs): conversions first, largest first
+# (convert_priority); then the atlas-independent chain up to probe selection,
+# a gather every atlas waits for, and labelling (cheap; it fills the second
+# core while the one-job gathers run); the per-donor genes below them.
+# Normalization and the per-variant gathers rank above the genes: a variant is
+# finished as soon as its inputs exist, depth first, so that in a sweep the set
+# of ready jobs stays small (Snakemake's scheduler re-reads every input of
+# every ready job at each step: with thousands of ready normalize_donor jobs
+# it became the bottleneck).
 PROBE_CHAIN_PRIORITY = 2
 AFTER_SELECTION_PRIORITY = 1
 FINISH_PRIORITY = PROBE_CHAIN_PRIORITY

@@ -19,7 +19,7 @@ rule label_samples:
     benchmark:
         "benchmarks/label_samples/{atlas}_{key}_{donor}.tsv"
     threads: 1
-    priority: AFTER_SELECTION_PRIORITY
+    priority: PROBE_CHAIN_PRIORITY
     resources:
         mem_mb=scaled_mem(1000),
         runtime=10,
