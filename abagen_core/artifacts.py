@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .io import write_parquet_atomic
+from .io import atomic_path, write_parquet_atomic
 
 __all__ = ["SCHEMA_VERSION", "write_frame", "read_frame", "write_text_atomic",
            "write_figure_atomic", "setup_logging", "CorruptArtifactError"]
@@ -113,29 +113,16 @@ def read_frame(path: str | os.PathLike, *, kind: str, columns: list[str] | None 
 
 def write_text_atomic(text: str, path: str | os.PathLike) -> Path:
     """Write a text file atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(text)
+    return Path(path)
 
 
 def write_figure_atomic(fig: Any, path: str | os.PathLike, **savefig_kwargs: Any) -> Path:
     """Save a matplotlib figure atomically (a killed job leaves no partial image)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", **savefig_kwargs)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -432,9 +432,7 @@ def _atlas_entry(workdir: Path, atlas: list[Path], info: Path | None
             continue
         dest = folder / f"{key}{_extension(src)}"
         if not dest.exists():
-            tmp = dest.with_name(dest.name + f".tmp{os.getpid()}")
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, dest)
+            _copy(Path(src), dest)
         entry[key] = str(dest)
     return name, entry
 
@@ -530,10 +528,10 @@ def _suffixed(path: Path, extra: str) -> Path:
 
 
 def _copy(src: Path, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.tmp{os.getpid()}")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dest)
+    from .io import atomic_path  # lazy: keeps `abagen --help` free of pandas/pyarrow
+
+    with atomic_path(dest) as tmp:
+        shutil.copyfile(src, tmp)
 
 
 def _prepare(workdir: Path, args: argparse.Namespace, opts: dict[str, Any], atlas: list[Path],

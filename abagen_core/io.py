@@ -433,12 +433,14 @@ def _atomic_target(dest: Path) -> str:
 
 
 @contextlib.contextmanager
-def _atomic_path(dest: Path, *, durable: bool) -> Iterator[str]:
+def atomic_path(dest: PathLike, *, durable: bool = False) -> Iterator[str]:
     """A temporary path beside `dest`, renamed over it when the block succeeds.
 
     With `durable` the file is fsynced first; on any error (or interruption)
-    the temporary file is removed and `dest` is left as it was.
+    the temporary file is removed and `dest` is left as it was. The folder of
+    `dest` is created if needed; the file gets the permissions of a normal file.
     """
+    dest = Path(dest)
     tmp = _atomic_target(dest)
     try:
         yield tmp
@@ -464,7 +466,7 @@ def write_parquet_atomic(table: pa.Table | pd.DataFrame, dest: PathLike, *,
     dest = Path(dest)
     if isinstance(table, pd.DataFrame):
         table = pa.Table.from_pandas(table, preserve_index=True)
-    with _atomic_path(dest, durable=durable) as tmp:
+    with atomic_path(dest, durable=durable) as tmp:
         # page checksums: corruption on disk is detected when the file is read
         # no column statistics: nothing filters on them, and they cost ~1/3
         # of the write time of wide tables
@@ -508,7 +510,7 @@ def csv_to_parquet(src: PathLike, dest: PathLike, kind: str) -> Path:
     # file size; the values are exactly those pyarrow parses from the CSV.
     dest = Path(dest)
     # a cached intermediate: renamed into place without fsync (see write_parquet_atomic)
-    with _atomic_path(dest, durable=False) as tmp, pq.ParquetWriter(
+    with atomic_path(dest, durable=False) as tmp, pq.ParquetWriter(
             tmp, schema, compression="lz4", use_dictionary=False,
             write_page_checksum=True, write_statistics=False) as writer:
         pending: list[pa.RecordBatch] = []
@@ -608,7 +610,7 @@ def write_frame_csv(frame: pd.DataFrame, dest: PathLike) -> Path:
     arrays = [pa.array(frame.index.to_numpy())]
     arrays += [pa.array(values[:, j], from_pandas=True) for j in range(values.shape[1])]
     table = pa.Table.from_arrays(arrays, names=[f"c{j}" for j in range(len(arrays))])
-    with _atomic_path(dest, durable=True) as tmp, open(tmp, "wb") as fh:
+    with atomic_path(dest, durable=True) as tmp, open(tmp, "wb") as fh:
         fh.write(header.encode())
         pacsv.write_csv(table, fh, write_options=pacsv.WriteOptions(
             include_header=False, quoting_style="needed"))

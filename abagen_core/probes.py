@@ -610,16 +610,7 @@ def _pc_scores(block: np.ndarray) -> np.ndarray:
 
 def _rank_rows(x: np.ndarray) -> np.ndarray:
     """Ranks within each row (1-based, ties get their average rank)."""
-    order = np.argsort(x, axis=1)
-    ranks = np.empty(x.shape, dtype="float64")
-    np.put_along_axis(ranks, order, np.arange(1, x.shape[1] + 1, dtype="float64")[None, :], axis=1)
-    ordered = np.take_along_axis(x, order, axis=1)
-    tied = (np.diff(ordered, axis=1) == 0).any(axis=1) | np.isnan(ordered).any(axis=1)
-    if tied.any():
-        from scipy.stats import rankdata  # lazy: scipy.stats is slow to import
-
-        ranks[tied] = rankdata(x[tied], axis=1)
-    return ranks
+    return _subset_ranks(_row_order(x), np.arange(x.shape[1]))
 
 
 def _spearman_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -642,17 +633,16 @@ class _RowOrder(NamedTuple):
     """One donor's probe x structure means, sorted once within each row."""
 
     values: np.ndarray  # (n_probes, n_structures)
-    columns: np.ndarray  # structure ids, (n_structures,)
     order: np.ndarray  # argsort of each row
     ordered: np.ndarray  # values in that order
 
 
-def _row_order(values: np.ndarray, columns: np.ndarray) -> _RowOrder:
+def _row_order(values: np.ndarray) -> _RowOrder:
     order = np.argsort(values, axis=1)
     ordered = np.take_along_axis(values, order, axis=1)
     if values.shape[1] <= np.iinfo(np.int16).max:  # a quarter of the memory traffic
         order = order.astype(np.int16)
-    return _RowOrder(values, columns, order, ordered)
+    return _RowOrder(values, order, ordered)
 
 
 def _subset_ranks(rows: _RowOrder, cols: np.ndarray) -> np.ndarray:
@@ -700,15 +690,13 @@ def _diff_stability_scores(summaries: Mapping[str, ProbeSummary], ids: pd.Index)
         raise ValueError(
             f"probe_selection='diff_stability' needs at least two donors; got {len(summaries)}"
         )
-    rows = {}
-    for donor, summary in summaries.items():
-        regions = summary.regions
-        rows[donor] = _row_order(regions.loc[ids].to_numpy(dtype="float64"),
-                                 regions.columns.to_numpy())
+    rows = {d: _row_order(s.regions.loc[ids].to_numpy(dtype="float64"))
+            for d, s in summaries.items()}
     corrs = []
     for a, b in itertools.combinations(list(summaries), 2):
-        shared, ia, ib = np.intersect1d(rows[a].columns, rows[b].columns, assume_unique=True,
-                                        return_indices=True)
+        shared, ia, ib = np.intersect1d(summaries[a].regions.columns.to_numpy(),
+                                        summaries[b].regions.columns.to_numpy(),
+                                        assume_unique=True, return_indices=True)
         if len(shared) < 2:
             corrs.append(np.full(len(ids), np.nan))
             continue

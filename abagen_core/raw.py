@@ -194,10 +194,8 @@ def _existing_rnaseq(data_dir: str | None, donor: str) -> dict[str, str]:
 
 
 def _copy_atomic(src: Path, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dest)
+    with io.atomic_path(dest) as tmp:
+        shutil.copyfile(src, tmp)
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
