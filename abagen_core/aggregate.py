@@ -178,14 +178,21 @@ def interpolate_region(expression: pd.DataFrame, nearest: np.ndarray,
     nearest : array of shape (n_points,)
         Row position (in `expression`) of the nearest sample of each point.
     distance : array of shape (n_points,)
-        Distance of each point to that sample (>= 0).
+        Distance of each point to that sample (>= 0). float32 distances (as
+        :meth:`abagen_core.matching.AtlasTree.fill_label` gives for meshes)
+        give float32 weights; anything else is used as float64.
 
     Returns
     -------
     values : numpy.ndarray of shape (n_genes,)
+        float64.
     """
-    distance = np.asarray(distance, dtype=np.float64)
+    distance = np.asarray(distance)
+    if distance.dtype != np.float32:
+        distance = distance.astype(np.float64)
+    # weights, and their sum, in the precision of the distances: abagen 0.1.3
+    # does so, and its mesh distances are float32 (AtlasTree.fill_label)
     weights = np.ones_like(distance)
-    np.divide(1.0, distance, out=weights, where=distance > 0)
+    np.divide(distance.dtype.type(1), distance, out=weights, where=distance > 0)
     values = expression.to_numpy(dtype=np.float64)[np.asarray(nearest)]
     return (weights[:, None] * values).sum(axis=0) / weights.sum()

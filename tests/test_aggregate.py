@@ -21,3 +21,22 @@ def test_interpolate_region_zero_distance_weighs_one():
     expr = pd.DataFrame({"g1": [2.0, 10.0]})
     out = interpolate_region(expr, np.array([0, 1]), np.array([0.0, 0.5]))
     np.testing.assert_allclose(out, [(1 * 2.0 + 2 * 10.0) / 3])
+
+
+def test_interpolate_region_weights_follow_float32_distances():
+    # mesh distances come as float32 (as abagen 0.1.3 gives them): the weights
+    # and their sum stay single precision, the values and the result float64
+    rng = np.random.default_rng(3)
+    expr = pd.DataFrame(rng.normal(size=(3, 4)))
+    nearest = rng.integers(0, 3, size=500)
+    dist = rng.uniform(0.5, 30.0, size=500)
+    out32 = interpolate_region(expr, nearest, dist.astype(np.float32))
+    out64 = interpolate_region(expr, nearest, dist)
+    assert out32.dtype == np.float64 and out64.dtype == np.float64
+    w32 = np.float32(1) / dist.astype(np.float32)
+    values = expr.to_numpy()[nearest]
+    np.testing.assert_array_equal(out32, (w32[:, None] * values).sum(0) / w32.sum())
+    w64 = 1 / dist
+    np.testing.assert_array_equal(out64, (w64[:, None] * values).sum(0) / w64.sum())
+    # the two precisions really differ (the float32 path is not a no-op)
+    assert np.abs(out32 - out64).max() > 1e-12

@@ -462,3 +462,71 @@ def test_native_volume_counts_parity(parity_dir):
         lab = trees[donor].label_samples(ann, tolerance=2)
         got = lab[lab > 0].value_counts().reindex(expected.index, fill_value=0)
         np.testing.assert_array_equal(got.to_numpy(), expected[donor].to_numpy(), err_msg=donor)
+
+
+# --------------------------------------------------------------------------- mesh graph
+
+_QUAD_TRI = np.array([[0, 1, 2], [3, 2, 1]])   # u=0, a=1, b=2, v=3 (side a-b shared)
+
+
+def _edge(graph, i, j):
+    return max(graph[i, j], graph[j, i])
+
+
+def test_mesh_graph_symmetric_fold_is_the_unfolded_distance():
+    # u and v both project onto the middle of side ab: the indirect edge is
+    # the straight line across the unfolded pair of triangles
+    xyz = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 1]], dtype=float)
+    g = matching.mesh_graph(xyz, _QUAD_TRI)
+    assert g.shape == (4, 4)
+    assert _edge(g, 0, 3) == pytest.approx(np.sqrt(0.5) + np.sqrt(1.5), abs=1e-12)
+    for i, j in [(0, 1), (0, 2), (1, 2), (1, 3), (2, 3)]:
+        assert _edge(g, i, j) == pytest.approx(np.linalg.norm(xyz[i] - xyz[j]), abs=1e-12)
+    # one entry per pair
+    assert g.nnz == 6 and (g.multiply(g.T)).nnz == 0
+
+
+def test_mesh_graph_indirect_edge_crosses_between_the_feet():
+    # flat, asymmetric: u's foot on line ab is (0.5, 0.5), v's is
+    # (-0.25, 1.25); the path crosses ab half-way between them, at (0.125, 0.875)
+    xyz = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 1.5, 0]], dtype=float)
+    g = matching.mesh_graph(xyz, _QUAD_TRI)
+    expected = np.hypot(0.125, 0.875) + np.hypot(0.125, 0.625)
+    assert _edge(g, 0, 3) == pytest.approx(expected, abs=1e-12)
+    assert _edge(g, 0, 3) > 1.5   # longer than the straight line in the plane
+
+
+def test_mesh_graph_mask_keeps_edges_across_a_removed_side():
+    xyz = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 1]], dtype=float)
+    g = matching.mesh_graph(xyz, _QUAD_TRI, mask=[True, False, True, True])
+    # kept vertices 0, 2, 3 -> positions 0, 1, 2; the u-v edge survives
+    assert g.shape == (3, 3)
+    assert _edge(g, 0, 2) == pytest.approx(np.sqrt(0.5) + np.sqrt(1.5), abs=1e-12)
+    assert _edge(g, 0, 1) == pytest.approx(1.0) and _edge(g, 1, 2) > 0
+    with pytest.raises(ValueError, match="one value per vertex"):
+        matching.mesh_graph(xyz, _QUAD_TRI, mask=[True, False])
+
+
+def test_mesh_graph_repeated_pairs_keep_the_shortest_length():
+    # a tetrahedron: every pair is a side and also opposite across two sides;
+    # the side (the straight line) is the shortest and is what is kept
+    xyz = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=float)
+    tri = np.array([[0, 1, 2], [0, 3, 1], [0, 2, 3], [1, 3, 2]])
+    g = matching.mesh_graph(xyz, tri)
+    for i in range(4):
+        for j in range(i + 1, 4):
+            assert _edge(g, i, j) == pytest.approx(np.linalg.norm(xyz[i] - xyz[j]), abs=1e-12)
+
+
+def test_surface_tree_graph_covers_labelled_vertices_and_fill_is_float32():
+    xyz = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 1]], dtype=float)
+    tree = AtlasTree(np.array([1, 0, 1, 2]), xyz, triangles=_QUAD_TRI)
+    assert tree.graph.shape == (3, 3)      # vertex 1 is background
+    idx, dist = tree.fill_label(_annot([[0, 0, 0.1]]), 2, return_dist=True)
+    assert idx.tolist() == [0]
+    assert dist.dtype == np.float32
+    assert dist[0] == np.float32(np.sqrt(0.5) + np.sqrt(1.5))
+    # volumes keep float64 distances
+    vol = AtlasTree(_two_region_atlas())
+    _, vdist = vol.fill_label(_annot([[2, 2, 2]]), 1, return_dist=True)
+    assert vdist.dtype == np.float64

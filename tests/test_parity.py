@@ -48,12 +48,7 @@ def test_full_parity_set(full_parity_dir):
             problems = [f"{type(exc).__name__}: {exc}"]
         if problems:
             failures[case["name"]] = problems
-    # missing='interpolate' is reproduced for volumes (with or without
-    # atlas_info, and pooled with region_agg='samples'); one case remains open:
-    # surface meshes (abagen's exact surface distance rule is unknown; the
-    # mesh shortest path is close but not exact, max error ~0.04)
-    known = {"surface_missing_interpolate"}
-    unexpected = {k: v for k, v in failures.items() if k not in known}
+    unexpected = failures
     print(f"parity: {len(cases) - len(failures)} of {len(cases)} cases match")
     assert not unexpected, json.dumps(unexpected, indent=1)
 
