@@ -20,7 +20,7 @@ import pandas as pd
 
 from .utils import data_path
 
-__all__ = ["load_cases", "resolve_kwargs", "run_case", "compare_frame", "check_case"]
+__all__ = ["load_cases", "resolve_kwargs", "run_case", "read_frame", "compare_frame", "check_case"]
 
 TOL = 1e-6
 
@@ -76,7 +76,8 @@ def run_case(case: dict[str, Any], root: Path) -> Any:
     return func(**kwargs)
 
 
-def _read_expected(path: Path) -> pd.DataFrame:
+def read_frame(path: Path | str) -> pd.DataFrame:
+    """A CSV written by abagen (or by pandas), read with a correctly rounding parser."""
     kw = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
     return pd.read_csv(path, index_col=0, **kw)
 
@@ -120,10 +121,10 @@ def _compare_expression(expression: Any, outputs: dict[str, Any], folder: Path) 
     if isinstance(expression, dict):
         problems = []
         for donor, spec in outputs["expression"].items():
-            problems += compare_frame(expression[donor], _read_expected(folder / spec["file"]),
+            problems += compare_frame(expression[donor], read_frame(folder / spec["file"]),
                                       f"expression[{donor}]")
         return problems
-    return compare_frame(expression, _read_expected(folder / "expression.csv.gz"), "expression")
+    return compare_frame(expression, read_frame(folder / "expression.csv.gz"), "expression")
 
 
 def check_case(case: dict[str, Any], root: Path) -> list[str]:
@@ -139,7 +140,7 @@ def check_case(case: dict[str, Any], root: Path) -> list[str]:
         if kw.get("return_counts"):
             counts = items.pop(0)
             problems += compare_frame(counts.astype(float),
-                                      _read_expected(folder / "counts.csv").astype(float), "counts")
+                                      read_frame(folder / "counts.csv").astype(float), "counts")
         if kw.get("return_report"):
             text = strip_synthetic_notice(items.pop(0))
             if text != (folder / "report.txt").read_text():
@@ -149,7 +150,7 @@ def check_case(case: dict[str, Any], root: Path) -> list[str]:
         expression, coords = result
         problems = _compare_expression(expression, outputs, folder)
         if not isinstance(expression, dict):
-            exp_coords = _read_expected(folder / "coords.csv.gz")
+            exp_coords = read_frame(folder / "coords.csv.gz")
             got = pd.DataFrame(np.asarray(coords), index=expression.index,
                                columns=exp_coords.columns)
             problems += compare_frame(got, exp_coords, "coords")
