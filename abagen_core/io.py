@@ -421,9 +421,12 @@ def read_genes(fname, copy: bool = False) -> pd.DataFrame:
 # parquet conversion
 
 
-def _atomic_target(dest: Path) -> str:
+def _atomic_target(dest: Path, keep_suffix: bool = False) -> str:
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    if keep_suffix:
+        fd, tmp = tempfile.mkstemp(prefix=".tmp.", suffix=f".{dest.name}", dir=dest.parent)
+    else:
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
     os.close(fd)
     # mkstemp creates 0600 files; give the result the permissions of a normal file
     umask = os.umask(0o022)
@@ -433,15 +436,18 @@ def _atomic_target(dest: Path) -> str:
 
 
 @contextlib.contextmanager
-def atomic_path(dest: PathLike, *, durable: bool = False) -> Iterator[str]:
+def atomic_path(dest: PathLike, *, durable: bool = False,
+                keep_suffix: bool = False) -> Iterator[str]:
     """A temporary path beside `dest`, renamed over it when the block succeeds.
 
     With `durable` the file is fsynced first; on any error (or interruption)
     the temporary file is removed and `dest` is left as it was. The folder of
     `dest` is created if needed; the file gets the permissions of a normal file.
+    With `keep_suffix` the temporary name ends with `dest`'s name, for writers
+    that choose the format from the extension (nibabel).
     """
     dest = Path(dest)
-    tmp = _atomic_target(dest)
+    tmp = _atomic_target(dest, keep_suffix)
     try:
         yield tmp
         if durable:

@@ -1021,20 +1021,12 @@ def write_map_samples(genes: Mapping[str, pd.DataFrame], samples: Mapping[str, p
 
 
 def _save_image_atomic(img: Any, dest: str) -> None:
-    import os
-    from pathlib import Path
-
     import nibabel as nib
 
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".tmp{os.getpid()}.{dest.name}")  # keeps the extension
-    try:
-        nib.save(img, str(tmp))
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    from .io import atomic_path
+
+    with atomic_path(dest, keep_suffix=True) as tmp:  # nibabel needs the extension
+        nib.save(img, tmp)
 
 
 def write_interpolated_map(table: pd.DataFrame, *, gene: str, mask: Mapping[str, Any],

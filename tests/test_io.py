@@ -87,3 +87,19 @@ def test_non_numeric_value_is_refused(donor_dir, tmp_path):
     bad.write_text("\n".join(lines) + "\n")
     with pytest.raises(ValueError, match="MicroarrayExpression.csv"):
         io.read_microarray(bad)
+
+
+def test_atomic_path_renames_on_success_and_cleans_up_on_error(tmp_path):
+    dest = tmp_path / "sub" / "map.func.gii"
+    with io.atomic_path(dest, keep_suffix=True) as tmp:
+        assert tmp.endswith(".map.func.gii") and not dest.exists()
+        with open(tmp, "w") as fh:
+            fh.write("new")
+    assert dest.read_text() == "new"
+    with pytest.raises(RuntimeError), io.atomic_path(dest) as tmp:
+        assert tmp.endswith(".tmp")
+        with open(tmp, "w") as fh:
+            fh.write("half")
+        raise RuntimeError("interrupted")
+    assert dest.read_text() == "new"
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["map.func.gii"]
