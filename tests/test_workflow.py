@@ -194,3 +194,25 @@ def test_workflow_equals_api_for_summary_based_methods(full_parity_dir, tmp_path
         got = _read(tmp_path / "results" / "dk" / name / "expression.csv")
         assert [str(c) for c in got.columns] == [str(c) for c in expected.columns]
         np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=0, atol=1e-12)
+
+
+def test_workflow_equals_api_for_surface_filling(full_parity_dir, tmp_path):
+    """missing='interpolate' on the fsaverage5 surface (mesh distances) and 'centroids'
+    with mirroring: the workflow's gathers equal the in-memory API exactly."""
+    variants = {"interp": {"missing": "interpolate"},
+                "cent": {"missing": "centroids", "lr_mirror": "bidirectional"}}
+    donors = ["9861", "12876"]
+    config = {"data_dir": str(full_parity_dir / "data"), "donors": donors,
+              "synthetic": {"enabled": False}, "atlases": {"surf": {"builtin": "dk-surface"}},
+              "variants": variants}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    proc = _snakemake(tmp_path)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    surface = tuple(str(data_path(f"atlas-desikankilliany-{h}.label.gii.gz")) for h in ("lh", "rh"))
+    for name, options in variants.items():
+        expected = get_expression_data(surface, data_dir=str(full_parity_dir / "data"),
+                                       donors=donors, **options)
+        got = _read(tmp_path / "results" / "surf" / name / "expression.csv")
+        assert not got.isna().any().any()   # every region filled
+        assert [str(c) for c in got.columns] == [str(c) for c in expected.columns]
+        np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=0, atol=1e-12)
