@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -36,7 +37,7 @@ import pandas as pd
 __all__ = ["DEFAULT_VARIANTS", "compare_outputs", "main", "read_outputs"]
 
 #: name -> options; ``"atlas": "surface"`` (default) is the fsaverage5 DK pair,
-#: ``"volume"`` the DK volume with its info table
+#: ``"volume"`` the DK volume with its info table, ``"volume-no-info"`` without
 DEFAULT_VARIANTS: dict[str, dict[str, Any]] = {
     "surface_interpolate": {"missing": "interpolate"},
     "surface_interpolate_donors": {"missing": "interpolate", "return_donors": True},
@@ -46,6 +47,7 @@ DEFAULT_VARIANTS: dict[str, dict[str, Any]] = {
     "surface_interpolate_tolerance_mm": {"missing": "interpolate", "tolerance": -3},
     "surface_centroids": {"missing": "centroids"},
     "volume_interpolate": {"atlas": "volume", "missing": "interpolate"},
+    "volume_interpolate_no_info": {"atlas": "volume-no-info", "missing": "interpolate"},
     "volume_interpolate_median": {"atlas": "volume", "missing": "interpolate",
                                   "agg_metric": "median", "return_donors": True},
 }
@@ -77,9 +79,12 @@ def _atlas(kind: str) -> tuple[Any, Any]:
     if kind == "volume":
         return (str(data_path("atlas-desikankilliany.nii.gz")),
                 str(data_path("atlas-desikankilliany.csv")))
+    if kind == "volume-no-info":
+        return str(data_path("atlas-desikankilliany.nii.gz")), None
     if kind == "surface":
         return [str(data_path(f"atlas-desikankilliany-{h}.label.gii.gz")) for h in ("lh", "rh")], None
-    raise ValueError(f"Unknown atlas {kind!r} in a variant: use 'surface' or 'volume'.")
+    raise ValueError(f"Unknown atlas {kind!r} in a variant: use 'surface', 'volume' or "
+                     "'volume-no-info'.")
 
 
 def _run(python: str, module: str, options: Mapping[str, Any], data_dir: Path,
@@ -95,7 +100,11 @@ def _run(python: str, module: str, options: Mapping[str, Any], data_dir: Path,
     spec_file.write_text(json.dumps(spec, indent=1))
     child = prefix.parent / "child.py"
     child.write_text(_CHILD)
-    res = subprocess.run([python, str(child), str(spec_file)], capture_output=True, text=True)
+    # abagen 0.1.3 looks for RNA-seq data (probe_selection='rnaseq') under
+    # $ABAGEN_DATA, and downloads it when not found there
+    env = dict(os.environ, ABAGEN_DATA=str(data_dir))
+    res = subprocess.run([python, str(child), str(spec_file)], capture_output=True, text=True,
+                         env=env)
     if res.returncode != 0:
         return None, (res.stderr.strip().splitlines() or ["?"])[-1]
     return json.loads(Path(f"{prefix}index.json").read_text()), ""
