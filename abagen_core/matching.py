@@ -808,7 +808,9 @@ class AtlasTree:
            Euclidean distance for volumes (and surfaces without triangles);
            for meshes, the shortest path along :attr:`graph` (labelled
            vertices only; see :func:`mesh_graph`). Exact ties go to the first
-           candidate in annotation order.
+           candidate in annotation order (on a mesh: among the samples moved
+           onto the same vertex; equal path lengths from different vertices
+           are left to the shortest-path search).
         4. Unreachable vertices are left out; a voxel/vertex on which a
            candidate sits keeps distance 0.
 
@@ -858,17 +860,19 @@ class AtlasTree:
         if cand.size == 0:
             empty = np.zeros(0, dtype=np.int64)
             return (empty, np.zeros(0)) if return_dist else empty
-        if not self._volumetric and self._triangles is not None:
-            dist = self._geodesic(np.flatnonzero(self._point_labels == label), nearest)
+        mesh = not self._volumetric and self._triangles is not None
+        if mesh:
+            pick, best = self._nearest_on_mesh(np.flatnonzero(self._point_labels == label),
+                                               nearest)
         else:
             points = self._coords[self._point_labels == label]
             dist = _chunked_cdist(points, self._coords[nearest])
-        pick = dist.argmin(axis=1)  # ties: first sample in annotation order
-        best = dist[np.arange(len(dist)), pick]
+            pick = dist.argmin(axis=1)  # ties: first sample in annotation order
+            best = dist[np.arange(len(dist)), pick]
         # unreachable nodes are left out; a node a sample sits on keeps
         # distance 0 (weighted 1 by aggregate.interpolate_region)
         keep = np.isfinite(best)
-        if not self._volumetric and self._triangles is not None:
+        if mesh:
             # abagen 0.1.3 gives mesh distances in single precision (float32
             # from its AtlasTree.fill_label on meshes, float64 otherwise), and
             # its inverse-distance weights follow them (see
@@ -880,19 +884,26 @@ class AtlasTree:
             return samples, best[keep]
         return samples
 
-    def _geodesic(self, nodes: np.ndarray, sources: np.ndarray) -> np.ndarray:
-        """(len(nodes), len(sources)) shortest-path lengths along :attr:`graph`.
+    def _nearest_on_mesh(self, nodes: np.ndarray, sources: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest source of every node along :attr:`graph`, and its distance.
 
-        `nodes` and `sources` are positions in :attr:`coords` (labelled vertices).
+        `nodes` and `sources` are positions in :attr:`coords` (labelled
+        vertices). One multi-source Dijkstra run: each node gets the source
+        vertex it is closest to; of several sources on that vertex, the first
+        (in `sources` order) is returned. Returns the position in `sources`
+        (0 where unreachable) and the distance (inf where unreachable).
         """
         from scipy.sparse.csgraph import dijkstra
 
-        uniq, inverse = np.unique(sources, return_inverse=True)
-        if len(uniq) <= len(nodes):
-            dist = dijkstra(self.graph, directed=False, indices=uniq)[:, nodes].T
-        else:
-            dist = dijkstra(self.graph, directed=False, indices=nodes)[:, uniq]
-        return dist[:, inverse]
+        vertices, first = np.unique(sources, return_index=True)
+        dist, _, owner = dijkstra(self.graph, directed=False, indices=vertices,
+                                  return_predecessors=True, min_only=True)
+        dist, owner = dist[nodes], owner[nodes]
+        pick = np.zeros(len(nodes), dtype=np.int64)
+        reached = owner >= 0
+        pick[reached] = first[np.searchsorted(vertices, owner[reached])]
+        return pick, dist
 
     def _check_labels(self, labels: Iterable[int]) -> np.ndarray:
         labels = np.asarray(list(labels), dtype=np.int64)

@@ -530,3 +530,17 @@ def test_surface_tree_graph_covers_labelled_vertices_and_fill_is_float32():
     vol = AtlasTree(_two_region_atlas())
     _, vdist = vol.fill_label(_annot([[2, 2, 2]]), 1, return_dist=True)
     assert vdist.dtype == np.float64
+
+
+def test_fill_label_mesh_same_vertex_first_sample_and_unreachable_nodes_dropped():
+    # two quads, not connected to each other: vertices 0-3 and 4-7
+    xyz = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0],
+                    [10, 0, 0], [11, 0, 0], [10, 1, 0], [11, 1, 0]], dtype=float)
+    tri = np.array([[0, 1, 2], [3, 2, 1], [4, 5, 6], [7, 6, 5]])
+    labels = np.array([1, 2, 2, 2, 2, 2, 2, 2])
+    tree = AtlasTree(labels, xyz, triangles=tri)
+    # samples 0 and 1 both sit on vertex 0; nothing reaches the second quad
+    ann = _annot([[0, 0, 0.2], [0, 0, -0.1]])
+    idx, dist = tree.fill_label(ann, 2, return_dist=True)
+    assert idx.tolist() == [0, 0, 0]          # vertices 1, 2, 3 only; the first sample
+    np.testing.assert_allclose(dist, [1.0, 1.0, np.sqrt(2)], rtol=1e-6)
