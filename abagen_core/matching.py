@@ -90,6 +90,8 @@ __all__ = [
 _COORD_COLUMNS = (("mni_x", "mni_y", "mni_z"), ("x", "y", "z"))
 #: relative tolerance deciding that a voxel coordinate lies exactly on the grid
 _ON_GRID_ATOL = 1e-8
+#: shortest-path searches an AtlasTree keeps for mesh fills (oldest dropped first)
+_MESH_SEARCHES_KEPT = 8
 
 
 # --------------------------------------------------------------------------- helpers
@@ -460,6 +462,8 @@ class AtlasTree:
         self._centroid_array = sums / counts[:, None]
         self._kdtree = None  # built on first use (exact voxel matches need none)
         self._graph_cache = None
+        # source vertices -> (distance, nearest source) of every labelled vertex
+        self._mesh_searches: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
         self._atlas_info = None
         self._region_hemi = None
         self._region_struct = None
@@ -897,8 +901,15 @@ class AtlasTree:
         from scipy.sparse.csgraph import dijkstra
 
         vertices, first = np.unique(sources, return_index=True)
-        dist, _, owner = dijkstra(self.graph, directed=False, indices=vertices,
-                                  return_predecessors=True, min_only=True)
+        key = vertices.tobytes()
+        if key not in self._mesh_searches:
+            # the regions of one donor mostly share their candidates (e.g. all
+            # left cortical samples): one search serves all of them
+            if len(self._mesh_searches) >= _MESH_SEARCHES_KEPT:
+                self._mesh_searches.pop(next(iter(self._mesh_searches)))
+            self._mesh_searches[key] = dijkstra(self.graph, directed=False, indices=vertices,
+                                                return_predecessors=True, min_only=True)[::2]
+        dist, owner = self._mesh_searches[key]
         dist, owner = dist[nodes], owner[nodes]
         pick = np.zeros(len(nodes), dtype=np.int64)
         reached = owner >= 0
