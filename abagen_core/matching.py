@@ -281,8 +281,7 @@ def mesh_graph(vertices: Any, triangles: Any, mask: Any = None):
     lo, hi = np.minimum(side_a, side_b), np.maximum(side_a, side_b)
     order = np.lexsort((hi, lo))
     lo, hi, opposite = lo[order], hi[order], opposite[order]
-    first = np.r_[True, (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])]
-    starts = np.flatnonzero(first)
+    starts = np.flatnonzero(_pair_run_starts(lo, hi))
     sizes = np.diff(np.r_[starts, len(lo)])
     # direct edges: each distinct side once
     d_i, d_j = lo[starts], hi[starts]
@@ -305,11 +304,16 @@ def mesh_graph(vertices: Any, triangles: Any, mask: Any = None):
     # one entry per pair: the shortest length
     order = np.lexsort((weights, cols, rows))
     rows, cols, weights = rows[order], cols[order], weights[order]
-    first = np.r_[True, (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])]
+    first = _pair_run_starts(rows, cols)
     position = np.cumsum(keep) - 1
     k = int(keep.sum())
     return sparse.csr_matrix((weights[first], (position[rows[first]], position[cols[first]])),
                              shape=(k, k))
+
+
+def _pair_run_starts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """True where the pair (a[i], b[i]) differs from the one before (arrays sorted by pair)."""
+    return np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])]
 
 
 def native_coordinates(annotation_raw: pd.DataFrame, t1_affine: Any) -> pd.DataFrame:
@@ -864,8 +868,7 @@ class AtlasTree:
         if cand.size == 0:
             empty = np.zeros(0, dtype=np.int64)
             return (empty, np.zeros(0)) if return_dist else empty
-        mesh = not self._volumetric and self._triangles is not None
-        if mesh:
+        if not self._volumetric and self._triangles is not None:
             pick, best = self._nearest_on_mesh(np.flatnonzero(self._point_labels == label),
                                                nearest)
         else:
@@ -876,13 +879,6 @@ class AtlasTree:
         # unreachable nodes are left out; a node a sample sits on keeps
         # distance 0 (weighted 1 by aggregate.interpolate_region)
         keep = np.isfinite(best)
-        if mesh:
-            # abagen 0.1.3 gives mesh distances in single precision (float32
-            # from its AtlasTree.fill_label on meshes, float64 otherwise), and
-            # its inverse-distance weights follow them (see
-            # aggregate.interpolate_region): filled values agree to 1e-15 with
-            # float32 here, to only ~1e-7 with float64
-            best = best.astype(np.float32)
         samples = cand[pick[keep]].astype(np.int64)
         if return_dist:
             return samples, best[keep]
@@ -896,7 +892,11 @@ class AtlasTree:
         vertices). One multi-source Dijkstra run: each node gets the source
         vertex it is closest to; of several sources on that vertex, the first
         (in `sources` order) is returned. Returns the position in `sources`
-        (0 where unreachable) and the distance (inf where unreachable).
+        (0 where unreachable) and the distance (inf where unreachable), in
+        float32: abagen 0.1.3 gives mesh distances in single precision (its
+        AtlasTree.fill_label: float32 on meshes, float64 otherwise) and its
+        inverse-distance weights follow them (aggregate.interpolate_region);
+        filled values agree to 1e-15 with float32, to only ~1e-7 with float64.
         """
         from scipy.sparse.csgraph import dijkstra
 
@@ -914,7 +914,7 @@ class AtlasTree:
         pick = np.zeros(len(nodes), dtype=np.int64)
         reached = owner >= 0
         pick[reached] = first[np.searchsorted(vertices, owner[reached])]
-        return pick, dist
+        return pick, dist.astype(np.float32)
 
     def _check_labels(self, labels: Iterable[int]) -> np.ndarray:
         labels = np.asarray(list(labels), dtype=np.int64)

@@ -172,6 +172,31 @@ def test_invalid_config_refused_before_any_job(run, tmp_path):
     assert not (tmp_path / "resources").exists()
 
 
+def _workflow_and_api(data_dir: Path, workdir: Path, atlas: str, donors: list[str],
+                      variants: dict) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
+    """Run the workflow on one built-in DK atlas; variant -> (workflow result, API result)."""
+    config = {"data_dir": str(data_dir), "donors": donors, "synthetic": {"enabled": False},
+              "atlases": {"dk": {"builtin": atlas}}, "variants": variants}
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    proc = _snakemake(workdir)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    atlas_args = {
+        "dk-volume": (str(data_path("atlas-desikankilliany.nii.gz")),
+                      str(data_path("atlas-desikankilliany.csv"))),
+        "dk-surface": (tuple(str(data_path(f"atlas-desikankilliany-{h}.label.gii.gz"))
+                             for h in ("lh", "rh")), None),
+    }[atlas]
+    return {name: (_read(workdir / "results" / "dk" / name / "expression.csv"),
+                   get_expression_data(*atlas_args, data_dir=str(data_dir), donors=donors,
+                                       **options))
+            for name, options in variants.items()}
+
+
+def _assert_same(got: pd.DataFrame, expected: pd.DataFrame) -> None:
+    assert [str(c) for c in got.columns] == [str(c) for c in expected.columns]
+    np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=0, atol=1e-12)
+
+
 def test_workflow_equals_api_for_summary_based_methods(full_parity_dir, tmp_path):
     """rnaseq, pc_loading (common) and corr_intensity with mirroring and centroid filling go
     through the per-donor summaries + gather; results equal the in-memory API exactly."""
@@ -179,21 +204,10 @@ def test_workflow_equals_api_for_summary_based_methods(full_parity_dir, tmp_path
                 "pc": {"probe_selection": "pc_loading", "donor_probes": "common"},
                 "ci": {"probe_selection": "corr_intensity", "lr_mirror": "bidirectional",
                        "missing": "centroids"}}
-    donors = ["9861", "10021"]
-    config = {"data_dir": str(full_parity_dir / "data"), "donors": donors,
-              "synthetic": {"enabled": False}, "atlases": {"dk": {"builtin": "dk-volume"}},
-              "variants": variants}
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    proc = _snakemake(tmp_path)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    for name, options in variants.items():
-        expected = get_expression_data(str(data_path("atlas-desikankilliany.nii.gz")),
-                                       str(data_path("atlas-desikankilliany.csv")),
-                                       data_dir=str(full_parity_dir / "data"), donors=donors,
-                                       **options)
-        got = _read(tmp_path / "results" / "dk" / name / "expression.csv")
-        assert [str(c) for c in got.columns] == [str(c) for c in expected.columns]
-        np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=0, atol=1e-12)
+    results = _workflow_and_api(full_parity_dir / "data", tmp_path, "dk-volume",
+                                ["9861", "10021"], variants)
+    for got, expected in results.values():
+        _assert_same(got, expected)
 
 
 def test_workflow_equals_api_for_surface_filling(full_parity_dir, tmp_path):
@@ -201,18 +215,8 @@ def test_workflow_equals_api_for_surface_filling(full_parity_dir, tmp_path):
     with mirroring: the workflow's gathers equal the in-memory API exactly."""
     variants = {"interp": {"missing": "interpolate"},
                 "cent": {"missing": "centroids", "lr_mirror": "bidirectional"}}
-    donors = ["9861", "12876"]
-    config = {"data_dir": str(full_parity_dir / "data"), "donors": donors,
-              "synthetic": {"enabled": False}, "atlases": {"surf": {"builtin": "dk-surface"}},
-              "variants": variants}
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    proc = _snakemake(tmp_path)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    surface = tuple(str(data_path(f"atlas-desikankilliany-{h}.label.gii.gz")) for h in ("lh", "rh"))
-    for name, options in variants.items():
-        expected = get_expression_data(surface, data_dir=str(full_parity_dir / "data"),
-                                       donors=donors, **options)
-        got = _read(tmp_path / "results" / "surf" / name / "expression.csv")
+    results = _workflow_and_api(full_parity_dir / "data", tmp_path, "dk-surface",
+                                ["9861", "12876"], variants)
+    for got, expected in results.values():
         assert not got.isna().any().any()   # every region filled
-        assert [str(c) for c in got.columns] == [str(c) for c in expected.columns]
-        np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=0, atol=1e-12)
+        _assert_same(got, expected)
