@@ -2,7 +2,7 @@
 
 :func:`get_expression_data`, :func:`get_samples_in_mask` and
 :func:`get_interpolated_map` chain the stage functions of
-:mod:`abagen_core.pipeline` in memory (the same functions the workflow runs
+:mod:`abagen_core.stages.regional` in memory (the same functions the workflow runs
 one per job).
 """
 
@@ -18,13 +18,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import fetch, images, io, pipeline, probes
-from . import samples as samples_mod
-from .aggregate import check_metric
-from .integrity import check_donor_tables
-from .options import INTERPOLATED_MAP_DEFAULTS, check_options
-from .report import Report
-from .synth import is_synthetic
+from abagen_core import io
+from abagen_core.atlas import images
+from abagen_core.atlas.masks import dense_maps, mask_points, mask_tree
+from abagen_core.datasets import fetch
+from abagen_core.datasets.checks import check_donor_tables
+from abagen_core.datasets.synth import is_synthetic
+from abagen_core.options import INTERPOLATED_MAP_DEFAULTS, check_options
+from abagen_core.outputs.report import Report
+from abagen_core.stages import probes
+from abagen_core.stages import regional as pipeline
+from abagen_core.stages import samples as samples_mod
+from abagen_core.stages.aggregate import check_metric
 
 __all__ = ["get_expression_data", "get_samples_in_mask", "get_interpolated_map",
            "load_donors", "DonorData"]
@@ -87,7 +92,7 @@ def _t1_affine(donor: str, data_dir: str | None) -> np.ndarray:
     """The donor's T1w affine (native voxel -> mm), from data_dir or downloaded."""
     import nibabel as nib
 
-    from .raw import t1_candidates
+    from abagen_core.datasets.raw import t1_candidates
 
     found = [p for p in t1_candidates(data_dir, donor) if p.is_file()]
     if found:
@@ -229,7 +234,7 @@ def get_expression_data(atlas: Any, atlas_info: Any = None, *, ibf_threshold: fl
     expression, per_donor = pipeline.combine_donors(
         normalized, regions, region_agg=options["region_agg"],
         agg_metric=options["agg_metric"])
-    from .aggregate import count_samples
+    from abagen_core.stages.aggregate import count_samples
 
     counts = count_samples(labels, regions)
     LOG.info("Finished in %.1f s: %d regions x %d genes", time.perf_counter() - start,
@@ -274,7 +279,7 @@ def _samples_in_mask(mask: Any, options: dict[str, Any], data_dir: str | None, n
     elif isinstance(mask, Mapping):  # donor-specific (native) masks
         trees, group_atlas = images.coerce_atlas_to_dict(mask, donors, None, data_dir=data_dir)
     else:
-        tree = pipeline.mask_tree(mask)
+        tree = mask_tree(mask)
         trees, group_atlas = {d: tree for d in donors}, True
     data, annotation, _, genes = _prepare(options, data_dir, n_proc, verbose,
                                           native=not group_atlas)
@@ -359,8 +364,8 @@ def get_interpolated_map(genes: Any, mask: Any, n_neighbors: int = 10, **kwargs:
     for key, value in INTERPOLATED_MAP_DEFAULTS.items():
         kwargs.setdefault(key, value)
     kwargs.pop("return_donors", None)
-    space, index, points = pipeline.mask_points(mask)
+    space, index, points = mask_points(mask)
     expression, coords = get_samples_in_mask(None, **kwargs)
     values = pipeline.interpolate_samples(expression, coords, genes, points,
                                           n_neighbors=n_neighbors)
-    return pipeline.dense_maps(values, space, index, genes)
+    return dense_maps(values, space, index, genes)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from .utils import data_path
+from abagen_core.utils import data_path
 
 __all__ = ["DONORS", "UID_TO_DONOR", "check_donors", "donor_info"]
 

@@ -20,10 +20,7 @@ hold those same float64 values (exact round trip).
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +29,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+
+from abagen_core.storage.atomic import atomic_path
+from abagen_core.storage.parquet import MATRIX_KINDS
 
 __all__ = [
     "read_microarray",
@@ -44,20 +44,11 @@ __all__ = [
     "read_counts",
     "read_rnaseq_annotation",
     "csv_to_parquet",
-    "write_parquet_atomic",
     "read_matrix_parquet",
-    "MATRIX_KINDS",
 ]
 
 PathLike = str | os.PathLike
 
-#: headerless matrix files: kind -> (index name, value dtype)
-MATRIX_KINDS: dict[str, tuple[str, pa.DataType]] = {
-    "microarray": ("probe_id", pa.float64()),
-    "pacall": ("probe_id", pa.int8()),
-    "tpm": ("gene_symbol", pa.float64()),
-    "counts": ("gene_symbol", pa.float64()),
-}
 
 # pandas < 3 needs the round-trip parser for correctly rounded floats; pandas 3
 # parses correctly by default and deprecates the option.
@@ -195,7 +186,7 @@ def read_matrix_parquet(path: PathLike, kind: str, columns: list[int] | None = N
     except (OSError, pa.ArrowException) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
-        from .integrity import unreadable_artifact
+        from abagen_core.storage.checks import unreadable_artifact
 
         raise unreadable_artifact(path, exc) from None
 
@@ -421,66 +412,6 @@ def read_genes(fname, copy: bool = False) -> pd.DataFrame:
 # parquet conversion
 
 
-def _atomic_target(dest: Path, keep_suffix: bool = False) -> str:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    if keep_suffix:
-        fd, tmp = tempfile.mkstemp(prefix=".tmp.", suffix=f".{dest.name}", dir=dest.parent)
-    else:
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    os.close(fd)
-    # mkstemp creates 0600 files; give the result the permissions of a normal file
-    umask = os.umask(0o022)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    return tmp
-
-
-@contextlib.contextmanager
-def atomic_path(dest: PathLike, *, durable: bool = False,
-                keep_suffix: bool = False) -> Iterator[str]:
-    """A temporary path beside `dest`, renamed over it when the block succeeds.
-
-    With `durable` the file is fsynced first; on any error (or interruption)
-    the temporary file is removed and `dest` is left as it was. The folder of
-    `dest` is created if needed; the file gets the permissions of a normal file.
-    With `keep_suffix` the temporary name ends with `dest`'s name, for writers
-    that choose the format from the extension (nibabel).
-    """
-    dest = Path(dest)
-    tmp = _atomic_target(dest, keep_suffix)
-    try:
-        yield tmp
-        if durable:
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_parquet_atomic(table: pa.Table | pd.DataFrame, dest: PathLike, *,
-                         durable: bool = True) -> Path:
-    """Write a parquet file so that readers never see a partial file.
-
-    The table goes to a temporary file in the same folder, is fsynced (when
-    `durable`), and is renamed over `dest` in one step. The rename alone makes
-    the write atomic for readers and against killed processes; the fsync also
-    guards against power loss, and is skipped for cached intermediates, which
-    the workflow checks (footer, page checksums) and rebuilds when damaged.
-    """
-    dest = Path(dest)
-    if isinstance(table, pd.DataFrame):
-        table = pa.Table.from_pandas(table, preserve_index=True)
-    with atomic_path(dest, durable=durable) as tmp:
-        # page checksums: corruption on disk is detected when the file is read
-        # no column statistics: nothing filters on them, and they cost ~1/3
-        # of the write time of wide tables
-        pq.write_table(table, tmp, compression="lz4", use_dictionary=False,
-                       write_page_checksum=True, write_statistics=False)
-    return dest
-
-
 def csv_to_parquet(src: PathLike, dest: PathLike, kind: str) -> Path:
     """Convert a headerless AHBA matrix CSV to parquet with an explicit schema.
 
@@ -501,7 +432,7 @@ def csv_to_parquet(src: PathLike, dest: PathLike, kind: str) -> Path:
     -------
     dest : pathlib.Path
     """
-    from .utils import check_choice
+    from abagen_core.utils import check_choice
 
     check_choice("kind", kind, list(MATRIX_KINDS))
     path = _check_file(src, kind)
@@ -560,74 +491,3 @@ def _write_row_group(writer: pq.ParquetWriter, batches: list[pa.RecordBatch], sc
 _ROW_GROUP = 8192
 
 
-def _frame_to_table(frame: pd.DataFrame) -> pa.Table:
-    """A numeric DataFrame (named index + value columns) as an Arrow table, fast.
-
-    ``pa.Table.from_pandas`` converts column by column through pandas and
-    takes seconds on the ~16,000 gene columns of a result; here the columns
-    come straight from the 2-D array. The pandas metadata (so that
-    ``pandas.read_parquet`` restores the index and column name) is pyarrow's
-    own, generated for a one-column frame of the same dtype and repeated for
-    every column: all value columns share one dtype.
-    """
-    import json
-
-    if len(set(frame.dtypes.to_numpy())) != 1:  # (str() of 16k dtypes costs ~0.2 s)
-        return pa.Table.from_pandas(frame, preserve_index=True)
-    values = frame.to_numpy()
-    index_name = frame.index.name or "index"
-    names = [str(c) for c in frame.columns]
-    proto = pa.Schema.from_pandas(frame.iloc[:0, :1], preserve_index=True)
-    meta = json.loads(proto.metadata[b"pandas"])
-    entry = next(c for c in meta["columns"] if c["field_name"] == str(frame.columns[0]))
-    index_entries = [c for c in meta["columns"] if c["field_name"] != str(frame.columns[0])]
-    meta["columns"] = [{**entry, "name": n, "field_name": n} for n in names] + index_entries
-    arrays = [pa.array(values[:, j]) for j in range(values.shape[1])]
-    arrays.append(pa.array(frame.index.to_numpy()))
-    schema = pa.schema(
-        [pa.field(n, arrays[0].type if arrays else pa.float64()) for n in names]
-        + [pa.field(index_name, arrays[-1].type)],
-        metadata={b"pandas": json.dumps(meta).encode()},
-    )
-    return pa.Table.from_arrays(arrays, schema=schema)
-
-
-def write_frame_parquet(frame: pd.DataFrame, dest: PathLike) -> Path:
-    """Write a result matrix (regions x genes, samples x genes) to parquet atomically.
-
-    ``pandas.read_parquet(dest)`` returns `frame` (index, columns, values).
-    """
-    return write_parquet_atomic(_frame_to_table(frame), dest)
-
-
-def write_frame_csv(frame: pd.DataFrame, dest: PathLike) -> Path:
-    """Write a numeric matrix to CSV atomically, ~20x faster than ``DataFrame.to_csv``.
-
-    The header is pandas' own (index name, then the column names); the rows
-    are written by pyarrow's CSV writer: every float with the shortest
-    representation that reads back to the same double (the same digits as
-    pandas), NaN as an empty field. Integral floats print as ``1`` rather than
-    ``1.0`` and small numbers as ``0.0000261...`` rather than ``2.61...e-05``:
-    ``pandas.read_csv`` returns identical values either way.
-    """
-    dest = Path(dest)
-    header = frame.iloc[:0].to_csv()
-    values = frame.to_numpy()
-    arrays = [pa.array(frame.index.to_numpy())]
-    arrays += [pa.array(values[:, j], from_pandas=True) for j in range(values.shape[1])]
-    table = pa.Table.from_arrays(arrays, names=[f"c{j}" for j in range(len(arrays))])
-    with atomic_path(dest, durable=True) as tmp, open(tmp, "wb") as fh:
-        fh.write(header.encode())
-        pacsv.write_csv(table, fh, write_options=pacsv.WriteOptions(
-            include_header=False, quoting_style="needed"))
-    return dest
-
-
-def read_frame_parquet(path: PathLike) -> pd.DataFrame:
-    """Read a result matrix written by :func:`write_frame_parquet` (or pandas).
-
-    Single-threaded on purpose: on files with thousands of columns Arrow's
-    threaded reader holds per-column buffers that cost up to ~1 GB of memory
-    (with ``OMP_NUM_THREADS=1``, as in Snakemake jobs) to read a few MB.
-    """
-    return pq.read_table(path, use_threads=False).to_pandas()

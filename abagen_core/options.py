@@ -16,10 +16,11 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .aggregate import AGG_METRICS, REGION_AGG_OPTIONS
-from .donors import check_donors
-from .samples import LR_MIRROR_OPTIONS
-from .utils import InvalidOptionError, check_choice
+from abagen_core.donors import check_donors
+from abagen_core.errors import InvalidOptionError
+from abagen_core.stages.aggregate import AGG_METRICS, REGION_AGG_OPTIONS
+from abagen_core.stages.samples import LR_MIRROR_OPTIONS
+from abagen_core.utils import check_choice
 
 __all__ = [
     "DEFAULTS",

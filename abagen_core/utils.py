@@ -11,35 +11,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-__all__ = ["InvalidOptionError", "check_choice", "data_path"]
+from abagen_core.errors import InvalidOptionError
 
-
-class InvalidOptionError(ValueError):
-    """An option received a value outside its allowed set.
-
-    Parameters
-    ----------
-    name : str
-        Name of the parameter (as the user spelled it in the API).
-    value : object
-        The value that was received.
-    allowed : iterable
-        The values that would have been accepted.
-    hint : str, optional
-        Extra advice appended to the message.
-    """
-
-    def __init__(self, name: str, value: Any, allowed: Iterable[Any], hint: str = "") -> None:
-        self.name = name
-        self.value = value
-        self.allowed = list(allowed)
-        msg = (
-            f"Invalid value for `{name}`: {value!r}. "
-            f"Must be one of {self.allowed!r}."
-        )
-        if hint:
-            msg += " " + hint
-        super().__init__(msg)
+__all__ = ["check_choice", "data_path"]
 
 
 def check_choice(name: str, value: Any, allowed: Iterable[Any], hint: str = "") -> Any:

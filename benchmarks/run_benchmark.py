@@ -487,7 +487,7 @@ def ensure_dataset(cache: str | os.PathLike, *, n_probes: int, seed: int = 1,
     cache : path-like
         Cache folder; the dataset is ``<cache>/synth-p<n_probes>-s<seed>-<precision>``.
     n_probes, seed, precision, n_jobs
-        Passed to :func:`abagen_core.synth.generate_dataset` (all donors).
+        Passed to :func:`abagen_core.datasets.synth.generate_dataset` (all donors).
 
     Returns
     -------
@@ -498,8 +498,8 @@ def ensure_dataset(cache: str | os.PathLike, *, n_probes: int, seed: int = 1,
         ``synth_manifest.json`` matched the parameters and version).
     """
     from abagen_core import __version__
+    from abagen_core.datasets.synth import generate_dataset
     from abagen_core.donors import DONORS
-    from abagen_core.synth import generate_dataset
 
     root = Path(cache) / f"synth-p{n_probes}-s{seed}-{precision}"
     params = {"synthetic": True, "n_probes": n_probes, "seed": seed, "precision": precision,

@@ -84,7 +84,7 @@ def grid_variants(n: int, grid: Mapping[str, Sequence[Any]] | None = None
     variants : dict of str -> dict
         ``default`` (the first grid point, abagen's defaults, given as ``{}``)
         then ``sweep-0000`` ... for the next ``n - 1`` points, the names
-        :func:`abagen_core.plan.expand_sweep` gives to a ``sweep: {list: ...}``.
+        :func:`abagen_core.workflow.plan.expand_sweep` gives to a ``sweep: {list: ...}``.
 
     Examples
     --------

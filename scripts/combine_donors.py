@@ -1,7 +1,8 @@
 """Snakemake adapter: final region x gene matrix, counts, methods text, metadata."""
 
-from abagen_core import pipeline
-from abagen_core.artifacts import read_frame, setup_logging
+from abagen_core.outputs.results import write_results
+from abagen_core.storage.artifacts import count_rows, read_frame
+from abagen_core.workflow.joblog import setup_logging
 
 snakemake = globals()["snakemake"]
 setup_logging(snakemake.log[0])
@@ -13,12 +14,12 @@ for donor, path in zip(donors, snakemake.input["labels"], strict=True):
     frame, attrs = read_frame(path, kind="labels", with_attrs=True)
     labels[donor] = frame["label"].to_numpy()
     regions.update(attrs["regions"])
-pipeline.write_results(
+write_results(
     normalized, labels,
     regions=sorted(regions),
     options=snakemake.params.options,
     atlas=snakemake.params.atlas,
-    n_kept_probes=pipeline.count_rows(snakemake.input["kept"]),
+    n_kept_probes=count_rows(snakemake.input["kept"]),
     checksums=snakemake.input["checksums"],
     synthetic=snakemake.params.synthetic,
     outputs=dict(snakemake.output),

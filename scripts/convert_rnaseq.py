@@ -1,7 +1,8 @@
 """Snakemake adapter: RNA-seq TPM CSV + SampleAnnot -> parquet."""
 
 from abagen_core import io
-from abagen_core.artifacts import setup_logging, write_frame
+from abagen_core.storage.artifacts import write_frame
+from abagen_core.workflow.joblog import setup_logging
 
 snakemake = globals()["snakemake"]
 setup_logging(snakemake.log[0])

@@ -1,7 +1,8 @@
 """Snakemake adapter: intensity-based filtering over all donors (gather)."""
 
-from abagen_core import probes
-from abagen_core.artifacts import read_frame, setup_logging, write_frame
+from abagen_core.stages import probes
+from abagen_core.storage.artifacts import read_frame, write_frame
+from abagen_core.workflow.joblog import setup_logging
 
 snakemake = globals()["snakemake"]
 log = setup_logging(snakemake.log[0])

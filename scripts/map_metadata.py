@@ -1,12 +1,13 @@
 """Snakemake adapter: metadata.json of an interpolated-maps folder (written last)."""
 
-from abagen_core import pipeline
-from abagen_core.artifacts import read_frame, setup_logging
+from abagen_core.outputs.results import write_map_metadata
+from abagen_core.storage.artifacts import read_frame
+from abagen_core.workflow.joblog import setup_logging
 
 snakemake = globals()["snakemake"]
 setup_logging(snakemake.log[0])
 _, attrs = read_frame(snakemake.input["samples"], kind="map_samples", with_attrs=True)
-pipeline.write_map_metadata(
+write_map_metadata(
     attrs,
     mask=snakemake.params.mask,
     genes=snakemake.params.genes,

@@ -1,19 +1,20 @@
 """Snakemake adapter: every sample's expression of a map's genes, with MNI coordinates."""
 
-from abagen_core import pipeline
-from abagen_core.artifacts import setup_logging
+from abagen_core.outputs.results import write_map_samples
+from abagen_core.storage.artifacts import count_rows, read_donor_genes
+from abagen_core.workflow.joblog import setup_logging
 
 snakemake = globals()["snakemake"]
 setup_logging(snakemake.log[0])
 donors = snakemake.params.donors
-genes, samples = pipeline.read_donor_genes(donors, snakemake.input["genes"],
+genes, samples = read_donor_genes(donors, snakemake.input["genes"],
                                            snakemake.input["samples"])
 try:
-    pipeline.write_map_samples(
+    write_map_samples(
         genes, samples,
         wanted=snakemake.params.genes,
         options=snakemake.params.options,
-        n_kept_probes=pipeline.count_rows(snakemake.input["kept"]),
+        n_kept_probes=count_rows(snakemake.input["kept"]),
         checksums=snakemake.input["checksums"],
         synthetic=snakemake.params.synthetic,
         dest=snakemake.output["samples"],

@@ -1,7 +1,9 @@
 """Snakemake adapter: gene normalization of one donor and filling of its empty regions."""
 
-from abagen_core import pipeline
-from abagen_core.artifacts import read_frame, setup_logging, write_frame
+from abagen_core.atlas.spec import load_atlas
+from abagen_core.stages import regional as pipeline
+from abagen_core.storage.artifacts import read_frame, write_frame
+from abagen_core.workflow.joblog import setup_logging
 
 snakemake = globals()["snakemake"]
 setup_logging(snakemake.log[0])
@@ -12,7 +14,7 @@ labels = read_frame(snakemake.input["labels"], kind="labels")["label"].to_numpy(
 # the atlas geometry is only needed to fill empty regions
 tree = None
 if opts["missing"] is not None:
-    tree = pipeline.load_atlas(snakemake.params.atlas, snakemake.wildcards.donor)
+    tree = load_atlas(snakemake.params.atlas, snakemake.wildcards.donor)
 normalized = pipeline.normalize_donor(
     genes, samples.reset_index(), labels, tree, gene_norm=opts["gene_norm"],
     norm_matched=opts["norm_matched"], norm_structures=opts["norm_structures"],

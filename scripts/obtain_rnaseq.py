@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from abagen_core.artifacts import setup_logging
-from abagen_core.raw import obtain_rnaseq
+from abagen_core.datasets.raw import obtain_rnaseq
+from abagen_core.workflow.joblog import setup_logging
 
 snakemake = globals()["snakemake"]
 setup_logging(snakemake.log[0])

@@ -1,7 +1,7 @@
 """Snakemake adapter: the donor's T1w image (its affine maps native voxels to mm)."""
 
-from abagen_core.artifacts import setup_logging
-from abagen_core.raw import obtain_t1
+from abagen_core.datasets.raw import obtain_t1
+from abagen_core.workflow.joblog import setup_logging
 
 snakemake = globals()["snakemake"]
 setup_logging(snakemake.log[0])

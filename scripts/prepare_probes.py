@@ -1,7 +1,9 @@
 """Snakemake adapter: the probe table (reannotated or original, Entrez ids only)."""
 
-from abagen_core import io, pipeline
-from abagen_core.artifacts import setup_logging, write_frame
+from abagen_core import io
+from abagen_core.stages import regional as pipeline
+from abagen_core.storage.artifacts import write_frame
+from abagen_core.workflow.joblog import setup_logging
 
 snakemake = globals()["snakemake"]
 setup_logging(snakemake.log[0])

@@ -1,9 +1,12 @@
 """Snakemake adapter: one donor's kept samples (coordinates, hemisphere check, mirroring)
 and their PACall counts per probe."""
 
-from abagen_core import io, pipeline, probes
-from abagen_core.artifacts import read_frame, setup_logging, write_frame
-from abagen_core.samples import matrix_columns
+from abagen_core import io
+from abagen_core.stages import probes
+from abagen_core.stages import regional as pipeline
+from abagen_core.stages.samples import matrix_columns
+from abagen_core.storage.artifacts import read_frame, write_frame
+from abagen_core.workflow.joblog import setup_logging
 
 snakemake = globals()["snakemake"]
 setup_logging(snakemake.log[0])

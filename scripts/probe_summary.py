@@ -4,9 +4,11 @@ Not restricted to the probes passing the intensity filter, so that it runs
 beside that gather; select_probes restricts the choice to them.
 """
 
-from abagen_core import io, probes
-from abagen_core.artifacts import read_frame, setup_logging, write_probe_summary
-from abagen_core.samples import matrix_columns
+from abagen_core import io
+from abagen_core.stages import probes
+from abagen_core.stages.samples import matrix_columns
+from abagen_core.storage.artifacts import read_frame, write_probe_summary
+from abagen_core.workflow.joblog import setup_logging
 
 snakemake = globals()["snakemake"]
 setup_logging(snakemake.log[0])

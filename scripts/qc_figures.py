@@ -2,13 +2,18 @@
 
 import pandas as pd
 
-from abagen_core import io, pipeline, qc
-from abagen_core.artifacts import read_frame, setup_logging, write_figure_atomic
+from abagen_core.atlas.spec import load_atlas
+from abagen_core.outputs import qc
+from abagen_core.stages import regional as pipeline
+from abagen_core.storage.artifacts import read_frame
+from abagen_core.storage.atomic import write_figure_atomic
+from abagen_core.storage.parquet import read_frame_parquet
+from abagen_core.workflow.joblog import setup_logging
 
 snakemake = globals()["snakemake"]
 log = setup_logging(snakemake.log[0])
 donors = snakemake.params.donors
-expression = io.read_frame_parquet(snakemake.input["expression"])
+expression = read_frame_parquet(snakemake.input["expression"])
 counts = pd.read_csv(snakemake.input["counts"], index_col=0)
 normalized = {d: read_frame(p, kind="normalized")
               for d, p in zip(donors, snakemake.input["normalized"], strict=True)}
@@ -17,7 +22,7 @@ _, per_donor = pipeline.combine_donors(normalized, [int(r) for r in expression.i
                                        region_agg="donors",
                                        agg_metric=snakemake.params.agg_metric)
 # donor-specific atlases are drawn in the first donor's space
-tree = pipeline.load_atlas(snakemake.params.atlas, donors[0])
+tree = load_atlas(snakemake.params.atlas, donors[0])
 figures = qc.qc_figures(expression, counts, per_donor, tree, gene=snakemake.params.gene,
                         name=f"{snakemake.wildcards.atlas} / {snakemake.wildcards.variant}")
 for name, fig in figures.items():

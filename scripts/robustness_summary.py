@@ -1,7 +1,9 @@
 """Snakemake adapter: robustness of one atlas' results across the variants of a sweep."""
 
-from abagen_core import io, qc, robustness
-from abagen_core.artifacts import setup_logging, write_figure_atomic, write_text_atomic
+from abagen_core.outputs import qc, robustness
+from abagen_core.storage.atomic import write_figure_atomic, write_text_atomic
+from abagen_core.storage.parquet import read_frame_parquet
+from abagen_core.workflow.joblog import setup_logging
 
 snakemake = globals()["snakemake"]
 log = setup_logging(snakemake.log[0])
@@ -10,9 +12,9 @@ paths = dict(zip(names, snakemake.input["expression"], strict=True))
 reference = snakemake.params.reference
 # one matrix in memory at a time (plus the reference), whatever the number of variants
 summary = robustness.robustness_summary(
-    ((name, io.read_frame_parquet(path)) for name, path in paths.items()),
+    ((name, read_frame_parquet(path)) for name, path in paths.items()),
     snakemake.params.options, reference=reference,
-    reference_matrix=io.read_frame_parquet(paths[reference]))
+    reference_matrix=read_frame_parquet(paths[reference]))
 log.info("%d variants compared with %r; most influential option: %s", len(summary.variants),
          reference, summary.decisions.index[0] if len(summary.decisions) else "none")
 write_text_atomic(summary.variants.to_csv(), snakemake.output["variants"])

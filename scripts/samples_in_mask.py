@@ -1,19 +1,20 @@
 """Snakemake adapter: processed expression and MNI coordinates of the samples in a mask."""
 
-from abagen_core import pipeline
-from abagen_core.artifacts import setup_logging
+from abagen_core.outputs.results import write_samples_in_mask
+from abagen_core.storage.artifacts import count_rows, read_donor_genes
+from abagen_core.workflow.joblog import setup_logging
 
 snakemake = globals()["snakemake"]
 setup_logging(snakemake.log[0])
 donors = snakemake.params.donors
-genes, samples = pipeline.read_donor_genes(donors, snakemake.input["genes"],
+genes, samples = read_donor_genes(donors, snakemake.input["genes"],
                                            snakemake.input["samples"])
 try:
-    pipeline.write_samples_in_mask(
+    write_samples_in_mask(
         genes, samples,
         mask=snakemake.params.mask,
         options=snakemake.params.options,
-        n_kept_probes=pipeline.count_rows(snakemake.input["kept"]),
+        n_kept_probes=count_rows(snakemake.input["kept"]),
         checksums=snakemake.input["checksums"],
         synthetic=snakemake.params.synthetic,
         outputs=dict(snakemake.output),

@@ -2,8 +2,10 @@
 
 import pandas as pd
 
-from abagen_core import io, probes
-from abagen_core.artifacts import read_frame, read_probe_summary, setup_logging, write_frame
+from abagen_core import io
+from abagen_core.stages import probes
+from abagen_core.storage.artifacts import read_frame, read_probe_summary, write_frame
+from abagen_core.workflow.joblog import setup_logging
 
 snakemake = globals()["snakemake"]
 setup_logging(snakemake.log[0])

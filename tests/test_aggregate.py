@@ -1,11 +1,11 @@
-"""Tests for abagen_core.aggregate (only what other test files do not cover)."""
+"""Tests for abagen_core.stages.aggregate (only what other test files do not cover)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from abagen_core.aggregate import interpolate_region
+from abagen_core.stages.aggregate import interpolate_region
 
 
 def test_interpolate_region_inverse_distance_weights():

@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from abagen_core import __version__, cli
+from abagen_core import __version__
 from abagen_core.options import DEFAULTS, check_options, stage_key
 from abagen_core.utils import data_path
+from abagen_core.workflow import cli
 
 DK_VOLUME = str(data_path("atlas-desikankilliany.nii.gz"))
 DK_INFO = str(data_path("atlas-desikankilliany.csv"))

@@ -1,4 +1,4 @@
-"""Tests of abagen_core.correct: distance regression and differential stability."""
+"""Tests of abagen_core.stages.correct: distance regression and differential stability."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from abagen_core.correct import keep_stable_genes, region_centroids, remove_distance
+from abagen_core.stages.correct import keep_stable_genes, region_centroids, remove_distance
 from abagen_core.utils import data_path
 
 

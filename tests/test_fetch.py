@@ -1,4 +1,4 @@
-"""Tests of abagen_core.fetch against a real local HTTP server (tests/httpserver.py).
+"""Tests of abagen_core.datasets.fetch against a real local HTTP server (tests/httpserver.py).
 
 No test touches the internet: every api_url points at 127.0.0.1.
 """
@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from abagen_core import fetch
-from abagen_core.utils import InvalidOptionError
+from abagen_core.datasets import fetch
+from abagen_core.errors import InvalidOptionError
 
 try:
     from httpserver import FileServer

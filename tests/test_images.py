@@ -1,4 +1,4 @@
-"""Tests for abagen_core.images: atlas checks, atlas_info, conversions, clear errors."""
+"""Tests for abagen_core.atlas.images: atlas checks, atlas_info, conversions, clear errors."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from abagen_core import images
-from abagen_core.matching import AtlasTree
-from abagen_core.utils import InvalidOptionError, data_path
+from abagen_core.atlas import images
+from abagen_core.atlas.matching import AtlasTree
+from abagen_core.errors import InvalidOptionError
+from abagen_core.utils import data_path
 
 VOL = str(data_path("atlas-desikankilliany.nii.gz"))
 INFO = str(data_path("atlas-desikankilliany.csv"))

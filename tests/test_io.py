@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from abagen_core import io
+from abagen_core.storage.atomic import atomic_path, is_temporary
 
 
 @pytest.fixture()
@@ -91,12 +94,13 @@ def test_non_numeric_value_is_refused(donor_dir, tmp_path):
 
 def test_atomic_path_renames_on_success_and_cleans_up_on_error(tmp_path):
     dest = tmp_path / "sub" / "map.func.gii"
-    with io.atomic_path(dest, keep_suffix=True) as tmp:
-        assert tmp.endswith(".map.func.gii") and not dest.exists()
+    with atomic_path(dest, keep_suffix=True) as tmp:
+        assert tmp.endswith(".tmp.func.gii") and is_temporary(Path(tmp).name)
+        assert not dest.exists()
         with open(tmp, "w") as fh:
             fh.write("new")
     assert dest.read_text() == "new"
-    with pytest.raises(RuntimeError), io.atomic_path(dest) as tmp:
+    with pytest.raises(RuntimeError), atomic_path(dest) as tmp:
         assert tmp.endswith(".tmp")
         with open(tmp, "w") as fh:
             fh.write("half")

@@ -1,4 +1,4 @@
-"""Tests for abagen_core.matching: unit checks on tiny images and sample-count parity."""
+"""Tests for abagen_core.atlas.matching: unit checks on tiny images and sample-count parity."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from abagen_core import images, matching
-from abagen_core.matching import AtlasTree, closest_centroid, get_centroids
+from abagen_core.atlas import images, matching
+from abagen_core.atlas.matching import AtlasTree, closest_centroid, get_centroids
 from abagen_core.utils import data_path
 
 DONORS = ["9861", "10021", "12876", "14380", "15496", "15697"]
@@ -439,7 +439,7 @@ def test_counts_parity(case, parity_dir, dk_trees):
 
 @pytest.mark.slow
 def test_native_volume_counts_parity(parity_dir):
-    from abagen_core import samples as sample_prep
+    from abagen_core.stages import samples as sample_prep
 
     root = _parity_root(parity_dir)
     expected_file = root / "expected" / "native_volume" / "counts.csv"

@@ -1,4 +1,4 @@
-"""Tests of abagen_core.normalize: hand-computed values and properties."""
+"""Tests of abagen_core.stages.normalize: hand-computed values and properties."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from abagen_core.normalize import (
+from abagen_core.errors import InvalidOptionError
+from abagen_core.stages.normalize import (
     IQR_NORMALIZER,
     NORM_ALIASES,
     NORM_NAMES,
@@ -17,7 +18,6 @@ from abagen_core.normalize import (
     check_norm,
     normalize_expression,
 )
-from abagen_core.utils import InvalidOptionError
 
 COLUMN_METHODS = [m for m in NORMALIZATION_METHODS if m != "batch"]
 SCALED = ["minmax", "scaled_sigmoid", "scaled_sigmoid_quantiles",

@@ -1,4 +1,4 @@
-"""Tests for abagen_core.probes: reannotation, intensity filter, probe selection."""
+"""Tests for abagen_core.stages.probes: reannotation, intensity filter, probe selection."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from abagen_core import probes as pr
-from abagen_core.utils import InvalidOptionError
+from abagen_core.errors import InvalidOptionError
+from abagen_core.stages import probes as pr
 
 PARITY = Path(__file__).resolve().parents[2] / "shared" / "parity"
 DONORS = ["9861", "10021", "12876", "14380", "15496", "15697"]

@@ -1,4 +1,4 @@
-"""abagen_core.qc: quality-control and robustness figures."""
+"""abagen_core.outputs.qc: quality-control and robustness figures."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import pytest
 from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 
-from abagen_core import qc
-from abagen_core import robustness as rb
-from abagen_core.matching import AtlasTree
+from abagen_core.atlas.matching import AtlasTree
+from abagen_core.atlas.spec import load_atlas
+from abagen_core.outputs import qc
+from abagen_core.outputs import robustness as rb
 
 
 def _panels(fig: Figure) -> list:
@@ -131,11 +132,10 @@ def test_surface_brain_map_missing_values_are_grey():
 
 
 def test_bundled_surface_atlas_map():
-    from abagen_core import pipeline
-    from abagen_core.plan import build_plan
+    from abagen_core.workflow.plan import build_plan
 
     spec = build_plan({"atlases": {"s": {"builtin": "dk-surface"}}}).atlases["s"]
-    tree = pipeline.load_atlas({"kind": spec.kind, "files": spec.files, "info": spec.info})
+    tree = load_atlas({"kind": spec.kind, "files": spec.files, "info": spec.info})
     values = pd.Series(np.arange(len(tree.labels), dtype=float), index=tree.labels)
     fig = qc.brain_map_figure(values, tree)
     sizes = [len(ax.collections[0].get_offsets()) for ax in _panels(fig)]

@@ -1,4 +1,4 @@
-"""Tests of abagen_core.report: byte parity with abagen 0.1.3 and option texts."""
+"""Tests of abagen_core.outputs.report: byte parity with abagen 0.1.3 and option texts."""
 
 from __future__ import annotations
 
@@ -10,14 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from abagen_core.report import (
+from abagen_core.errors import InvalidOptionError
+from abagen_core.outputs.report import (
     REFERENCES,
     AtlasDescriptor,
     Report,
     describe_atlas,
     generate_report,
 )
-from abagen_core.utils import InvalidOptionError, data_path
+from abagen_core.utils import data_path
 
 DK = data_path("atlas-desikankilliany.nii.gz")
 DK_INFO = data_path("atlas-desikankilliany.csv")

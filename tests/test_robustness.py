@@ -2,7 +2,7 @@
 
 Every test tries bad input (or an interruption) and asserts both the message
 (or the recovered result) and that no partial output remains. Fast tests call
-the checks the workflow runs (``abagen_core.integrity``, the readers, the
+the checks the workflow runs (``abagen_core.workflow.workdir``, the readers, the
 conversion) on a tiny synthetic dataset; the slow ones run Snakemake on it
 (two donors, 60 probes) and kill it, corrupt its cache or run it twice.
 """
@@ -29,11 +29,20 @@ import pytest
 import yaml
 from conftest import REPO
 
-from abagen_core import api, integrity, io, raw, synth
-from abagen_core.artifacts import CorruptArtifactError, read_frame, write_frame, write_text_atomic
-from abagen_core.cli import jobs_run
-from abagen_core.plan import build_plan
+from abagen_core import api, io
+from abagen_core.datasets import raw, synth
+from abagen_core.datasets.checks import check_data_dir
+from abagen_core.errors import CorruptArtifactError, InputError
+from abagen_core.storage.artifacts import read_frame, write_frame
+from abagen_core.storage.atomic import is_temporary, write_text_atomic
+from abagen_core.storage.checks import parquet_problem, unreadable_artifact
+from abagen_core.storage.parquet import write_parquet_atomic
 from abagen_core.utils import data_path
+from abagen_core.workflow import checks as workflow_checks
+from abagen_core.workflow import workdir as wd
+from abagen_core.workflow.checks import check_atlases, check_config
+from abagen_core.workflow.cli import jobs_run
+from abagen_core.workflow.plan import build_plan
 
 SCHEMA = REPO / "config" / "schema" / "config.schema.yaml"
 SNAKEFILE = REPO / "workflow" / "Snakefile"
@@ -64,7 +73,7 @@ def _donor_copy(small_data: Path, root: Path) -> Path:
 
 def _leftovers(folder: Path) -> list[str]:
     """Temporary files of atomic writes left anywhere under `folder`."""
-    return [str(p) for p in folder.rglob("*") if integrity._is_temporary(p.name)]
+    return [str(p) for p in folder.rglob("*") if is_temporary(p.name)]
 
 
 # --------------------------------------------------------------------------- config
@@ -137,7 +146,7 @@ def _plan(config: dict, base: Path = REPO):
     """What workflow/rules/common.smk does with a config, before any job."""
     from snakemake.utils import validate
 
-    integrity.check_config(config, SCHEMA)
+    check_config(config, SCHEMA)
     validate(config, str(SCHEMA), set_default=True)
     return build_plan(config, base=base)
 
@@ -177,7 +186,7 @@ CLI_CASES = [
 @pytest.mark.parametrize(("argv", "message"), CLI_CASES)
 def test_invalid_cli_arguments_are_refused_before_any_work(argv, message, tmp_path, capsys,
                                                            monkeypatch):
-    from abagen_core import cli
+    from abagen_core.workflow import cli
 
     monkeypatch.setattr(cli, "_run", lambda *a, **k: pytest.fail("the workflow must not run"))
     cache = tmp_path / "cache"
@@ -302,8 +311,8 @@ def test_bad_atlas_is_refused_naming_atlas_and_file(case, tmp_path):
     config = copy.deepcopy(BASE_CONFIG)
     config.update(data_dir=str(tmp_path), atlases={"bad": entry})
     state = tmp_path / "state"
-    with pytest.raises(integrity.InputError) as err:
-        integrity.check_atlases(_plan(config).atlases, state_dir=state)
+    with pytest.raises(InputError) as err:
+        check_atlases(_plan(config).atlases, state_dir=state)
     message = str(err.value)
     assert message.startswith("atlases.bad")
     for fragment in fragments:
@@ -319,12 +328,12 @@ def test_atlas_far_from_mni_is_a_documented_warning(tmp_path):
     config.update(data_dir=str(tmp_path),
                   atlases={"far": {"image": _nifti(tmp_path / "far.nii.gz", _blocks(), far)}})
     logged: list[str] = []
-    found = integrity.check_atlases(_plan(config).atlases, state_dir=tmp_path / "s",
+    found = check_atlases(_plan(config).atlases, state_dir=tmp_path / "s",
                                     log=logged.append)
     assert len(found) == 1 and found == logged
     assert found[0].startswith("atlases.far:") and "MNI152" in found[0]
     # remembered, warned again on the next start without loading the image
-    assert integrity.check_atlases(_plan(config).atlases, state_dir=tmp_path / "s") == found
+    assert check_atlases(_plan(config).atlases, state_dir=tmp_path / "s") == found
     readme = (REPO / "config" / "README.md").read_text()
     assert "MNI152 brain" in readme
 
@@ -339,16 +348,16 @@ def test_accepted_atlas_variants_and_the_check_cache(tmp_path, monkeypatch):
     config = copy.deepcopy(BASE_CONFIG)
     config.update(data_dir=str(tmp_path), atlases={"ok": {"image": str(vol), "info": info}})
     state = tmp_path / "state"
-    assert integrity.check_atlases(_plan(config).atlases, state_dir=state) == []
+    assert check_atlases(_plan(config).atlases, state_dir=state) == []
     calls = []
-    monkeypatch.setattr(integrity, "check_atlas_spec", lambda spec: calls.append(spec) or [])
-    integrity.check_atlases(_plan(config).atlases, state_dir=state)
+    monkeypatch.setattr(workflow_checks, "check_atlas_spec", lambda spec: calls.append(spec) or [])
+    check_atlases(_plan(config).atlases, state_dir=state)
     assert calls == []
     time.sleep(0.01)
     _nifti(vol, -_blocks())  # edited: checked again
     monkeypatch.undo()
-    with pytest.raises(integrity.InputError, match="negative labels"):
-        integrity.check_atlases(_plan(config).atlases, state_dir=state)
+    with pytest.raises(InputError, match="negative labels"):
+        check_atlases(_plan(config).atlases, state_dir=state)
 
 
 # --------------------------------------------------------------------------- data files
@@ -502,18 +511,18 @@ def _data_dir_case(case: str, root: Path, small_data: Path, monkeypatch) -> tupl
                                   "an unreadable folder"])
 def test_bad_data_dir_is_refused_before_any_job(case, small_data, tmp_path, monkeypatch):
     data_dir, fragment = _data_dir_case(case, tmp_path, small_data, monkeypatch)
-    with pytest.raises(integrity.InputError) as err:
-        integrity.check_data_dir(data_dir, [DONOR], download=False)
+    with pytest.raises(InputError) as err:
+        check_data_dir(data_dir, [DONOR], download=False)
     message = str(err.value)
     assert message.startswith("data_dir:") and fragment in message, message
 
 
 def test_data_dir_checks_with_download(small_data, tmp_path):
-    integrity.check_data_dir(tmp_path / "nowhere", DONORS, download=True)  # fetched later
-    integrity.check_data_dir(small_data, DONORS, download=False)
+    check_data_dir(tmp_path / "nowhere", DONORS, download=True)  # fetched later
+    check_data_dir(small_data, DONORS, download=False)
     (tmp_path / "file").write_text("x")
-    with pytest.raises(integrity.InputError, match="is not a folder"):
-        integrity.check_data_dir(tmp_path / "file", DONORS, download=True)
+    with pytest.raises(InputError, match="is not a folder"):
+        check_data_dir(tmp_path / "file", DONORS, download=True)
 
 
 # --------------------------------------------------------------------------- cache
@@ -542,7 +551,7 @@ def workdir(small_data, tmp_path) -> Path:
     write_text_atomic(json.dumps({"method": "x", "n_samples": 1, "parts": ["moments"]}),
                       summary / "summary.json")
     res = root / "results" / "dk" / "default"
-    io.write_parquet_atomic(_frame(), res / "expression.parquet")
+    write_parquet_atomic(_frame(), res / "expression.parquet")
     for name in ("expression.csv", "counts.csv", "report.md", "metadata.json"):
         write_text_atomic("x\n", res / name)
     return root
@@ -608,7 +617,7 @@ def test_corrupt_cached_file_is_removed_and_the_rest_kept(case, workdir):
     rel, corrupt, reason, removed = CACHE_CASES[case]
     corrupt(workdir / rel)
     before = {p for p in workdir.rglob("*") if p.is_file()}
-    actions = integrity.repair_workdir(workdir)
+    actions = wd.repair_workdir(workdir)
     removed_path = workdir / (removed or rel)
     assert len(actions) == 1, actions
     assert (removed or rel) in actions[0] and reason in actions[0], actions
@@ -616,30 +625,30 @@ def test_corrupt_cached_file_is_removed_and_the_rest_kept(case, workdir):
     after = {p for p in workdir.rglob("*") if p.is_file()}
     gone = {p for p in before - after if not p.is_relative_to(workdir / ".snakemake")}
     assert all(p == removed_path or p.is_relative_to(removed_path) for p in gone)
-    assert integrity.repair_workdir(workdir) == []  # the rest is valid and remembered
+    assert wd.repair_workdir(workdir) == []  # the rest is valid and remembered
 
 
 def test_files_of_other_steps_are_not_mistaken_for_matrices(workdir):
     """Only the conversion's own files get the matrix and checksum checks."""
     other = workdir / "results" / "maps" / "microarray.parquet"
-    io.write_parquet_atomic(_frame(), other)
+    write_parquet_atomic(_frame(), other)
     note = workdir / "resources" / "qc" / "inputs.sha256"
     write_text_atomic("written by another step\n", note)
-    assert integrity.repair_workdir(workdir) == []
+    assert wd.repair_workdir(workdir) == []
     assert other.exists() and note.exists()
 
 
 def test_startup_check_reads_only_new_or_changed_files(workdir, monkeypatch):
-    assert integrity.repair_workdir(workdir) == []
+    assert wd.repair_workdir(workdir) == []
     seen = []
-    real = integrity.parquet_problem
-    monkeypatch.setattr(integrity, "parquet_problem",
+    real = parquet_problem
+    monkeypatch.setattr(wd, "parquet_problem",
                         lambda p, matrix=None: seen.append(p) or real(p, matrix))
-    assert integrity.repair_workdir(workdir) == []
+    assert wd.repair_workdir(workdir) == []
     assert seen == []
     target = workdir / "resources" / "genes" / "k" / f"genes_{DONOR}.parquet"
     _truncate(target)
-    actions = integrity.repair_workdir(workdir)
+    actions = wd.repair_workdir(workdir)
     assert seen == [target] and "not a complete parquet file" in actions[0]
 
 
@@ -656,7 +665,7 @@ def test_corrupt_data_page_is_detected_when_read_and_removed(reader, workdir):
     data = bytearray(path.read_bytes())
     data[col.data_page_offset + col.total_compressed_size - 5] ^= 0xFF
     path.write_bytes(bytes(data))
-    assert integrity.parquet_problem(path) is None
+    assert parquet_problem(path) is None
     with pytest.raises(CorruptArtifactError) as err:
         if reader == "read_frame":
             read_frame(path, kind="genes")
@@ -670,7 +679,7 @@ def test_corrupt_data_page_is_detected_when_read_and_removed(reader, workdir):
 def test_unreadable_but_intact_file_is_kept(tmp_path):
     path = tmp_path / "x.parquet"
     path.write_bytes(b"PAR1")
-    error = integrity.unreadable_artifact(path, MemoryError("out of memory"))
+    error = unreadable_artifact(path, MemoryError("out of memory"))
     assert isinstance(error, CorruptArtifactError) and "Delete it and re-run" in str(error)
     assert path.exists()
 
@@ -696,7 +705,7 @@ def test_leftovers_of_an_interrupted_run_are_cleaned(workdir):
     incomplete.mkdir(parents=True)
     for rel in ("results/dk/default/expression.csv", "results/dk/default/counts.csv"):
         (incomplete / base64.urlsafe_b64encode(rel.encode()).decode()).write_text("{}")
-    actions = integrity.repair_workdir(workdir)
+    actions = wd.repair_workdir(workdir)
     assert not list(locks.iterdir())
     assert _leftovers(workdir) == []
     res = workdir / "results" / "dk" / "default"
@@ -709,8 +718,8 @@ def test_leftovers_of_an_interrupted_run_are_cleaned(workdir):
 
 _HOLDER = textwrap.dedent("""
     import sys, time
-    from abagen_core import integrity
-    lock = integrity.acquire_run_lock(sys.argv[1])
+    from abagen_core.workflow import workdir as wd
+    lock = wd.acquire_run_lock(sys.argv[1])
     print("held" if lock.acquired else "refused", flush=True)
     time.sleep(120)
 """)
@@ -732,7 +741,7 @@ def test_run_lock_refuses_while_held_and_frees_on_sigkill(workdir):
     holder = _hold_lock(workdir)
     try:
         logged: list[str] = []
-        lock = integrity.prepare_workdir(workdir, log=logged.append)
+        lock = wd.prepare_workdir(workdir, log=logged.append)
         assert not lock.acquired
         assert f"pid {holder.pid}" in lock.holder
         assert "Another run of this workflow is using" in logged[0]
@@ -741,7 +750,7 @@ def test_run_lock_refuses_while_held_and_frees_on_sigkill(workdir):
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait()
-    lock = integrity.prepare_workdir(workdir)  # the kernel released the dead run's lock
+    lock = wd.prepare_workdir(workdir)  # the kernel released the dead run's lock
     try:
         assert lock.acquired and f"pid {holder.pid}" in lock.holder
         assert not stale.exists() and not tmp.exists()
@@ -754,7 +763,7 @@ def test_cli_calls_on_one_cache_wait_for_each_other(tmp_path):
     script = textwrap.dedent("""
         import sys, time
         from pathlib import Path
-        from abagen_core import cli
+        from abagen_core.workflow import cli
         with cli._locked(Path(sys.argv[1])):
             print("in", time.time(), flush=True)
             time.sleep(1.5)
@@ -780,7 +789,7 @@ def test_failed_write_leaves_the_old_file_and_no_partial_one(writer, tmp_path, m
     if writer == "text":
         write_text_atomic("old\n", dest)
     else:
-        io.write_parquet_atomic(_frame(), dest)
+        write_parquet_atomic(_frame(), dest)
     before = dest.read_bytes()
 
     def _fail(*args, **kwargs):
@@ -793,7 +802,7 @@ def test_failed_write_leaves_the_old_file_and_no_partial_one(writer, tmp_path, m
     else:
         monkeypatch.setattr(pq, "write_table", _fail)
         with pytest.raises(OSError, match="disk full"):
-            io.write_parquet_atomic(_frame(5), dest)
+            write_parquet_atomic(_frame(5), dest)
     assert dest.read_bytes() == before
     assert sorted(p.name for p in dest.parent.iterdir()) == [dest.name]
 
@@ -801,7 +810,7 @@ def test_failed_write_leaves_the_old_file_and_no_partial_one(writer, tmp_path, m
 def test_parquet_results_get_normal_permissions(tmp_path):
     old = os.umask(0o022)
     try:
-        dest = io.write_parquet_atomic(_frame(), tmp_path / "expression.parquet")
+        dest = write_parquet_atomic(_frame(), tmp_path / "expression.parquet")
     finally:
         os.umask(old)
     assert dest.stat().st_mode & 0o777 == 0o644

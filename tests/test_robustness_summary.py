@@ -1,4 +1,4 @@
-"""abagen_core.robustness: correlations with a reference, gene spread, decision points."""
+"""abagen_core.outputs.robustness: correlations with a reference, gene spread, decision points."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from abagen_core import robustness as rb
+from abagen_core.outputs import robustness as rb
 
 
 def _matrix(seed: int = 0, n_regions: int = 12, n_genes: int = 30) -> pd.DataFrame:

@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from abagen_core import io, pipeline, samples
+from abagen_core import io
 from abagen_core.donors import DONORS
+from abagen_core.stages import regional as pipeline
+from abagen_core.stages import samples
 
 
 def _donor_dir(root, donor):

@@ -18,7 +18,7 @@ import yaml
 from conftest import REPO, job_stats
 
 from abagen_core.options import check_options, stage_key
-from abagen_core.plan import expand_sweep
+from abagen_core.workflow.plan import expand_sweep
 
 SNAKEFILE = REPO / "workflow" / "Snakefile"
 ALL_DONORS = 6
@@ -114,7 +114,7 @@ SWEEP = {"grid": {"gene_norm": ["srs", "zscore"], "ibf_threshold": [0.2, 0.5]}}
 
 @pytest.fixture(scope="module")
 def sweep_run(tmp_path_factory):
-    from abagen_core.synth import generate_dataset
+    from abagen_core.datasets.synth import generate_dataset
 
     root = tmp_path_factory.mktemp("sweep")
     data = root / "data"

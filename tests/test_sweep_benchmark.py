@@ -48,7 +48,7 @@ def test_sample_indices(sb):
 
 
 def test_sweep_config_gives_the_same_variants_as_single_configs(sb, tmp_path):
-    from abagen_core.plan import build_plan
+    from abagen_core.workflow.plan import build_plan
 
     variants = sb.grid_variants(12)
     cfg = sb.sweep_config(tmp_path, variants)

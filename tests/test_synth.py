@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from abagen_core import synth
-from abagen_core.utils import InvalidOptionError, data_path
+from abagen_core.datasets import synth
+from abagen_core.errors import InvalidOptionError
+from abagen_core.utils import data_path
 
 DONORS = ("9861", "10021", "12876", "14380", "15496", "15697")
 N_PROBES = 300

@@ -21,11 +21,12 @@ import pytest
 import yaml
 from conftest import REPO, job_stats
 
-from abagen_core import pipeline
 from abagen_core.api import get_interpolated_map, get_samples_in_mask
+from abagen_core.atlas.masks import mask_points, mask_tree
 from abagen_core.options import stage_key
-from abagen_core.plan import build_plan
+from abagen_core.stages import regional as pipeline
 from abagen_core.utils import data_path
+from abagen_core.workflow.plan import build_plan
 
 SNAKEFILE = REPO / "workflow" / "Snakefile"
 SCHEMA = REPO / "config" / "schema" / "config.schema.yaml"
@@ -227,8 +228,8 @@ def test_dry_run_refuses_bad_n_neighbors_before_any_job(bundled_parity, masks, t
 
 
 def test_binary_surface_mask_is_accepted(masks):
-    tree = pipeline.mask_tree(tuple(masks["surface"]))
-    space, index, points = pipeline.mask_points(tuple(masks["surface"]))
+    tree = mask_tree(tuple(masks["surface"]))
+    space, index, points = mask_points(tuple(masks["surface"]))
     assert space is not None and len(index) == len(points) == int((tree.atlas != 0).sum())
     assert points.shape[1] == 3
 

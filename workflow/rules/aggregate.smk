@@ -5,7 +5,6 @@
 rule combine_donors:
     input:
         unpack(regional_inputs),
-        code=code("aggregate", "report", "pipeline"),
     output:
         expression=report(
             "results/{atlas}/{variant}/expression.csv",
@@ -28,6 +27,7 @@ rule combine_donors:
         ),
         metadata="results/{atlas}/{variant}/metadata.json",
     params:
+        code=code("combine_donors"),
         options=variant_params,
         atlas=atlas_description,
         donors=DONORS,
@@ -51,10 +51,10 @@ rule donor_expression:
     input:
         normalized=donor_normalized,
         labels=donor_labels,
-        code=code("aggregate", "pipeline"),
     output:
         expression="results/{atlas}/{variant}/donors/expression_{donor}.csv",
     params:
+        code=code("donor_expression"),
         options=variant_params,
         atlas=atlas_description,
     conda:

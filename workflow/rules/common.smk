@@ -7,13 +7,16 @@ from pathlib import Path
 from snakemake.logging import logger
 from snakemake.utils import validate
 
-from abagen_core import integrity
-from abagen_core.integrity import check_config
+from abagen_core.workflow import workdir
+from abagen_core.workflow.checks import check_config
+from abagen_core.workflow.codehash import code_digest
 from abagen_core.options import stage_options as options_of_stage
 from abagen_core.options import check_options
-from abagen_core.plan import build_plan, expand_sweep, resolve_data_dir
-from abagen_core.robustness import choose_reference
-from abagen_core.synth import is_synthetic
+from abagen_core.workflow.plan import build_plan, expand_sweep, resolve_data_dir
+from abagen_core.outputs.robustness import choose_reference
+from abagen_core.datasets.synth import is_synthetic
+from abagen_core.workflow.checks import check_atlases
+from abagen_core.datasets.checks import check_data_dir
 
 
 # one short line per problem (key, allowed values, received value); then
@@ -35,12 +38,12 @@ RNASEQ_DONORS = [d for d in ("9861", "10021") if d in DONORS]
 # and the atlases are checked, and what an interrupted run left in this
 # working folder is repaired: Snakemake's stale lock, temporary files, results
 # of interrupted jobs, cached files failing their parquet footer / schema
-# check (abagen_core.integrity). RUN_LOCK is held while this run lasts.
+# check (abagen_core.workflow.workdir). RUN_LOCK is held while this run lasts.
 if workflow.is_main_process:
     if DATA_DIR is not None:
-        integrity.check_data_dir(DATA_DIR, DONORS, download=config["download"])
-    integrity.check_atlases(PLAN.atlases, state_dir=integrity.STATE_DIR, log=logger.warning)
-    RUN_LOCK = integrity.prepare_workdir(Path.cwd(), log=logger.warning)
+        check_data_dir(DATA_DIR, DONORS, download=config["download"])
+    check_atlases(PLAN.atlases, state_dir=workdir.STATE_DIR, log=logger.warning)
+    RUN_LOCK = workdir.prepare_workdir(Path.cwd(), log=logger.warning)
 
 # upstream key of every (stage, key): UPSTREAM[stage][key][upstream_stage]
 UPSTREAM = {}
@@ -58,9 +61,9 @@ wildcard_constraints:
     which="reannotated|original",
 
 
-def code(*modules):
-    """Library modules a rule's script uses: inputs, so code changes re-run it."""
-    return [workflow.source_path(f"../../abagen_core/{m}.py") for m in modules]
+def code(script):
+    """Digest of a rule's script and the library code it imports (a param: changes re-run it)."""
+    return code_digest(Path(workflow.basedir).parent / "scripts" / f"{script}.py")
 
 
 def scaled_mem(base_mb):
@@ -105,7 +108,7 @@ def _donors_in_data_dir():
     """Donors whose five CSVs are in data_dir: converted from there directly."""
     if DATA_DIR is None:
         return {}
-    from abagen_core.fetch import find_donor_files
+    from abagen_core.datasets.fetch import find_donor_files
 
     found = {}
     for donor in DONORS:

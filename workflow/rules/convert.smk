@@ -8,7 +8,6 @@
 rule convert_donor:
     input:
         unpack(raw_files),
-        code=code("io", "raw"),
     output:
         microarray="resources/parquet/{donor}/microarray.parquet",
         microarray_checksum="resources/parquet/{donor}/microarray.sha256",
@@ -16,6 +15,8 @@ rule convert_donor:
         pacall_checksum="resources/parquet/{donor}/pacall.sha256",
         annotation="resources/parquet/{donor}/annotation.parquet",
         ontology="resources/parquet/{donor}/ontology.parquet",
+    params:
+        code=code("convert_donor"),
     conda:
         "../envs/abagen.yaml"
     log:
@@ -36,10 +37,11 @@ rule convert_rnaseq:
     input:
         tpm="resources/raw/rnaseq_{donor}/RNAseqTPM.csv",
         annotation="resources/raw/rnaseq_{donor}/SampleAnnot.csv",
-        code=code("io"),
     output:
         tpm="resources/parquet/rnaseq_{donor}/tpm.parquet",
         annotation="resources/parquet/rnaseq_{donor}/annotation.parquet",
+    params:
+        code=code("convert_rnaseq"),
     conda:
         "../envs/abagen.yaml"
     log:

@@ -11,6 +11,7 @@ rule obtain_raw:
         annotation="resources/raw/{donor}/SampleAnnot.csv",
         ontology="resources/raw/{donor}/Ontology.csv",
     params:
+        code=code("obtain_raw"),
         source=RAW_SOURCE,
         data_dir=DATA_DIR,
         download=config["download"],
@@ -36,6 +37,7 @@ rule obtain_t1:
     output:
         t1="resources/raw/{donor}/T1.nii.gz",
     params:
+        code=code("obtain_t1"),
         source=RAW_SOURCE,
         data_dir=DATA_DIR,
         download=config["download"],
@@ -61,6 +63,7 @@ rule obtain_rnaseq:
         tpm=temp("resources/raw/rnaseq_{donor}/RNAseqTPM.csv"),
         annotation="resources/raw/rnaseq_{donor}/SampleAnnot.csv",
     params:
+        code=code("obtain_rnaseq"),
         source=RAW_SOURCE,
         data_dir=DATA_DIR,
         download=config["download"],

@@ -6,10 +6,10 @@ rule label_samples:
     input:
         atlas=atlas_files,
         samples=samples_of_labels,
-        code=code("images", "matching", "pipeline"),
     output:
         labels="resources/labels/{atlas}/{key}/labels_{donor}.parquet",
     params:
+        code=code("label_samples"),
         atlas=atlas_spec,
         options=stage_options("labels"),
     conda:
@@ -33,10 +33,10 @@ rule normalize_donor:
         samples=samples_of_regional,
         labels=labels_of_regional,
         atlas=atlas_files,
-        code=code("normalize", "aggregate", "matching", "pipeline"),
     output:
         normalized="resources/regional/{atlas}/{key}/normalized_{donor}.parquet",
     params:
+        code=code("normalize_donor"),
         atlas=atlas_spec,
         options=stage_options("regional"),
     conda:

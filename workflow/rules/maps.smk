@@ -7,7 +7,6 @@
 rule samples_in_mask:
     input:
         unpack(samples_in_mask_inputs),
-        code=code("pipeline", "normalize", "images", "matching", "artifacts"),
     output:
         expression=report(
             "results/samples_in_mask/{name}/expression.csv",
@@ -19,6 +18,7 @@ rule samples_in_mask:
         coordinates="results/samples_in_mask/{name}/coordinates.csv",
         metadata="results/samples_in_mask/{name}/metadata.json",
     params:
+        code=code("samples_in_mask"),
         mask=samples_in_mask_mask,
         options=samples_in_mask_options,
         donors=DONORS,
@@ -42,10 +42,10 @@ rule samples_in_mask:
 rule map_samples:
     input:
         unpack(map_samples_inputs),
-        code=code("pipeline", "normalize", "artifacts"),
     output:
         samples="resources/maps/{name}/samples.parquet",
     params:
+        code=code("map_samples"),
         options=map_options,
         genes=map_genes,
         donors=DONORS,
@@ -70,10 +70,10 @@ rule interpolated_map_volume:
     input:
         samples="resources/maps/{name}/samples.parquet",
         mask=map_mask_files,
-        code=code("pipeline", "images", "matching", "artifacts"),
     output:
         image="results/maps/{name}/{gene}.nii.gz",
     params:
+        code=code("interpolated_map"),
         mask=map_mask,
         n_neighbors=map_n_neighbors,
     wildcard_constraints:
@@ -97,11 +97,11 @@ rule interpolated_map_surface:
     input:
         samples="resources/maps/{name}/samples.parquet",
         mask=map_mask_files,
-        code=code("pipeline", "images", "matching", "artifacts"),
     output:
         lh="results/maps/{name}/{gene}_lh.func.gii",
         rh="results/maps/{name}/{gene}_rh.func.gii",
     params:
+        code=code("interpolated_map"),
         mask=map_mask,
         n_neighbors=map_n_neighbors,
     wildcard_constraints:
@@ -125,10 +125,10 @@ rule map_metadata:
     input:
         samples="resources/maps/{name}/samples.parquet",
         maps=map_files_of,
-        code=code("pipeline", "artifacts"),
     output:
         metadata="results/maps/{name}/metadata.json",
     params:
+        code=code("map_metadata"),
         mask=map_mask,
         genes=map_genes,
         n_neighbors=map_n_neighbors,

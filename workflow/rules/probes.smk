@@ -10,10 +10,10 @@ rule intensity_filter:
     input:
         summaries=pacall_summaries_of_ibf,
         probes=probes_table_of("ibf"),
-        code=code("probes", "pipeline", "artifacts"),
     output:
         kept="resources/probes/ibf/{key}/kept.parquet",
     params:
+        code=code("intensity_filter"),
         options=stage_options("ibf"),
     conda:
         "../envs/abagen.yaml"
@@ -33,10 +33,10 @@ rule intensity_filter:
 rule probe_summary:
     input:
         unpack(probe_summary_inputs),
-        code=code("probes", "pipeline", "artifacts"),
     output:
         summary=directory("resources/probes/summary/{key}/summary_{donor}"),
     params:
+        code=code("probe_summary"),
         options=stage_options("psummary"),
     conda:
         "../envs/abagen.yaml"
@@ -56,10 +56,10 @@ rule probe_summary:
 rule select_probes:
     input:
         unpack(selection_inputs),
-        code=code("probes", "pipeline", "artifacts"),
     output:
         selection="resources/probes/{key}/selection.parquet",
     params:
+        code=code("select_probes"),
         options=stage_options("probes"),
         donors=DONORS,
         rnaseq_donors=RNASEQ_DONORS,
@@ -84,10 +84,10 @@ rule donor_genes:
         samples=samples_of_genes_key,
         kept=kept_of_genes,
         selection=selection_of_genes,
-        code=code("probes", "normalize", "pipeline", "artifacts"),
     output:
         genes="resources/genes/{key}/genes_{donor}.parquet",
     params:
+        code=code("donor_genes"),
         options=stage_options("genes"),
     conda:
         "../envs/abagen.yaml"

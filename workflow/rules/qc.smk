@@ -7,7 +7,6 @@
 rule qc_figures:
     input:
         unpack(qc_inputs),
-        code=code("qc", "robustness", "pipeline", "aggregate", "matching", "images"),
     output:
         counts=report(
             "results/{atlas}/{variant}/qc/counts.png",
@@ -54,6 +53,7 @@ rule qc_figures:
             },
         ),
     params:
+        code=code("qc_figures"),
         atlas=atlas_description,
         donors=DONORS,
         gene=QC["gene"],
@@ -76,7 +76,6 @@ rule qc_figures:
 rule robustness_summary:
     input:
         expression=robustness_inputs,
-        code=code("robustness", "qc"),
     output:
         variants=report(
             "results/robustness/{atlas}/variants.csv",
@@ -122,6 +121,7 @@ rule robustness_summary:
             labels={"atlas": "{atlas}", "file": "gene spread"},
         ),
     params:
+        code=code("robustness_summary"),
         variants=list(PLAN.variants),
         options=PLAN.variants,
         reference=ROBUSTNESS_REFERENCE,

@@ -8,10 +8,10 @@ rule prepare_probes:
         # Probes.csv is the same for every donor; read from the raw CSV so
         # this does not wait for a donor's conversion
         probes=raw_file(DONORS[0], "probes"),
-        code=code("probes", "pipeline", "io"),
     output:
         probes="resources/probes/probes_{which}.parquet",
     params:
+        code=code("prepare_probes"),
         reannotated=probe_table_is_reannotated,
     conda:
         "../envs/abagen.yaml"
@@ -32,13 +32,13 @@ rule prepare_samples:
     input:
         unpack(sample_inputs),
         pacall="resources/parquet/{donor}/pacall.parquet",
-        code=code("samples", "pipeline", "probes"),
     output:
         samples="resources/samples/{donor}/samples_{key}.parquet",
         # samples with signal per probe (all probes): the donor's part of the
         # intensity filter, a small per-donor reduction
         pacall="resources/samples/{donor}/pacall_{key}.parquet",
     params:
+        code=code("prepare_samples"),
         options=stage_options("samples"),
     conda:
         "../envs/abagen.yaml"

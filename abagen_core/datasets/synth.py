@@ -53,9 +53,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from .donors import DONORS, check_donors
-from .utils import check_choice, data_path
+from abagen_core import __version__
+from abagen_core.donors import DONORS, check_donors
+from abagen_core.utils import check_choice, data_path
 
 __all__ = [
     "MICROARRAY_FILES",
@@ -1282,7 +1282,7 @@ def generate_dataset(
     classes = ref.classes[np.isin(donor_col, donor_list)]
     manifest = {
         "synthetic": True,
-        "generator": "abagen_core.synth",
+        "generator": "abagen_core.datasets.synth",
         "version": __version__,
         "seed": int(seed),
         "n_probes": int(n_probes),
@@ -1453,7 +1453,7 @@ def _parser() -> argparse.ArgumentParser:
             "download format (microarray, optional RNA-seq and MRI) for demos, tests\n"
             "and benchmarks. Samples are the real 3,702 AHBA samples; probes and\n"
             "intensities are synthetic. The root gets a synth_manifest.json marking\n"
-            "the data as synthetic (see abagen_core.synth.is_synthetic)."
+            "the data as synthetic (see abagen_core.datasets.synth.is_synthetic)."
         ),
         epilog=(
             "Examples:\n"
@@ -1513,7 +1513,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point (``abagen-synth``, ``python -m abagen_core.synth``)."""
+    """Command-line entry point (``abagen-synth``, ``python -m abagen_core.datasets.synth``)."""
     args = _parser().parse_args(argv)
     level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s")
@@ -1545,6 +1545,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from abagen_core.synth import main as _main
+    from abagen_core.datasets.synth import main as _main
 
     sys.exit(_main())

@@ -27,9 +27,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .donors import check_donors, donor_info
-from .normalize import check_norm
-from .utils import InvalidOptionError, check_choice
+from abagen_core.donors import check_donors, donor_info
+from abagen_core.errors import InvalidOptionError
+from abagen_core.stages.normalize import check_norm
+from abagen_core.utils import check_choice
 
 __all__ = [
     "ABAGEN_VERSION",

@@ -1,7 +1,7 @@
 """Quality-control and robustness figures (matplotlib, no pyplot state).
 
 Every function takes DataFrames (and, for brain maps, an
-:class:`abagen_core.matching.AtlasTree`) and returns a
+:class:`abagen_core.atlas.matching.AtlasTree`) and returns a
 :class:`matplotlib.figure.Figure`. Figures are created without pyplot, so
 nothing global is touched; ``fig.savefig(path)`` renders them with the Agg
 backend.
@@ -15,7 +15,7 @@ backend.
 - :func:`qc_figures`: all of the above for one result;
 - :func:`correlation_figure`, :func:`decision_figure`,
   :func:`gene_spread_figure`: the robustness summary of a sweep
-  (:func:`abagen_core.robustness.robustness_summary`).
+  (:func:`abagen_core.outputs.robustness.robustness_summary`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import pandas as pd
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
-from .robustness import RobustnessSummary, donor_agreement
+from abagen_core.outputs.robustness import RobustnessSummary, donor_agreement
 
 __all__ = [
     "pick_gene",
@@ -284,7 +284,7 @@ def brain_map_figure(values: pd.Series, atlas_tree: Any, *, title: str | None = 
     values : pandas.Series of shape (n_regions,)
         Value per region, indexed by region id; regions without a value
         (missing or NaN) are grey.
-    atlas_tree : abagen_core.matching.AtlasTree
+    atlas_tree : abagen_core.atlas.matching.AtlasTree
         A volumetric atlas (any orientation; shown in RAS+ with the left
         hemisphere on the left) or a surface atlas (labelled vertices drawn
         as dots, nearest to the viewer on top; hemisphere from the atlas
@@ -359,7 +359,7 @@ def donor_agreement_figure(per_donor: Mapping[str, pd.DataFrame], *,
         Two panels: the donor x donor matrix of median gene-wise correlations
         (annotated), and the histogram of each gene's mean correlation over
         donor pairs (differential stability). See
-        :func:`abagen_core.robustness.donor_agreement`.
+        :func:`abagen_core.outputs.robustness.donor_agreement`.
     """
     pairs, stability = donor_agreement(per_donor)
     fig = Figure(figsize=(11, 4.8), layout="constrained")
@@ -408,7 +408,7 @@ def qc_figures(expression: pd.DataFrame, counts: pd.DataFrame,
         Samples per region and donor.
     per_donor : mapping of str -> pandas.DataFrame of shape (n_regions, n_genes)
         Donor-level matrices.
-    atlas_tree : abagen_core.matching.AtlasTree
+    atlas_tree : abagen_core.atlas.matching.AtlasTree
     gene : str, optional
         Gene for the expression map (default, and when `gene` is not in
         `expression`: :func:`pick_gene`, with a note in the title).

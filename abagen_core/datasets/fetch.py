@@ -64,10 +64,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from . import __version__
-from .donors import DONORS, check_donors
-from .donors import donor_info as _donor_info
-from .utils import check_choice, data_path
+from abagen_core import __version__
+from abagen_core.donors import DONORS, check_donors
+from abagen_core.donors import donor_info as _donor_info
+from abagen_core.utils import check_choice, data_path
 
 __all__ = [
     "DEFAULT_API_URL",

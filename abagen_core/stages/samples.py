@@ -26,7 +26,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from .utils import check_choice, data_path
+from abagen_core.utils import check_choice, data_path
 
 __all__ = [
     "ANNOTATION_COLUMNS",

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .utils import check_choice
+from abagen_core.utils import check_choice
 
 __all__ = [
     "AGG_METRICS",
@@ -179,7 +179,7 @@ def interpolate_region(expression: pd.DataFrame, nearest: np.ndarray,
         Row position (in `expression`) of the nearest sample of each point.
     distance : array of shape (n_points,)
         Distance of each point to that sample (>= 0). float32 distances (as
-        :meth:`abagen_core.matching.AtlasTree.fill_label` gives for meshes)
+        :meth:`abagen_core.atlas.matching.AtlasTree.fill_label` gives for meshes)
         give float32 weights; anything else is used as float64.
 
     Returns

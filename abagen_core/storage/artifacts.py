@@ -9,9 +9,8 @@ silently used.
 from __future__ import annotations
 
 import json
-import logging
 import os
-import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +19,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .io import atomic_path, write_parquet_atomic
+from abagen_core.errors import CorruptArtifactError
+from abagen_core.storage.atomic import write_text_atomic
+from abagen_core.storage.checks import META_KEY, SCHEMA_VERSION
+from abagen_core.storage.parquet import write_parquet_atomic
 
-__all__ = ["SCHEMA_VERSION", "write_frame", "read_frame", "write_text_atomic",
-           "write_figure_atomic", "setup_logging", "CorruptArtifactError"]
+__all__ = ["write_frame", "read_frame", "write_probe_summary", "read_probe_summary",
+           "read_donor_genes", "count_rows"]
 
-SCHEMA_VERSION = "1"
 #: frames with more columns than this are stored transposed
 _WIDE = 512
-_META_KEY = b"abagen_core"
-
-
-class CorruptArtifactError(RuntimeError):
-    """An intermediate file is unreadable or was not written by this pipeline."""
 
 
 def write_frame(frame: pd.DataFrame, path: str | os.PathLike, *, kind: str,
@@ -69,7 +65,7 @@ def write_frame(frame: pd.DataFrame, path: str | os.PathLike, *, kind: str,
         frame.columns = [str(c) for c in frame.columns]
     table = pa.Table.from_pandas(frame, preserve_index=True)
     meta = dict(table.schema.metadata or {})
-    meta[_META_KEY] = json.dumps({"schema_version": SCHEMA_VERSION, "kind": kind,
+    meta[META_KEY] = json.dumps({"schema_version": SCHEMA_VERSION, "kind": kind,
                                   "attrs": attrs}, default=str).encode()
     table = table.replace_schema_metadata(meta)
     return write_parquet_atomic(table, path, durable=False)
@@ -88,9 +84,9 @@ def read_frame(path: str | os.PathLike, *, kind: str, columns: list[str] | None 
     path = Path(path)
     try:
         table = pq.read_table(path, columns=columns, page_checksum_verification=True)
-        meta = json.loads((table.schema.metadata or {})[_META_KEY])
+        meta = json.loads((table.schema.metadata or {})[META_KEY])
     except Exception as exc:  # noqa: BLE001 - any failure means the file is unusable
-        from .integrity import unreadable_artifact
+        from abagen_core.storage.checks import unreadable_artifact
 
         # a certainly corrupt file (e.g. page checksum mismatch) is removed
         raise unreadable_artifact(path, exc) from None
@@ -111,44 +107,12 @@ def read_frame(path: str | os.PathLike, *, kind: str, columns: list[str] | None 
     return (frame, attrs) if with_attrs else frame
 
 
-def write_text_atomic(text: str, path: str | os.PathLike) -> Path:
-    """Write a text file atomically."""
-    with atomic_path(path) as tmp:
-        Path(tmp).write_text(text)
-    return Path(path)
-
-
-def write_figure_atomic(fig: Any, path: str | os.PathLike, **savefig_kwargs: Any) -> Path:
-    """Save a matplotlib figure atomically (a killed job leaves no partial image)."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", **savefig_kwargs)
-    return path
-
-
-def setup_logging(log_file: str | None = None, level: int = logging.INFO) -> logging.Logger:
-    """Send the package's log messages to `log_file` (and stderr)."""
-    logger = logging.getLogger("abagen_core")
-    logger.setLevel(level)
-    for handler in list(logger.handlers):
-        logger.removeHandler(handler)
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if log_file:
-        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_file, mode="w"))
-    for handler in handlers:
-        handler.setFormatter(fmt)
-        logger.addHandler(handler)
-    return logger
-
-
 # ---------------------------------------------------------------------------
-# probe-selection summaries (abagen_core.probes.ProbeSummary) as parquet
+# probe-selection summaries (abagen_core.stages.probes.ProbeSummary) as parquet
 
 
 def write_probe_summary(summary, folder: str | os.PathLike) -> Path:
-    """Store a :class:`~abagen_core.probes.ProbeSummary` as parquet files.
+    """Store a :class:`~abagen_core.stages.probes.ProbeSummary` as parquet files.
 
     ``folder/moments.parquet`` (probe_id, mean, m2), ``comoments.parquet``
     (long: gene, probe_i, probe_j, value), ``block.parquet`` (multi-probe
@@ -195,7 +159,7 @@ def write_probe_summary(summary, folder: str | os.PathLike) -> Path:
 
 def read_probe_summary(folder: str | os.PathLike):
     """Inverse of :func:`write_probe_summary`."""
-    from .probes import ProbeSummary
+    from abagen_core.stages.probes import ProbeSummary
 
     folder = Path(folder)
     try:
@@ -225,3 +189,25 @@ def read_probe_summary(folder: str | os.PathLike):
         frame.columns = pd.Index([int(c) for c in frame.columns], name="structure_id")
         summary.regions = frame
     return summary
+
+
+def read_donor_genes(donors: Sequence[str], genes: Sequence[str], samples: Sequence[str]
+                     ) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """Every donor's ``donor_genes`` and ``prepare_samples`` tables, by donor.
+
+    Parameters
+    ----------
+    donors : sequence of str
+    genes, samples : sequence of path
+        One file per donor, in `donors` order.
+    """
+    from abagen_core.storage.artifacts import read_frame
+
+    return ({d: read_frame(p, kind="genes") for d, p in zip(donors, genes, strict=True)},
+            {d: read_frame(p, kind="samples") for d, p in zip(donors, samples, strict=True)})
+
+def count_rows(path: str) -> int:
+    """Number of rows of a parquet file (from its footer)."""
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(path).metadata.num_rows)

@@ -10,7 +10,7 @@ stage                       granularity         depends on the atlas?
 ==========================  ==================  ===========================
 :func:`prepare_probes`      once                no
 :func:`prepare_samples`     per donor           no
-:func:`abagen_core.probes.pacall_summary` /
+:func:`abagen_core.stages.probes.pacall_summary` /
 ``probe_summaries``         per donor           no
 :func:`select_probes`       gather over donors  no
 :func:`donor_genes`         per donor           no
@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import aggregate, normalize, probes, samples
+from abagen_core.stages import aggregate, normalize, probes, samples
 
 __all__ = [
     "prepare_probes",
@@ -54,17 +54,10 @@ __all__ = [
     "samples_in_mask",
     "well_coordinates",
     "combine_samples",
-    "mask_tree",
     "check_genes",
     "check_n_neighbors",
     "select_genes",
-    "mask_points",
     "interpolate_samples",
-    "dense_maps",
-    "write_samples_in_mask",
-    "write_map_samples",
-    "write_interpolated_map",
-    "write_map_metadata",
 ]
 
 LOG = logging.getLogger("abagen_core")
@@ -118,7 +111,7 @@ def prepare_samples(annotation: pd.DataFrame, ontology: pd.DataFrame, *,
         Index ``sample_id`` (repeats after mirroring).
     """
     if native_affine is not None:
-        from .matching import native_coordinates
+        from abagen_core.atlas.matching import native_coordinates
 
         native = native_coordinates(annotation, native_affine)
         annotation = annotation.copy()
@@ -153,7 +146,7 @@ def select_probes(pacall_summaries: Mapping[str, probes.PACallSummary],
     kept : pandas.DataFrame of shape (n_kept, n_columns)
         Probes that pass the intensity filter.
     selection : pandas.DataFrame or None
-        :func:`abagen_core.probes.choose_probes` output (None for 'average').
+        :func:`abagen_core.stages.probes.choose_probes` output (None for 'average').
     """
     kept = probes.intensity_filter(pacall_summaries, probe_info, ibf_threshold)
     LOG.info("%d of %d probes pass intensity-based filtering (threshold %s)",
@@ -193,7 +186,7 @@ def label_donor(annotation: pd.DataFrame, atlas_tree: Any, *, tolerance: float,
     Parameters
     ----------
     annotation : pandas.DataFrame of shape (n_samples, 7)
-    atlas_tree : abagen_core.matching.AtlasTree
+    atlas_tree : abagen_core.atlas.matching.AtlasTree
     tolerance : float
     coords : pandas.DataFrame of shape (n_samples, 3), optional
         Coordinates to match instead of ``mni_{x,y,z}`` (native-space
@@ -346,7 +339,7 @@ def batch_normalize(expression: Mapping[str, pd.DataFrame]) -> dict[str, pd.Data
 
     abagen 0.1.3 documents this method but refuses it (documented abagen
     bug); we implement it as its manual describes (see
-    :func:`abagen_core.normalize.normalize_expression`). Every gene is
+    :func:`abagen_core.stages.normalize.normalize_expression`). Every gene is
     residualised on donor membership across all donors' rows at once.
     """
     donors = list(expression)
@@ -392,7 +385,7 @@ def fill_missing(expression: pd.DataFrame, annotation: pd.DataFrame, labels: np.
     in, averaging them across donors with those weights (abagen 0.1.3's
     numbers). ``'interpolate'``: one row per empty region, the inverse-
     distance weighted average of the samples nearest to each of the region's
-    voxels/vertices (see :meth:`abagen_core.matching.AtlasTree.fill_label`).
+    voxels/vertices (see :meth:`abagen_core.atlas.matching.AtlasTree.fill_label`).
 
     Returns
     -------
@@ -504,7 +497,7 @@ def samples_in_mask(expression: pd.DataFrame, annotation: pd.DataFrame, mask_tre
         :func:`donor_genes` output (rows aligned with `annotation`).
     annotation : pandas.DataFrame of shape (n_samples, 7)
         :func:`prepare_samples` output (index ``sample_id``).
-    mask_tree : abagen_core.matching.AtlasTree or None
+    mask_tree : abagen_core.atlas.matching.AtlasTree or None
         The mask (non-zero = inside); None keeps every sample.
     tolerance : float
         As in :func:`label_donor`.
@@ -606,64 +599,6 @@ def select_genes(expression: pd.DataFrame, genes: Sequence[str]) -> pd.DataFrame
     return expression[list(genes)]
 
 
-def mask_tree(mask: Any) -> Any:
-    """The AtlasTree of a group mask (NIfTI in MNI152, or (lh, rh) GIFTIs on fsaverage5).
-
-    Only non-zero matters in a mask, so a GIFTI pair that uses the same
-    value in both hemispheres (a plain binary mask) is accepted: it is
-    binarised as 1 (left) and 2 (right), since the matching code needs
-    distinct values per hemisphere, as for a parcellation.
-    """
-    from . import images
-
-    if not isinstance(mask, tuple | list):
-        return images.check_atlas(mask)
-    if len(mask) != 2:
-        raise ValueError(f"A surface mask must be a (lh, rh) pair of GIFTI images; got "
-                         f"{len(mask)} item(s).")
-    lh, rh = (images.load_gifti(m) for m in mask)
-    values = [np.asarray(img.darrays[0].data).reshape(-1) if img.darrays else np.zeros(0)
-              for img in (lh, rh)]
-    if np.intersect1d(values[0][values[0] != 0], values[1][values[1] != 0]).size:
-        import nibabel as nib
-
-        lh, rh = (nib.gifti.GiftiImage(darrays=[nib.gifti.GiftiDataArray(
-            np.where(v != 0, value, 0).astype(np.int32), intent="NIFTI_INTENT_LABEL",
-            datatype="NIFTI_TYPE_INT32")]) for v, value in zip(values, (1, 2), strict=True))
-    return images.check_atlas((lh, rh))
-
-
-def mask_points(mask: Any) -> tuple[Any, np.ndarray, np.ndarray]:
-    """The non-zero points of a mask: the mask's space, their indices and MNI coordinates.
-
-    Parameters
-    ----------
-    mask : niimg-like or (lh, rh) tuple of GIFTI images
-        Volume in MNI152 space, or GIFTI images on fsaverage5.
-
-    Returns
-    -------
-    space : nibabel.Nifti1Image or abagen_core.matching.AtlasTree
-    index : numpy.ndarray of shape (n_points, 3) or (n_points,)
-        Voxel indices, or vertex positions in (lh, rh) order.
-    points : numpy.ndarray of shape (n_points, 3)
-    """
-    from . import images
-
-    if isinstance(mask, tuple | list):
-        tree = mask_tree(mask)
-        inside = np.flatnonzero(np.asarray(tree.atlas) != 0)
-        points = np.asarray(tree.coords)  # the labelled vertices, in vertex order
-        space, index = tree, inside
-    else:
-        space = images.check_img(mask)
-        index = np.argwhere(np.asanyarray(space.dataobj) != 0)
-        points = index @ space.affine[:3, :3].T + space.affine[:3, 3]
-    if len(points) == 0:
-        raise ValueError("The mask has no non-zero voxel/vertex; nothing to interpolate.")
-    return space, index, points
-
-
 def interpolate_samples(expression: pd.DataFrame, coords: np.ndarray, genes: Sequence[str],
                         points: np.ndarray, *, n_neighbors: int) -> np.ndarray:
     """Expression of `genes` at `points` by distance-weighted k-nearest-neighbour regression.
@@ -693,426 +628,11 @@ def interpolate_samples(expression: pd.DataFrame, coords: np.ndarray, genes: Seq
     return model.predict(points).reshape(len(points), len(genes))
 
 
-def dense_maps(values: np.ndarray, space: Any, index: np.ndarray, genes: Sequence[str]
-               ) -> dict[str, Any]:
-    """Per gene, a map in the mask's space that is zero outside the mask.
-
-    Parameters
-    ----------
-    values : numpy.ndarray of shape (n_points, n_genes)
-    space, index
-        From :func:`mask_points`.
-    genes : sequence of str
-
-    Returns
-    -------
-    dense : dict of str -> nibabel.Nifti1Image or numpy.ndarray of shape (n_vertices,)
-        float64 NIfTI images for volumes; arrays over all (lh, then rh) vertices
-        for surfaces.
-    """
-    import nibabel as nib
-
-    from .matching import AtlasTree
-
-    out = {}
-    for j, gene in enumerate(genes):
-        if isinstance(space, AtlasTree):
-            dense = np.zeros(len(np.asarray(space.atlas)))
-            dense[index] = values[:, j]
-            out[gene] = dense
-        else:
-            dense = np.zeros(space.shape[:3])
-            dense[tuple(np.asarray(index).T)] = values[:, j]
-            out[gene] = nib.Nifti1Image(dense, space.affine)
-    return out
-
-
 # ---------------------------------------------------------------------------
 # helpers for the workflow's scripts (paths in, files out)
-
-
-def load_atlas(spec: Mapping[str, Any], donor: str | None = None) -> Any:
-    """Build the AtlasTree of a workflow atlas spec for one donor.
-
-    Parameters
-    ----------
-    spec : mapping
-        ``kind`` ('volume', 'surface', 'native'), ``files`` (list of the
-        donor's image paths, or a dict as in the plan), ``info``,
-        ``geometry``, ``space``.
-    donor : str, optional
-        Needed for native atlases given as a dict.
-    """
-    from . import images
-
-    files = spec["files"]
-    if isinstance(files, Mapping):
-        if spec["kind"] == "volume":
-            files = [files["image"]]
-        elif spec["kind"] == "surface":
-            files = [files["lh"], files["rh"]]
-        else:
-            files = [files[donor if donor is not None else next(iter(files))]]
-    image = files[0] if len(files) == 1 else tuple(files)
-    geometry = tuple(spec["geometry"]) if spec.get("geometry") else None
-    kwargs = {}
-    if spec["kind"] == "native":
-        kwargs["donor"] = donor
-    return images.check_atlas(image, spec.get("info"), geometry=geometry,
-                              space=spec.get("space"), **kwargs)
-
-
-def atlas_regions(tree: Any) -> list[int]:
-    """Region ids of an atlas (sorted, background excluded)."""
-    return [int(x) for x in tree.labels]
-
-
-def read_donor_genes(donors: Sequence[str], genes: Sequence[str], samples: Sequence[str]
-                     ) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
-    """Every donor's ``donor_genes`` and ``prepare_samples`` tables, by donor.
-
-    Parameters
-    ----------
-    donors : sequence of str
-    genes, samples : sequence of path
-        One file per donor, in `donors` order.
-    """
-    from .artifacts import read_frame
-
-    return ({d: read_frame(p, kind="genes") for d, p in zip(donors, genes, strict=True)},
-            {d: read_frame(p, kind="samples") for d, p in zip(donors, samples, strict=True)})
-
-
-def count_rows(path: str) -> int:
-    """Number of rows of a parquet file (from its footer)."""
-    import pyarrow.parquet as pq
-
-    return int(pq.ParquetFile(path).metadata.num_rows)
-
-
-def _report_atlas(spec: Mapping[str, Any], n_regions: int) -> Any:
-    from .report import AtlasDescriptor
-
-    kind = "surface" if spec["kind"] == "surface" else "volumetric"
-    space = {"volume": "MNI", "native": "native"}.get(spec["kind"],
-                                                      spec.get("space") or "fsaverage5")
-    return AtlasDescriptor(n_regions, kind, space)
-
-
-def methods_text(options: Mapping[str, Any], atlas_spec: Mapping[str, Any], *, n_regions: int,
-                 counts: pd.DataFrame, n_kept_probes: int, n_genes: int,
-                 synthetic: bool, return_donors: bool = False) -> str:
-    """The methods report of a workflow result (same text as ``return_report``)."""
-    from .report import Report
-
-    opts = {k: v for k, v in options.items() if k != "donors"}
-    return Report(_report_atlas(atlas_spec, n_regions), atlas_spec.get("info"),
-                  donors=options["donors"], return_donors=return_donors, counts=counts,
-                  n_probes=n_kept_probes, n_genes=n_genes, synthetic=synthetic,
-                  **opts).gen_report()
-
-
-def write_results(normalized: Mapping[str, pd.DataFrame], labels: Mapping[str, np.ndarray], *,
-                  regions: Sequence[int],
-                  options: Mapping[str, Any], atlas: Mapping[str, Any], n_kept_probes: int,
-                  checksums: Sequence[str], synthetic: bool,
-                  outputs: Mapping[str, str]) -> pd.DataFrame:
-    """Write a variant's final files atomically (expression, counts, report, metadata).
-
-    The metadata sidecar is written last: a result folder whose
-    ``metadata.json`` exists is complete.
-    """
-    import json
-    import platform
-    from pathlib import Path
-
-    from . import __version__
-    from .artifacts import write_text_atomic
-    from .io import write_frame_csv, write_frame_parquet
-    from .options import describe
-
-    regions = [int(r) for r in regions]
-    expression, _ = combine_donors(normalized, regions, region_agg=options["region_agg"],
-                                   agg_metric=options["agg_metric"])
-    counts = aggregate.count_samples(labels, regions)
-    Path(outputs["metadata"]).unlink(missing_ok=True)
-    write_frame_csv(expression, outputs["expression"])
-    write_frame_parquet(expression, outputs["parquet"])
-    write_text_atomic(counts.to_csv(), outputs["counts"])
-    text = methods_text(options, atlas, n_regions=len(regions), counts=counts,
-                        n_kept_probes=n_kept_probes, n_genes=expression.shape[1],
-                        synthetic=synthetic)
-    write_text_atomic(text, outputs["methods"])
-    sums = {}
-    for path in checksums:
-        digest, name = Path(path).read_text().split()
-        sums[f"{Path(path).parent.name}/{name}"] = digest
-    meta = {
-        "data_source": "SYNTHETIC (generated by abagen_core.synth; not AHBA data)"
-        if synthetic else "Allen Human Brain Atlas microarray data",
-        "synthetic": bool(synthetic),
-        "atlas": {k: v for k, v in atlas.items()},
-        "options": describe(dict(options)),
-        "shape": list(expression.shape),
-        "n_probes_after_intensity_filter": n_kept_probes,
-        "input_checksums_sha256": sums,
-        "software": _versions(__version__, platform.python_version()),
-    }
-    if synthetic:
-        LOG.warning("These results come from SYNTHETIC data, not from the AHBA.")
-    write_text_atomic(json.dumps(meta, indent=2, default=str), outputs["metadata"])
-    return expression
-
-
-def _versions(ours: str, python: str) -> dict[str, str]:
-    # installed distributions' versions, read without importing them (importing
-    # scikit-learn alone would cost the gather job ~0.5 s)
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"abagen_core": ours, "python": python}
-    for name in ("numpy", "pandas", "scipy", "nibabel", "pyarrow", "scikit-learn"):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = "not installed"
-    return out
-
-
-def write_donor_expression(normalized: pd.DataFrame, *, regions: Sequence[int],
-                           options: Mapping[str, Any], dest: str, donor: str) -> pd.DataFrame:
-    """One donor's region x gene matrix (``save_donors``), written atomically."""
-    from .io import write_frame_csv
-
-    _, per_donor = combine_donors({donor: normalized}, [int(r) for r in regions],
-                                  region_agg="donors", agg_metric=options["agg_metric"])
-    frame = per_donor[donor]
-    frame.columns.name = "gene_symbol"
-    write_frame_csv(frame, dest)
-    return frame
 
 
 # ---------------------------------------------------------------------------
 # workflow writers of the sample-level targets (samples_in_mask, interpolated_maps)
 
-#: coordinate columns stored beside the genes in a map's sample table
-_MAP_COORDS = ("_mni_x", "_mni_y", "_mni_z")
 
-
-def _provenance(synthetic: bool, checksums: Sequence[str]) -> dict[str, Any]:
-    """Data source, synthetic flag and SHA-256 of the input matrices (metadata fields)."""
-    from pathlib import Path
-
-    sums = {}
-    for path in checksums:
-        digest, name = Path(path).read_text().split()
-        sums[f"{Path(path).parent.name}/{name}"] = digest
-    if synthetic:
-        LOG.warning("These results come from SYNTHETIC data, not from the AHBA.")
-    return {
-        "data_source": "SYNTHETIC (generated by abagen_core.synth; not AHBA data)"
-        if synthetic else "Allen Human Brain Atlas microarray data",
-        "synthetic": bool(synthetic),
-        "input_checksums_sha256": sums,
-    }
-
-
-def _sample_level(genes: Mapping[str, pd.DataFrame], samples: Mapping[str, pd.DataFrame],
-                  mask: Mapping[str, Any] | None, options: Mapping[str, Any]
-                  ) -> tuple[dict[str, pd.DataFrame], dict[str, np.ndarray]]:
-    """Per donor :func:`samples_in_mask` on the workflow's cached genes and samples."""
-    tree = None
-    if mask is not None:
-        files = list(mask["files"])
-        tree = mask_tree(files[0] if mask["kind"] == "volume" else tuple(files))
-    expression, coords = {}, {}
-    for donor in genes:
-        expression[donor], coords[donor] = samples_in_mask(
-            genes[donor], samples[donor], tree, tolerance=options.get("tolerance"),
-            gene_norm=options["gene_norm"], norm_structures=options["norm_structures"])
-        LOG.info("donor %s: %d samples", donor, len(expression[donor]))
-    return expression, coords
-
-
-def write_samples_in_mask(genes: Mapping[str, pd.DataFrame],
-                          samples: Mapping[str, pd.DataFrame], *,
-                          mask: Mapping[str, Any] | None, options: Mapping[str, Any],
-                          n_kept_probes: int, checksums: Sequence[str], synthetic: bool,
-                          outputs: Mapping[str, str]) -> pd.DataFrame:
-    """Write a ``samples_in_mask`` target (expression, coordinates, metadata) atomically.
-
-    Parameters
-    ----------
-    genes, samples : dict of str -> pandas.DataFrame
-        Per donor (in donor order), :func:`donor_genes` and :func:`prepare_samples` outputs.
-    mask : dict or None
-        ``{'kind': 'volume' | 'surface', 'files': [...]}``; None = every sample.
-    options : mapping
-        The validated options that apply to sample-level outputs.
-    outputs : mapping
-        Paths ``expression`` (CSV), ``parquet``, ``coordinates`` (CSV) and
-        ``metadata`` (JSON, written last: a folder with it is complete).
-
-    Returns
-    -------
-    expression : pandas.DataFrame of shape (n_samples, n_genes)
-        Index ``well_id``; as :func:`abagen_core.api.get_samples_in_mask`.
-    """
-    import json
-    import platform
-    from pathlib import Path
-
-    from . import __version__
-    from .artifacts import write_text_atomic
-    from .io import write_frame_csv, write_frame_parquet
-    from .options import describe
-
-    Path(outputs["metadata"]).unlink(missing_ok=True)
-    per_donor, per_coords = _sample_level(genes, samples, mask, options)
-    expression, coords = combine_samples(per_donor, per_coords, masked=mask is not None)
-    table = pd.DataFrame(coords, index=expression.index, columns=["mni_x", "mni_y", "mni_z"])
-    table.insert(0, "donor", np.repeat(list(per_donor), [len(f) for f in per_donor.values()]))
-    write_frame_csv(expression, outputs["expression"])
-    write_frame_parquet(expression, outputs["parquet"])
-    write_text_atomic(table.to_csv(), outputs["coordinates"])
-    source = _provenance(synthetic, checksums)
-    meta = {
-        "data_source": source["data_source"],
-        "synthetic": source["synthetic"],
-        "target": "samples_in_mask",
-        "mask": None if mask is None else {"kind": mask["kind"], "files": list(mask["files"])},
-        "options": describe(dict(options)),
-        "shape": list(expression.shape),
-        "n_samples_per_donor": {d: len(f) for d, f in per_donor.items()},
-        "n_probes_after_intensity_filter": n_kept_probes,
-        "input_checksums_sha256": source["input_checksums_sha256"],
-        "software": _versions(__version__, platform.python_version()),
-    }
-    write_text_atomic(json.dumps(meta, indent=2, default=str), outputs["metadata"])
-    return expression
-
-
-def write_map_samples(genes: Mapping[str, pd.DataFrame], samples: Mapping[str, pd.DataFrame],
-                      *, wanted: Sequence[str], options: Mapping[str, Any], n_kept_probes: int,
-                      checksums: Sequence[str], synthetic: bool, dest: str) -> pd.DataFrame:
-    """The training samples of an interpolated map: every sample, the wanted genes, MNI coords.
-
-    The same samples as ``get_samples_in_mask(mask=None, ...)``; genes are
-    selected after normalization, so an unknown gene is an error naming it.
-    Written with :func:`abagen_core.artifacts.write_frame` (kind
-    ``map_samples``); the provenance goes into the file's attributes.
-
-    Returns
-    -------
-    table : pandas.DataFrame of shape (n_samples, n_genes + 3)
-        Index ``well_id``; the genes, then ``_mni_x``, ``_mni_y``, ``_mni_z``.
-    """
-    from .artifacts import write_frame
-
-    per_donor, per_coords = _sample_level(genes, samples, None, options)
-    expression, coords = combine_samples(per_donor, per_coords, masked=False)
-    table = select_genes(expression, wanted).copy()
-    for j, col in enumerate(_MAP_COORDS):
-        table[col] = coords[:, j]
-    attrs = {**_provenance(synthetic, checksums), "n_samples": len(table),
-             "n_samples_per_donor": {d: len(f) for d, f in per_donor.items()},
-             "n_probes_after_intensity_filter": n_kept_probes, "genes": list(wanted)}
-    write_frame(table, dest, kind="map_samples", attrs=attrs)
-    return table
-
-
-def _save_image_atomic(img: Any, dest: str) -> None:
-    import nibabel as nib
-
-    from .io import atomic_path
-
-    with atomic_path(dest, keep_suffix=True) as tmp:  # nibabel needs the extension
-        nib.save(img, tmp)
-
-
-def write_interpolated_map(table: pd.DataFrame, *, gene: str, mask: Mapping[str, Any],
-                           n_neighbors: int, outputs: Mapping[str, str]) -> Any:
-    """Interpolate one gene over a mask and write the map atomically.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame of shape (n_samples, n_genes + 3)
-        :func:`write_map_samples` output.
-    mask : dict
-        ``{'kind': 'volume', 'files': [nifti]}`` or ``{'kind': 'surface',
-        'files': [lh, rh]}`` (fsaverage5).
-    outputs : mapping
-        ``image`` (a float64 ``.nii.gz``) for a volume; ``lh`` and ``rh``
-        (``.func.gii``, float32 as GIFTI allows no float64) for a surface.
-
-    Returns
-    -------
-    dense : nibabel.Nifti1Image or numpy.ndarray of shape (n_vertices,)
-        As ``get_interpolated_map(...)[gene]``.
-    """
-    import nibabel as nib
-
-    from .images import load_gifti
-
-    files = list(mask["files"])
-    space, index, points = mask_points(files[0] if mask["kind"] == "volume" else tuple(files))
-    coords = table[list(_MAP_COORDS)].to_numpy(dtype=np.float64)
-    values = interpolate_samples(table.drop(columns=list(_MAP_COORDS)), coords, [gene],
-                                 points, n_neighbors=n_neighbors)
-    dense = dense_maps(values, space, index, [gene])[gene]
-    LOG.info("%s: %d points interpolated from %d samples (k=%d)", gene, len(points),
-             len(coords), n_neighbors)
-    if mask["kind"] == "volume":
-        dense.set_data_dtype(np.float64)
-        _save_image_atomic(dense, outputs["image"])
-        return dense
-    n_lh = len(np.asarray(load_gifti(files[0]).darrays[0].data).reshape(-1))
-    for hemi, part, structure in (("lh", dense[:n_lh], "CortexLeft"),
-                                  ("rh", dense[n_lh:], "CortexRight")):
-        array = nib.gifti.GiftiDataArray(part.astype(np.float32), intent="NIFTI_INTENT_NONE",
-                                         datatype="NIFTI_TYPE_FLOAT32",
-                                         meta=nib.gifti.GiftiMetaData({"Name": gene}))
-        img = nib.gifti.GiftiImage(darrays=[array], meta=nib.gifti.GiftiMetaData(
-            {"AnatomicalStructurePrimary": structure}))
-        _save_image_atomic(img, outputs[hemi])
-    return dense
-
-
-def write_map_metadata(attrs: Mapping[str, Any], *, mask: Mapping[str, Any],
-                       genes: Sequence[str], n_neighbors: int, options: Mapping[str, Any],
-                       files: Sequence[str], dest: str) -> dict[str, Any]:
-    """The ``metadata.json`` of an interpolated-maps target, written last.
-
-    Parameters
-    ----------
-    attrs : mapping
-        Attributes of the :func:`write_map_samples` file (provenance, sample counts).
-    files : sequence of str
-        The map files written (recorded by name).
-    """
-    import json
-    import platform
-    from pathlib import Path
-
-    from . import __version__
-    from .artifacts import write_text_atomic
-    from .options import describe
-
-    meta = {
-        "data_source": attrs["data_source"],
-        "synthetic": attrs["synthetic"],
-        "target": "interpolated_maps",
-        "mask": {"kind": mask["kind"], "files": list(mask["files"])},
-        "genes": list(genes),
-        "n_neighbors": int(n_neighbors),
-        "method": "k-nearest-neighbour regression, 1/distance weights, on every sample's "
-                  "MNI coordinate (abagen 0.1.3's get_interpolated_map)",
-        "options": describe(dict(options)),
-        "files": [Path(f).name for f in files],
-        "n_samples": attrs["n_samples"],
-        "n_samples_per_donor": attrs["n_samples_per_donor"],
-        "n_probes_after_intensity_filter": attrs["n_probes_after_intensity_filter"],
-        "input_checksums_sha256": attrs["input_checksums_sha256"],
-        "software": _versions(__version__, platform.python_version()),
-    }
-    write_text_atomic(json.dumps(meta, indent=2, default=str), dest)
-    return meta

@@ -35,7 +35,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from .utils import check_choice, data_path
+from abagen_core.utils import check_choice, data_path
 
 __all__ = [
     "PROBE_SELECTION_METHODS",

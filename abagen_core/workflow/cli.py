@@ -32,8 +32,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import __version__
-from .options import (
+from abagen_core import __version__
+from abagen_core.errors import InvalidOptionError
+from abagen_core.options import (
     DEFAULTS,
     DONOR_PROBES_OPTIONS,
     NORM_OPTIONS,
@@ -41,12 +42,11 @@ from .options import (
     check_options,
     stage_key,
 )
-from .utils import InvalidOptionError
 
 __all__ = ["main", "build_parser", "cache_root", "workdir_for", "jobs_run", "SNAKEFILE"]
 
 #: the workflow the command runs (the package is installed from the repository)
-SNAKEFILE = Path(__file__).resolve().parents[1] / "workflow" / "Snakefile"
+SNAKEFILE = Path(__file__).resolve().parents[2] / "workflow" / "Snakefile"
 
 _GIFTI = (".gii", ".gii.gz")
 _LR_MIRROR = ["None", "bidirectional", "leftright", "rightleft"]
@@ -336,7 +336,7 @@ def _check_files(parser: argparse.ArgumentParser, args: argparse.Namespace
 def _check_atlas(parser: argparse.ArgumentParser, atlas: list[Path], info: Path | None,
                  raw: Sequence[str]) -> None:
     """Load the atlas as the workflow will, so a bad file fails before any job."""
-    from . import images
+    from abagen_core.atlas import images
 
     image: Any = str(atlas[0]) if len(atlas) == 1 else tuple(str(p) for p in atlas)
     try:
@@ -383,7 +383,7 @@ def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
 
 
 def _data_dir(data_dir: str | None) -> Path:
-    from .plan import resolve_data_dir
+    from abagen_core.workflow.plan import resolve_data_dir
 
     return Path(resolve_data_dir(data_dir)).expanduser().resolve()
 
@@ -466,7 +466,7 @@ def _write_config(workdir: Path, config: dict[str, Any], atlas: str, variant: st
 
     path = workdir / "config" / f"cli-{atlas}-{variant}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = ("# Written by the `abagen` command (abagen_core.cli); re-used by later calls.\n"
+    text = ("# Written by the `abagen` command (abagen_core.workflow.cli); re-used by later calls.\n"
             + yaml.safe_dump(config, sort_keys=False))
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
@@ -528,7 +528,9 @@ def _suffixed(path: Path, extra: str) -> Path:
 
 
 def _copy(src: Path, dest: Path) -> None:
-    from .io import atomic_path  # lazy: keeps `abagen --help` free of pandas/pyarrow
+    from abagen_core.storage.atomic import (
+        atomic_path,  # lazy: keeps `abagen --help` free of pandas/pyarrow
+    )
 
     with atomic_path(dest) as tmp:
         shutil.copyfile(src, tmp)

@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .utils import InvalidOptionError
+from abagen_core.errors import InvalidOptionError
 
 __all__ = [
     "NORMALIZATION_METHODS",

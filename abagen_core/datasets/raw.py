@@ -11,7 +11,6 @@ Three sources, one interface:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -20,26 +19,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from . import fetch, io, synth
-from .artifacts import write_text_atomic
+from abagen_core import io
+from abagen_core.datasets import fetch, synth
+from abagen_core.storage.atomic import copy_atomic, link_or_copy, sha256_file, write_text_atomic
 
-__all__ = ["obtain_donor", "obtain_t1", "t1_candidates", "obtain_rnaseq", "convert_matrix_with_checksum", "convert_donor",
-           "sha256_file"]
+__all__ = ["obtain_donor", "obtain_t1", "t1_candidates", "obtain_rnaseq", "convert_matrix_with_checksum", "convert_donor"]
 
 LOG = logging.getLogger("abagen_core")
 MICROARRAY_NAMES = ("MicroarrayExpression.csv", "PACall.csv", "Probes.csv",
                     "SampleAnnot.csv", "Ontology.csv")
-
-
-def _link_or_copy(src: Path, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    try:
-        os.symlink(src.resolve(), tmp)
-    except OSError:
-        shutil.copyfile(src, tmp)
-    os.replace(tmp, dest)
 
 
 def _synthetic_donor(donor: str, settings: Mapping[str, Any], *, what: str,
@@ -112,7 +100,7 @@ def obtain_donor(donor: str, out_dir: str | os.PathLike, *, source: str = "folde
             "probes": "Probes.csv", "annotation": "SampleAnnot.csv",
             "ontology": "Ontology.csv"}
     for key, name in keys.items():
-        _link_or_copy(Path(found[key]), out_dir / name)
+        link_or_copy(Path(found[key]), out_dir / name)
     LOG.info("Linked donor %s from %s", donor, data_dir)
     return {name: str(out_dir / name) for name in MICROARRAY_NAMES}
 
@@ -136,14 +124,14 @@ def obtain_t1(donor: str, dest: str | os.PathLike, *, source: str = "folder",
         root = Path(tempfile.mkdtemp(prefix=f"synth_mri_{donor}_"))
         try:
             folder = synth.write_mri(root, donor)
-            _copy_atomic(Path(folder) / "T1.nii.gz", dest)
+            copy_atomic(Path(folder) / "T1.nii.gz", dest)
         finally:
             shutil.rmtree(root, ignore_errors=True)
         return dest
     candidates = t1_candidates(data_dir, donor)
     for cand in candidates:
         if cand.is_file():
-            _link_or_copy(cand, dest)
+            link_or_copy(cand, dest)
             return dest
     if not download:
         raise FileNotFoundError(
@@ -154,7 +142,7 @@ def obtain_t1(donor: str, dest: str | os.PathLike, *, source: str = "folder",
     # downloads go to the workflow's own resources/, never into data_dir
     files = fetch.fetch_raw_mri(data_dir=str(dest.parent.parent / "download"), donors=[donor],
                                 api_url=api_url)
-    _copy_atomic(Path(files[donor]["t1w"]), dest)
+    copy_atomic(Path(files[donor]["t1w"]), dest)
     return dest
 
 
@@ -177,8 +165,8 @@ def obtain_rnaseq(donor: str, out_dir: str | os.PathLike, *, source: str = "fold
             # downloads go to the workflow's own resources/, never into data_dir
             files = fetch.fetch_rnaseq(data_dir=str(out_dir.parent.parent / "download"),
                                        donors=[donor], api_url=api_url)[donor]
-        _link_or_copy(Path(files["tpm"]), out_dir / names[0])
-        _link_or_copy(Path(files["annotation"]), out_dir / names[1])
+        link_or_copy(Path(files["tpm"]), out_dir / names[0])
+        link_or_copy(Path(files["annotation"]), out_dir / names[1])
     return {name: str(out_dir / name) for name in names}
 
 
@@ -191,20 +179,6 @@ def _existing_rnaseq(data_dir: str | None, donor: str) -> dict[str, str]:
             "probe_selection='rnaseq'). Set `download: true` or add the files."
         )
     return {"tpm": str(tpm), "annotation": str(annot)}
-
-
-def _copy_atomic(src: Path, dest: Path) -> None:
-    with io.atomic_path(dest) as tmp:
-        shutil.copyfile(src, tmp)
-
-
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
-    """SHA-256 of a file, read in 4 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def convert_matrix_with_checksum(csv: str | os.PathLike, parquet: str | os.PathLike,
@@ -221,7 +195,7 @@ def convert_matrix_with_checksum(csv: str | os.PathLike, parquet: str | os.PathL
         io.csv_to_parquet(csv, parquet, kind)
         digest = future.result()
     try:  # the matrix must match the donor's Probes.csv and SampleAnnot.csv
-        from .integrity import check_converted_matrix
+        from abagen_core.datasets.checks import check_converted_matrix
 
         check_converted_matrix(parquet, kind, csv)
     except Exception:
@@ -244,7 +218,7 @@ def convert_donor(files: Mapping[str, str | os.PathLike],
         Parquet paths for the same keys, plus ``microarray_checksum`` and
         ``pacall_checksum`` (sha256 of each matrix CSV).
     """
-    from .artifacts import write_frame
+    from abagen_core.storage.artifacts import write_frame
 
     write_frame(io.read_annotation(files["annotation"]), outputs["annotation"],
                 kind="annotation_raw")

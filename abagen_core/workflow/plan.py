@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .donors import check_donors
-from .options import SAMPLE_LEVEL_IGNORED, check_options, stage_key
-from .utils import data_path
+from abagen_core.donors import check_donors
+from abagen_core.options import SAMPLE_LEVEL_IGNORED, check_options, stage_key
+from abagen_core.utils import data_path
 
 __all__ = ["BUILTIN_ATLASES", "AtlasSpec", "Plan", "build_plan", "resolve_data_dir",
            "expand_sweep", "MaskTarget", "MASK_TARGET_STAGES"]
@@ -327,8 +327,8 @@ def _add_mask_targets(plan: Plan, config: Mapping[str, Any], base: Path) -> None
     Their options are registered under the stage keys of the
     atlas-independent stages, so the workflow builds (or re-uses) those files.
     """
-    from .options import INTERPOLATED_MAP_DEFAULTS
-    from .pipeline import check_genes, check_n_neighbors
+    from abagen_core.options import INTERPOLATED_MAP_DEFAULTS
+    from abagen_core.stages.regional import check_genes, check_n_neighbors
 
     for section, folder in _TARGET_FOLDERS.items():
         entries = config.get(section) or {}

@@ -1,0 +1,1 @@
+"""Atlases: label images and region tables, sample-to-region matching, masks."""

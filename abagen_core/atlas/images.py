@@ -1,0 +1,444 @@
+"""Checking and converting parcellation images (NIfTI volumes, GIFTI surfaces).
+
+An atlas reaches the pipeline as one of
+
+- a volumetric label image in MNI152 space (path or nibabel image);
+- a ``(lh, rh)`` pair of GIFTI label images, by default on the fsaverage5
+  surface (other geometry with ``geometry=`` and ``space=``);
+- a dict donor -> one of the above in that donor's native space;
+- an :class:`abagen_core.atlas.matching.AtlasTree`.
+
+:func:`check_atlas` validates one of the first two (or a tree) and returns an
+:class:`~abagen_core.atlas.matching.AtlasTree`; :func:`coerce_atlas_to_dict` turns
+any of them into one tree per donor. Errors name the problem and the fix.
+
+fsaverage surfaces live in MNI305 space while sample coordinates are MNI152:
+the vertices of an fsaverage-space atlas are mapped to MNI152 with the
+inverse of :data:`MNI152_TO_FSAVERAGE`, the 4-decimal MNI152 -> MNI305
+affine that abagen 0.1.3 uses (its surface matches are reproduced only with
+exactly this matrix).
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from abagen_core.atlas.labels import (
+    HEMISPHERES,
+    STRUCTURES,
+    check_atlas_info,
+    check_img,
+    gifti_labels,
+    load_gifti,
+)
+from abagen_core.atlas.matching import AtlasTree
+from abagen_core.donors import check_donors
+from abagen_core.errors import InvalidOptionError
+from abagen_core.utils import data_path
+
+__all__ = [
+    "BACKGROUND",
+    "HEMISPHERES",
+    "STRUCTURES",
+    "MNI152_TO_FSAVERAGE",
+    "SURFACE_SPACES",
+    "check_img",
+    "load_gifti",
+    "check_atlas",
+    "check_atlas_info",
+    "coerce_atlas_to_dict",
+    "leftify_atlas",
+    "annot_to_gifti",
+    "relabel_gifti",
+]
+
+#: label names treated as background by :func:`relabel_gifti`
+BACKGROUND = ["unknown", "corpuscallosum", "Background+FreeSurfer_Defined_Medial_Wall", "???"]
+
+
+#: MNI152 -> fsaverage (MNI305) affine, as used by abagen 0.1.3
+MNI152_TO_FSAVERAGE = np.array([
+    [1.0022, 0.0071, -0.0177, 0.0528],
+    [-0.0146, 0.9990, 0.0027, -1.5519],
+    [0.0129, 0.0094, 1.0027, -1.2012],
+    [0.0, 0.0, 0.0, 1.0],
+])
+
+#: surface spaces accepted by :func:`check_atlas` -> whether their vertices
+#: are in fsaverage (MNI305) space and must be mapped to MNI152
+SURFACE_SPACES: dict[str, bool] = {
+    "fsaverage": True, "fsaverage3": True, "fsaverage4": True, "fsaverage5": True,
+    "fsaverage6": True, "fsnative": False, "fslr": False,
+}
+_SPACE_ALIASES = {"fslr32k": "fslr", "fs_lr": "fslr", "fslr164k": "fslr"}
+
+#: approximate bounding box (mm) of the MNI152 brain, for the space check
+_MNI_BOX = np.array([[-91.0, -126.0, -72.0], [91.0, 91.0, 109.0]])
+_MNI_MARGIN = 15.0
+
+_PathOrImage = str | PathLike | Any
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _surface_geometry(surf: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices and faces of one hemisphere's surface (path, GIFTI or pair)."""
+    import nibabel as nib
+
+    if isinstance(surf, tuple) and len(surf) == 2 and not isinstance(surf[0], str | PathLike):
+        vert, faces = surf
+        return np.asarray(vert, dtype=np.float64), np.asarray(faces, dtype=np.int64)
+    if hasattr(surf, "vertices") and hasattr(surf, "faces"):
+        return (np.asarray(surf.vertices, dtype=np.float64),
+                np.asarray(surf.faces, dtype=np.int64))
+    if isinstance(surf, str | PathLike) and not str(surf).endswith((".gii", ".gii.gz")):
+        path = Path(surf)
+        if not path.exists():
+            raise FileNotFoundError(f"Surface file {path} does not exist; check the path.")
+        vert, faces = nib.freesurfer.read_geometry(str(path))
+        return np.asarray(vert, dtype=np.float64), np.asarray(faces, dtype=np.int64)
+    img = load_gifti(surf)
+    try:
+        vert, faces = img.agg_data(("pointset", "triangle"))
+    except Exception:  # noqa: BLE001 - nibabel raises various errors on odd files
+        vert = faces = None
+    if vert is None or faces is None or np.ndim(vert) != 2:
+        raise ValueError("A surface geometry file must hold a POINTSET and a TRIANGLE "
+                         "array (a .surf.gii); got a GIFTI without them.")
+    return np.asarray(vert, dtype=np.float64), np.asarray(faces, dtype=np.int64)
+
+
+def _check_space(space: str | None) -> str:
+    if space is None:
+        raise ValueError("`space` is required with `geometry`: one of "
+                         f"{sorted(SURFACE_SPACES)} (the space of the geometry files).")
+    key = str(space).lower()
+    key = _SPACE_ALIASES.get(key, key)
+    if key not in SURFACE_SPACES:
+        raise InvalidOptionError("space", space, sorted(SURFACE_SPACES))
+    return key
+
+
+# --------------------------------------------------------------------------- atlas_info
+
+
+def _intuit_atlas_info(lh, rh, lh_labels: np.ndarray, rh_labels: np.ndarray
+                       ) -> pd.DataFrame | None:
+    """atlas_info from GIFTI label tables: hemisphere from the file, cortex."""
+    rows = []
+    for hemi, img, data in (("L", lh, lh_labels), ("R", rh, rh_labels)):
+        table = img.labeltable.get_labels_as_dict() if img.labeltable is not None else {}
+        if not table:
+            return None
+        for key in np.unique(data[data != 0]):
+            rows.append({"id": int(key), "label": table.get(int(key), ""),
+                         "hemisphere": hemi, "structure": "cortex"})
+    if not rows:
+        return None
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- atlases
+
+
+def check_atlas(atlas: Any, atlas_info: Any = None, geometry: Any = None,
+                space: str | None = None, donor: str | None = None,
+                data_dir: str | PathLike | None = None) -> AtlasTree:
+    """Check that `atlas` is a valid parcellation and build its AtlasTree.
+
+    Parameters
+    ----------
+    atlas : niimg-like, (2,) tuple of GIFTI, or AtlasTree
+        Volumetric label image (MNI152 for a group atlas), or the (lh, rh)
+        GIFTI label images of a surface atlas, whose vertices carry unique
+        integer ids (distinct across hemispheres).
+    atlas_info : path-like or pandas.DataFrame, optional
+        Region table (see :func:`check_atlas_info`). For GIFTIs with label
+        tables it is intuited when not given (hemisphere from the file,
+        structure 'cortex').
+    geometry : (2,) tuple of surfaces, optional
+        Geometry of a surface atlas: ``.surf.gii`` files, FreeSurfer surface
+        files, or (vertices, faces) pairs. Default: the bundled fsaverage5
+        pial surface (group atlas) or the donor's FreeSurfer pial surface.
+    space : {'fsaverage', 'fsaverage5', 'fsaverage6', 'fsnative', 'fslr'}, optional
+        Space of `geometry` (required with it). fsaverage vertices are mapped
+        to MNI152 with the inverse of :data:`MNI152_TO_FSAVERAGE`.
+    donor : str, optional
+        Donor the atlas belongs to (donor-specific / native atlas). Default:
+        group atlas.
+    data_dir : path-like, optional
+        Where the donor's FreeSurfer data are found (surface atlases with
+        `donor` and no `geometry`).
+
+    Returns
+    -------
+    atlas : abagen_core.atlas.matching.AtlasTree
+
+    Warns
+    -----
+    UserWarning
+        If a group volumetric atlas does not overlap the MNI152 brain.
+    """
+    if isinstance(atlas, AtlasTree):
+        if atlas_info is not None or (donor is not None and atlas.group_atlas):
+            atlas = copy.copy(atlas)
+            if atlas_info is not None:
+                atlas.atlas_info = atlas_info
+            if donor is not None:
+                atlas._group_atlas = False  # a donor's own (native) atlas
+        return atlas
+    if isinstance(atlas, Mapping):
+        raise TypeError("check_atlas takes one atlas; for a dict of donor-specific atlases "
+                        "use coerce_atlas_to_dict(atlas, donors).")
+    group = donor is None
+    if isinstance(atlas, tuple | list):
+        return _check_surface_atlas(atlas, atlas_info, geometry, space, donor, data_dir)
+    if geometry is not None:
+        raise ValueError("`geometry` only applies to surface atlases given as a (lh, rh) "
+                         "tuple of GIFTI label images.")
+    img = check_img(atlas)
+    if group:
+        _warn_if_not_mni(img)
+    return AtlasTree(img, atlas_info=atlas_info, group_atlas=group)
+
+
+def _warn_if_not_mni(img) -> None:
+    data = np.asanyarray(img.dataobj)
+    ijk = np.column_stack(np.nonzero(data))
+    step = max(1, len(ijk) // 20000)
+    xyz = ijk[::step] @ img.affine[:3, :3].T + img.affine[:3, 3]
+    lo, hi = _MNI_BOX[0] - _MNI_MARGIN, _MNI_BOX[1] + _MNI_MARGIN
+    inside = np.all((xyz >= lo) & (xyz <= hi), axis=1).mean()
+    if inside < 0.9:
+        warnings.warn(
+            f"Only {inside:.0%} of the atlas' labelled voxels lie within the MNI152 brain "
+            "(its affine looks far from MNI152 space). Group atlases are matched by the "
+            "samples' MNI152 coordinates: resample the atlas to MNI152, or pass "
+            "donor-specific (native) atlases as a dict keyed by donor.",
+            UserWarning, stacklevel=3,
+        )
+
+
+def _check_surface_atlas(atlas: Sequence, atlas_info: Any, geometry: Any, space: str | None,
+                         donor: str | None, data_dir: Any) -> AtlasTree:
+    if len(atlas) != 2:
+        raise ValueError(f"A surface atlas must be a (lh, rh) pair of GIFTI label images; got "
+                         f"{len(atlas)} item(s).")
+    lh, rh = (load_gifti(a) for a in atlas)
+    lh_lab, rh_lab = gifti_labels(lh), gifti_labels(rh)
+    if geometry is None:
+        if donor is None:
+            geometry = tuple(data_path(f"fsaverage5-pial-{h}.surf.gii.gz") for h in ("lh", "rh"))
+            space = "fsaverage5"
+        else:
+            from abagen_core.datasets.fetch import fetch_fsnative
+
+            surf = fetch_fsnative(donor, surf="pial", data_dir=data_dir, verbose=0)
+            geometry = (surf.lh, surf.rh)
+            space = "fsnative"
+    space = _check_space(space)
+    if not isinstance(geometry, tuple | list) or len(geometry) != 2:
+        raise ValueError("`geometry` must be a (lh, rh) pair of surfaces.")
+    verts, faces = [], []
+    for hemi, surf, lab in (("lh", geometry[0], lh_lab), ("rh", geometry[1], rh_lab)):
+        v, f = _surface_geometry(surf)
+        if len(v) != len(lab):
+            raise ValueError(
+                f"The {hemi} atlas has {len(lab)} vertices but its geometry ({space}) has "
+                f"{len(v)}; the label file and the surface must have the same mesh. "
+                "fsaverage5 has 10242 vertices per hemisphere: for another mesh pass its "
+                "surfaces with geometry=(lh, rh) and space=..."
+            )
+        verts.append(v)
+        faces.append(f)
+    shared = np.intersect1d(lh_lab[lh_lab != 0], rh_lab[rh_lab != 0])
+    if shared.size:
+        raise ValueError(
+            f"Labels {shared.tolist()[:10]} appear in both hemispheres; parcels must have ids "
+            "distinct across hemispheres. Renumber them, e.g. with "
+            "abagen_core.atlas.images.relabel_gifti(atlas)."
+        )
+    coords = np.vstack(verts)
+    if SURFACE_SPACES[space]:
+        to_mni = np.linalg.inv(MNI152_TO_FSAVERAGE)
+        coords = coords @ to_mni[:3, :3].T + to_mni[:3, 3]
+    triangles = np.vstack([faces[0], faces[1] + len(verts[0])])
+    labels = np.concatenate([lh_lab, rh_lab])
+    if atlas_info is None:
+        atlas_info = _intuit_atlas_info(lh, rh, lh_lab, rh_lab)
+    return AtlasTree(labels, coords, triangles=triangles, atlas_info=atlas_info,
+                     group_atlas=donor is None)
+
+
+def coerce_atlas_to_dict(atlas: Any, donors: Any, atlas_info: Any = None,
+                         data_dir: str | PathLike | None = None
+                         ) -> tuple[dict[str, AtlasTree], bool]:
+    """One AtlasTree per donor, from a group atlas or a dict of donor atlases.
+
+    Parameters
+    ----------
+    atlas : niimg-like, (2,) tuple of GIFTI, AtlasTree, or dict
+        A group atlas (shared by all donors), or a dict donor -> atlas of
+        donor-specific (native space) atlases; keys are donor numbers or UIDs.
+    donors : 'all', str, int or list
+        Donors to return trees for.
+    atlas_info : path-like or pandas.DataFrame, optional
+        Region table applied to every atlas.
+    data_dir : path-like, optional
+        Data folder (donor FreeSurfer surfaces for native surface atlases).
+
+    Returns
+    -------
+    atlas : dict of str -> AtlasTree
+        Donor number -> tree (the same object for every donor of a group atlas).
+    group_atlas : bool
+        False for donor-specific atlases (samples must then be matched with
+        native coordinates, see :func:`abagen_core.atlas.matching.native_coordinates`).
+    """
+    donors = check_donors(donors)
+    if isinstance(atlas, Mapping):
+        given: dict[str, Any] = {}
+        for key, value in atlas.items():
+            (donor,) = check_donors(key)
+            given[donor] = value
+        missing = [d for d in donors if d not in given]
+        if missing:
+            raise ValueError(
+                f"The atlas dict has no atlas for donor(s) {missing} (it has "
+                f"{sorted(given)}); give an atlas for every donor or restrict donors=."
+            )
+        trees = {d: check_atlas(given[d], atlas_info, donor=d, data_dir=data_dir)
+                 for d in donors}
+        return trees, False
+    tree = check_atlas(atlas, atlas_info)
+    return {d: tree for d in donors}, True
+
+
+# --------------------------------------------------------------------------- conversions
+
+
+def leftify_atlas(atlas: _PathOrImage):
+    """Zero out every region voxel in the right hemisphere of a volumetric atlas.
+
+    Assumes RAS+ world coordinates with x = 0 at the midline: voxels whose
+    world x is positive are set to 0.
+
+    Parameters
+    ----------
+    atlas : str, os.PathLike or nibabel image
+
+    Returns
+    -------
+    atlas : nibabel.Nifti1Image
+        Copy with the right hemisphere zeroed.
+    """
+    import nibabel as nib
+
+    img = check_img(atlas)
+    data = np.asarray(img.dataobj).copy()
+    ijk = np.indices(data.shape).reshape(3, -1).T
+    x = ijk @ img.affine[0, :3] + img.affine[0, 3]
+    data.reshape(-1)[x > 0] = 0
+    return nib.Nifti1Image(data, img.affine, header=img.header)
+
+
+def annot_to_gifti(atlas: str | PathLike):
+    """Convert a FreeSurfer ``.annot`` file to an in-memory GIFTI label image.
+
+    Parameters
+    ----------
+    atlas : str or os.PathLike
+        Surface annotation file.
+
+    Returns
+    -------
+    gifti : nibabel.gifti.GiftiImage
+        One int32 label array (values = indices into the annotation's colour
+        table; vertices without a table entry get 0) and a label table.
+    """
+    import nibabel as nib
+
+    path = Path(atlas)
+    if not path.exists():
+        raise FileNotFoundError(f"Annotation file {path} does not exist; check the path.")
+    labels, ctab, names = nib.freesurfer.read_annot(str(path))
+    labels = np.where(labels < 0, 0, labels).astype(np.int32)
+    table = nib.gifti.GiftiLabelTable()
+    for key, (name, colour) in enumerate(zip(names, ctab, strict=True)):
+        lab = nib.gifti.GiftiLabel(key=key, red=colour[0] / 255, green=colour[1] / 255,
+                                   blue=colour[2] / 255, alpha=1.0)
+        lab.label = name.decode() if isinstance(name, bytes) else str(name)
+        table.labels.append(lab)
+    darr = nib.gifti.GiftiDataArray(labels, intent="NIFTI_INTENT_LABEL",
+                                    datatype="NIFTI_TYPE_INT32")
+    return nib.gifti.GiftiImage(labeltable=table, darrays=[darr])
+
+
+def relabel_gifti(atlas: Sequence[Any], background: Iterable[str] | None = BACKGROUND,
+                  offset: int | None = None) -> tuple[Any, Any]:
+    """Renumber a (lh, rh) GIFTI atlas so ids are consecutive across hemispheres.
+
+    Parameters
+    ----------
+    atlas : (2,) tuple of str, os.PathLike or GiftiImage
+        Label images (lh, rh).
+    background : list of str, default=BACKGROUND
+        Names (in the label tables) of labels to set to 0.
+    offset : int, optional
+        First id of the right hemisphere (background excluded); default one
+        past the last left-hemisphere id.
+
+    Returns
+    -------
+    relabelled : (2,) tuple of nibabel.gifti.GiftiImage
+        Non-background labels become 1..N in the left hemisphere and
+        offset.. in the right, in order of their original ids; label tables
+        are updated.
+    """
+    import nibabel as nib
+
+    if not isinstance(atlas, tuple | list) or len(atlas) != 2:
+        raise ValueError("relabel_gifti needs a (lh, rh) pair of GIFTI label images.")
+    background = set(background or [])
+    out = []
+    start = 1
+    for n, item in enumerate(atlas):
+        img = load_gifti(item)
+        data = gifti_labels(img)
+        table = img.labeltable.get_labels_as_dict() if img.labeltable is not None else {}
+        bg_keys = [k for k, name in table.items() if name in background]
+        data = np.where(np.isin(data, bg_keys), 0, data)
+        ids = np.unique(data[data != 0])
+        if n == 1 and offset is not None:
+            start = int(offset)
+        new_ids = np.arange(start, start + len(ids))
+        lookup = dict(zip(ids.tolist(), new_ids.tolist(), strict=True))
+        newdata = np.zeros_like(data, dtype=np.int32)
+        if ids.size:
+            newdata = np.where(data == 0, 0, new_ids[np.searchsorted(ids, data)]).astype(np.int32)
+        new_table = nib.gifti.GiftiLabelTable()
+        zero = nib.gifti.GiftiLabel(key=0, red=1.0, green=1.0, blue=1.0, alpha=0.0)
+        zero.label = table.get(0, "unknown") if 0 not in bg_keys else "unknown"
+        new_table.labels.append(zero)
+        old_labels = {lab.key: lab for lab in img.labeltable.labels} if img.labeltable else {}
+        for old, new in lookup.items():
+            src = old_labels.get(old)
+            rgba = src.rgba if src is not None and src.rgba[0] is not None else (0, 0, 0, 1)
+            lab = nib.gifti.GiftiLabel(key=new, red=rgba[0], green=rgba[1], blue=rgba[2],
+                                       alpha=rgba[3])
+            lab.label = table.get(old, str(old))
+            new_table.labels.append(lab)
+        darr = nib.gifti.GiftiDataArray(newdata, intent="NIFTI_INTENT_LABEL",
+                                        datatype="NIFTI_TYPE_INT32")
+        out.append(nib.gifti.GiftiImage(labeltable=new_table, darrays=[darr]))
+        start = (new_ids[-1] + 1) if ids.size else start
+    return out[0], out[1]

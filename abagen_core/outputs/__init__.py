@@ -1,0 +1,1 @@
+"""What users read: result writers, the methods report, QC figures, robustness summaries."""

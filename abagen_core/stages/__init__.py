@@ -1,0 +1,1 @@
+"""The pipeline's numerical steps, as pure functions on numpy/pandas objects (no paths)."""

@@ -1,0 +1,1 @@
+"""Files on disk: atomic writes, parquet artifacts and their checks."""

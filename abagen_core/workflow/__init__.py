@@ -1,0 +1,1 @@
+"""The Snakemake workflow's Python side: plan, checks, working-folder repair, CLI."""
