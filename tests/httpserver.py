@@ -11,7 +11,15 @@ Range header, status, body bytes sent). Faults can be queued per path:
 - ``'hang'``: accept the request and send nothing until the server stops
   (or ``hang_s`` seconds pass), so the client times out;
 - ``'corrupt'``: send the file with 64 bytes flipped at ``after`` (default:
-  the middle).
+  the middle);
+- ``'short'``: send only the first ``after`` bytes, with a matching
+  Content-Length (a complete HTTP answer whose content is truncated).
+
+A fault queued for ``'*'`` applies to any path; one queued for a path without
+its query string applies to every query of that path. Besides the fixed
+``files``, an ``app`` callable can answer requests dynamically (e.g. a mock
+JSON API): it gets the request path (query string included) and returns the
+body, ``(status, body)`` or None (404).
 
 Examples
 --------
@@ -24,6 +32,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -80,6 +89,10 @@ class _Handler(BaseHTTPRequestHandler):
             owner._release.wait(fault.hang_s)
             return
         data = owner.files.get(self.path)
+        status = 200
+        if data is None and owner.app is not None:
+            answer = owner.app(self.path)
+            status, data = answer if isinstance(answer, tuple) else (200, answer)
         if data is None or (fault is not None and fault.kind == "notfound"):
             self._reply_empty(record, 404)
             return
@@ -88,9 +101,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault is not None and fault.kind == "corrupt":
             data = _corrupt(data, fault.after)
-        status, start, end = 200, 0, len(data) - 1
+        if fault is not None and fault.kind == "short":
+            data = data[:fault.after or 0]
+        start, end = 0, len(data) - 1
         match = _RANGE.match(self.headers.get("Range") or "")
-        if match and owner.support_range:
+        if match and owner.support_range and status == 200:
             start = int(match.group(1))
             end = int(match.group(2)) if match.group(2) else len(data) - 1
             if start >= len(data):
@@ -104,7 +119,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = data[start:end + 1]
         record.status = status
         self.send_response(status)
-        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Type", owner.content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Accept-Ranges", "bytes" if owner.support_range else "none")
         if status == 206:
@@ -138,11 +153,20 @@ class FileServer:
         URL path (e.g. ``'/api/v2/well_known_file_download/1'``) -> content.
     support_range : bool, default=True
         Honour Range requests (else always answer 200 with the whole file).
+    app : callable, optional
+        ``app(path) -> bytes | (status, bytes) | None`` answers paths not in
+        `files` (None: 404).
+    content_type : str, default='application/octet-stream'
+        Content-Type header of the answers.
     """
 
-    def __init__(self, files: dict[str, bytes] | None = None, *, support_range: bool = True):
+    def __init__(self, files: dict[str, bytes] | None = None, *, support_range: bool = True,
+                 app: Callable[[str], bytes | tuple[int, bytes] | None] | None = None,
+                 content_type: str = "application/octet-stream"):
         self.files: dict[str, bytes] = dict(files or {})
         self.support_range = support_range
+        self.app = app
+        self.content_type = content_type
         self.requests: list[RequestRecord] = []
         self._faults: dict[str, list[Fault]] = {}
         self._lock = threading.Lock()
@@ -184,7 +208,7 @@ class FileServer:
     def add_fault(self, path: str, kind: str, *, after: int | None = None, times: int | None = 1,
                   status: int = 500, hang_s: float = 30.0) -> None:
         """Queue a fault for `path` (see the module docstring for kinds)."""
-        if kind not in {"cut", "notfound", "error", "hang", "corrupt"}:
+        if kind not in {"cut", "notfound", "error", "hang", "corrupt", "short"}:
             raise ValueError(f"unknown fault {kind!r}")
         with self._lock:
             self._faults.setdefault(path, []).append(
@@ -196,7 +220,11 @@ class FileServer:
 
     def _take_fault(self, path: str) -> Fault | None:
         with self._lock:
-            queue = self._faults.get(path, [])
+            queue = []
+            for key in (path, path.split("?", 1)[0], "*"):
+                queue = self._faults.get(key, [])
+                if queue:
+                    break
             if not queue:
                 return None
             fault = queue[0]

@@ -90,6 +90,7 @@ __all__ = [
     "resolve_data_dir",
     "find_donor_files",
     "download_file",
+    "get_json",
     "fetch_donor",
     "fetch_microarray",
     "fetch_rnaseq",
@@ -862,6 +863,79 @@ def download_file(url: str, dest: PathLike, *, expected_size: int | None = None,
     if registry is not None:
         registry.record(dest.name, digest, dest.stat().st_size, url)
     return dest
+
+
+def get_json(url: str, *, retries: int = 3, backoff: float = 1.0, timeout: float = 60.0,
+             label: str | None = None, verbose: int = 0) -> Any:
+    """GET `url` and parse its JSON body, retrying transient failures.
+
+    Failures are classified as in :func:`download_file`: connection errors,
+    timeouts, HTTP 5xx/408/429, a body shorter than its Content-Length and a
+    body that is not valid JSON (a truncated answer) are retried up to
+    `retries` times with exponential backoff (``backoff * 2**k`` seconds);
+    other HTTP errors fail at once.
+
+    Parameters
+    ----------
+    url : str
+        Full URL (query string included).
+    retries : int, default=3
+        Retries after the first attempt.
+    backoff : float, default=1.0
+        Seconds before the first retry; doubled for each further retry.
+    timeout : float, default=60.0
+        Socket timeout of each attempt, in seconds.
+    label : str, optional
+        What is being fetched, for messages (default: the URL).
+    verbose : int, default=0
+        1 or more: print a line to stderr before each retry.
+
+    Returns
+    -------
+    data : object
+        The decoded JSON document.
+
+    Raises
+    ------
+    DownloadError
+        The request failed permanently, or every attempt failed.
+    """
+    label = label or url
+    headers = {"User-Agent": f"abagen_core/{__version__}", "Accept": "application/json"}
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers),
+                                        timeout=timeout) as response:
+                body = response.read()
+                length = response.headers.get("Content-Length")
+            if length and length.isdigit() and len(body) < int(length):
+                raise _Retryable(f"connection closed after {len(body)} of {length} bytes")
+            try:
+                return json.loads(body.decode("utf-8"))
+            except ValueError as exc:  # includes UnicodeDecodeError and JSONDecodeError
+                raise _Retryable(f"invalid or truncated JSON ({len(body)} bytes: {exc})") from None
+        except _Retryable as exc:
+            failure = exc
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            failure = _classify(exc)
+            if failure is None:
+                raise DownloadError(f"{label}: the server answered HTTP {exc.code} {exc.reason} "
+                                    f"for {url}.") from None
+        except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+            failure = _classify(exc)
+            if failure is None:
+                raise
+        if attempts > retries:
+            what = "timed out" if failure.timeout else "failed"
+            raise DownloadError(f"{label}: request to {url} {what} after {attempts} attempt(s) "
+                                f"(timeout {timeout:g} s each): {failure}.")
+        delay = backoff * 2 ** (attempts - 1)
+        _say(verbose, f"{label}: {failure}; retrying in {delay:g} s (attempt {attempts + 1} of "
+             f"{retries + 1})")
+        time.sleep(delay)
 
 
 def _extract_zip(archive: Path, target: Path, members: Iterable[str]) -> None:
