@@ -21,7 +21,7 @@ Every answer is checked against the API's JSON envelope (``success``,
 with ``start_row``/``num_rows`` until ``total_rows`` rows are collected, and
 an answer that is unsuccessful, inconsistent or incomplete raises
 :class:`AllenAPIError` instead of returning a partial result. HTTP requests
-go through :func:`abagen_core.fetch.get_json` (timeouts, retries with
+go through :func:`abagen_core.datasets.fetch.get_json` (timeouts, retries with
 exponential backoff).
 
 Configuration
@@ -59,7 +59,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import urllib.parse
 import warnings
 from collections.abc import Iterable, Sequence
@@ -69,8 +68,9 @@ from typing import Any
 
 import pandas as pd
 
-from .fetch import DownloadError, get_json
-from .utils import check_choice, data_path
+from abagen_core.datasets.fetch import DownloadError, get_json
+from abagen_core.storage.atomic import atomic_path
+from abagen_core.utils import check_choice, data_path
 
 __all__ = [
     "DEFAULT_MOUSE_API_URL",
@@ -791,16 +791,9 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 def _atomic_write(path: Path, write: Any) -> None:
     """Call ``write(fh)`` on a temporary file beside `path`, then move it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path, durable=True) as tmp, open(tmp, "w", encoding="utf-8",
+                                                       newline="") as fh:
+        write(fh)
 
 
 def _read_cache(csv_path: Path, meta_path: Path) -> pd.DataFrame | None:

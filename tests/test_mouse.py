@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from abagen_core import fetch, mouse
+from abagen_core import mouse
+from abagen_core.datasets import fetch
 
 try:
     from httpserver import FileServer
