@@ -19,7 +19,7 @@ from typing import Any
 from abagen_core.donors import check_donors
 from abagen_core.errors import InvalidOptionError
 from abagen_core.stages.aggregate import AGG_METRICS, REGION_AGG_OPTIONS
-from abagen_core.stages.samples import LR_MIRROR_OPTIONS
+from abagen_core.stages.samples import LR_MIRROR_OPTIONS, SampleCoordinates
 from abagen_core.utils import check_choice
 
 __all__ = [
@@ -175,8 +175,11 @@ def check_options(options: Mapping[str, Any] | None = None, **kwargs: Any) -> di
         raise InvalidOptionError("tolerance", tol, ["a number (mm, or SDs for surfaces)"])
     check_choice("sample_norm", opts["sample_norm"], NORM_OPTIONS)
     check_choice("gene_norm", opts["gene_norm"], NORM_OPTIONS)
-    for name in ("norm_matched", "norm_structures", "corrected_mni", "reannotated"):
+    for name in ("norm_matched", "norm_structures", "reannotated"):
         opts[name] = _check_bool(name, opts[name])
+    if not isinstance(opts["corrected_mni"], bool):
+        # a table of refined sample coordinates (a DataFrame or a CSV path)
+        opts["corrected_mni"] = SampleCoordinates(opts["corrected_mni"])
     check_choice("region_agg", opts["region_agg"], REGION_AGG_OPTIONS)
     if not callable(opts["agg_metric"]):
         check_choice("agg_metric", opts["agg_metric"], list(AGG_METRICS),
@@ -205,6 +208,8 @@ def stage_options(options: Mapping[str, Any], stage: str) -> dict[str, Any]:
 
 
 def _canonical(value: Any) -> Any:
+    if isinstance(value, SampleCoordinates):  # by content: a changed table changes the key
+        return {"coordinates_sha256": value.sha256}
     if callable(value):
         name = getattr(value, "__qualname__", repr(value))
         return f"callable:{getattr(value, '__module__', '')}.{name}"
@@ -237,5 +242,9 @@ def describe(options: Mapping[str, Any]) -> dict[str, Any]:
     """JSON-serialisable copy of options (callables by name)."""
     out = {}
     for key, value in options.items():
-        out[key] = _canonical(value) if isinstance(value, Callable) else value
+        if isinstance(value, SampleCoordinates):
+            out[key] = {"coordinates": value.source, "n_samples": len(value.coords),
+                        "sha256": value.sha256}
+        else:
+            out[key] = _canonical(value) if isinstance(value, Callable) else value
     return out

@@ -21,7 +21,11 @@ it repeats (a mirrored copy keeps its sample's id, as in abagen).
 
 from __future__ import annotations
 
+import hashlib
+import os
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,6 +38,7 @@ __all__ = [
     "STRUCTURE_CLASSES",
     "LR_MIRROR_OPTIONS",
     "corrected_mni_coordinates",
+    "SampleCoordinates",
     "update_mni_coords",
     "label_structures",
     "annotate_samples",
@@ -80,6 +85,112 @@ def corrected_mni_coordinates() -> pd.DataFrame:
         From the alleninf package (K. Gorgolewski), BSD 3-clause.
     """
     return _corrected_table().copy()
+
+
+class SampleCoordinates:
+    """User-supplied MNI coordinates of some or all samples (``corrected_mni=<table>``).
+
+    Refined registrations of the AHBA samples have been published since the
+    "corrected" coordinates abagen uses; a table of them can replace those
+    coordinates. Samples absent from the table keep the corrected coordinates
+    of :func:`corrected_mni_coordinates`.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame or path-like
+        Columns ``well_id``, ``mni_x``, ``mni_y``, ``mni_z`` (or ``well_id``
+        as the index), one row per sample; a CSV file with these columns.
+
+    Attributes
+    ----------
+    coords : pandas.DataFrame of shape (n_given, 3)
+        Index ``well_id`` (sorted); columns ``mni_x``, ``mni_y``, ``mni_z``
+        (float64).
+    sha256 : str
+        Digest of the table's content (well ids and values): identical tables
+        give identical cache keys, whatever their row order or file name.
+    source : str
+        The file name, or ``'DataFrame'``.
+
+    Raises
+    ------
+    ValueError
+        Naming the offending well ids: unknown to the AHBA, repeated, or with
+        missing or non-finite coordinates; or the missing columns.
+    """
+
+    COLUMNS = ("mni_x", "mni_y", "mni_z")
+
+    def __init__(self, table: Any) -> None:
+        if isinstance(table, SampleCoordinates):
+            self.coords, self.sha256, self.source = table.coords, table.sha256, table.source
+            return
+        if isinstance(table, str | os.PathLike):
+            path = Path(table)
+            if not path.is_file():
+                raise ValueError(f"corrected_mni: the coordinate table {path} does not exist; "
+                                 "pass True, False or a CSV with columns well_id, mni_x, "
+                                 "mni_y, mni_z.")
+            self.source = str(path)
+            table = pd.read_csv(path)
+        elif isinstance(table, pd.DataFrame):
+            self.source = "DataFrame"
+        else:
+            raise ValueError(f"corrected_mni must be True, False or a coordinate table "
+                             f"(DataFrame or CSV path); got {type(table).__name__}.")
+        frame = table.reset_index() if "well_id" not in table.columns else table
+        missing = [c for c in ("well_id", *self.COLUMNS) if c not in frame.columns]
+        if missing:
+            raise ValueError(f"corrected_mni: the coordinate table lacks column(s) {missing}; "
+                             "it needs well_id, mni_x, mni_y, mni_z.")
+        ids = pd.to_numeric(frame["well_id"], errors="coerce")
+        if ids.isna().any() or (ids != ids.round()).any():
+            bad = frame["well_id"][ids.isna() | (ids != ids.round())].tolist()[:10]
+            raise ValueError(f"corrected_mni: well ids must be integers; got {bad}.")
+        ids = ids.astype("int64")
+        known = _corrected_table().index
+        unknown = sorted(set(ids) - set(known))
+        if unknown:
+            raise ValueError(f"corrected_mni: {len(unknown)} well id(s) are not AHBA "
+                             f"microarray samples, e.g. {unknown[:10]}. Check the table.")
+        repeated = sorted(set(ids[ids.duplicated()]))
+        if repeated:
+            raise ValueError(f"corrected_mni: well id(s) {repeated[:10]} appear more than "
+                             "once in the coordinate table.")
+        values = frame[list(self.COLUMNS)].apply(pd.to_numeric, errors="coerce")
+        values = values.to_numpy(dtype=np.float64)
+        bad = ~np.isfinite(values).all(axis=1)
+        if bad.any():
+            raise ValueError(f"corrected_mni: well id(s) {ids[bad].tolist()[:10]} have "
+                             "missing or non-finite coordinates.")
+        coords = pd.DataFrame(values, index=pd.Index(ids.to_numpy(), name="well_id"),
+                              columns=list(self.COLUMNS)).sort_index()
+        self.coords = coords
+        digest = hashlib.sha256(coords.index.to_numpy(dtype="<i8").tobytes())
+        digest.update(coords.to_numpy(dtype="<f8").tobytes())
+        self.sha256 = digest.hexdigest()
+
+    def __repr__(self) -> str:
+        return f"SampleCoordinates(n={len(self.coords)}, sha256={self.sha256[:16]})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SampleCoordinates) and other.sha256 == self.sha256
+
+    def __hash__(self) -> int:
+        return hash(self.sha256)
+
+    def table(self) -> pd.DataFrame:
+        """Coordinates of every AHBA sample: the given ones over the corrected ones.
+
+        Returns
+        -------
+        coords : pandas.DataFrame of shape (3702, 3)
+            Index ``well_id``; columns ``mni_x``, ``mni_y``, ``mni_z``.
+        """
+        base = _corrected_table().copy()
+        base.columns = list(self.COLUMNS)
+        base.loc[self.coords.index, list(self.COLUMNS)] = self.coords.to_numpy()
+        return base
 
 
 def update_mni_coords(annotation: pd.DataFrame,
@@ -298,10 +409,12 @@ def similarity_threshold(microarray: pd.DataFrame, annotation: pd.DataFrame,
 
 
 def prepare_annotation(annotation: pd.DataFrame, ontology: pd.DataFrame, *,
-                       corrected_mni: bool = True) -> pd.DataFrame:
+                       corrected_mni: bool | SampleCoordinates = True) -> pd.DataFrame:
     """Raw SampleAnnot -> annotation with classes and checked hemispheres.
 
-    Chains :func:`update_mni_coords` (when `corrected_mni`),
+    Chains :func:`update_mni_coords` (when `corrected_mni` is True, or a
+    :class:`SampleCoordinates` table, whose coordinates replace those of the
+    samples it lists),
     :func:`annotate_samples` and :func:`drop_mismatch_samples`. Similarity
     thresholding and mirroring come after (they need expression data / are
     optional).
@@ -310,7 +423,9 @@ def prepare_annotation(annotation: pd.DataFrame, ontology: pd.DataFrame, *,
     -------
     annotation : pandas.DataFrame of shape (n_kept, 7)
     """
-    if corrected_mni:
+    if isinstance(corrected_mni, SampleCoordinates):
+        annotation = update_mni_coords(annotation, corrected_mni.table())
+    elif corrected_mni:
         annotation = update_mni_coords(annotation)
     return drop_mismatch_samples(annotate_samples(annotation, ontology))
 
