@@ -27,11 +27,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from abagen_core.storage.atomic import atomic_path
+from abagen_core.storage.checks import unreadable_artifact
 from abagen_core.storage.parquet import MATRIX_KINDS
+from abagen_core.utils import check_choice
 
 __all__ = [
     "read_microarray",
@@ -186,8 +189,6 @@ def read_matrix_parquet(path: PathLike, kind: str, columns: list[int] | None = N
     except (OSError, pa.ArrowException) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
-        from abagen_core.storage.checks import unreadable_artifact
-
         raise unreadable_artifact(path, exc) from None
 
 
@@ -432,8 +433,6 @@ def csv_to_parquet(src: PathLike, dest: PathLike, kind: str) -> Path:
     -------
     dest : pathlib.Path
     """
-    from abagen_core.utils import check_choice
-
     check_choice("kind", kind, list(MATRIX_KINDS))
     path = _check_file(src, kind)
     read_opts, convert_opts = _csv_options(path, kind, threads=False)
@@ -472,8 +471,6 @@ def _write_row_group(writer: pq.ParquetWriter, batches: list[pa.RecordBatch], sc
     """Write parsed batches as one row group; PACall values must be 0 or 1."""
     table = pa.Table.from_batches(batches, schema=schema)
     if kind == "pacall":  # all sample columns at once: one int8 min/max
-        import pyarrow.compute as pc
-
         values = pa.chunked_array([c for col in table.columns[1:] for c in col.chunks],
                                   type=pa.int8())
         lo, hi = (x.as_py() for x in pc.min_max(values).values())

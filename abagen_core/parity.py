@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from abagen_core import api
 from abagen_core.utils import data_path
 
 __all__ = ["load_cases", "resolve_kwargs", "run_case", "read_frame", "compare_frame", "check_case"]
@@ -67,8 +68,6 @@ def resolve_kwargs(kwargs: dict[str, Any], root: Path) -> dict[str, Any]:
 
 def run_case(case: dict[str, Any], root: Path) -> Any:
     """Call our implementation of the case's function with its kwargs."""
-    from abagen_core import api
-
     kwargs = resolve_kwargs(case["kwargs"], root)
     func = {"get_expression_data": api.get_expression_data,
             "get_samples_in_mask": api.get_samples_in_mask,

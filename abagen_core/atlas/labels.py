@@ -178,7 +178,7 @@ def check_img(img: str | PathLike | Any):
         If the image is not 3-D, has non-integer, negative or non-finite
         values, or no non-zero label.
     """
-    import nibabel as nib
+    import nibabel as nib  # lazy: slow to import
 
     if isinstance(img, str | PathLike):
         path = Path(img)
@@ -224,7 +224,7 @@ def load_gifti(img: str | PathLike | Any):
     -------
     img : nibabel.gifti.GiftiImage
     """
-    import nibabel as nib
+    import nibabel as nib  # lazy: slow to import
 
     if isinstance(img, nib.gifti.GiftiImage):
         return img

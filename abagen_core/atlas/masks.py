@@ -32,7 +32,7 @@ def mask_tree(mask: Any) -> Any:
     values = [np.asarray(img.darrays[0].data).reshape(-1) if img.darrays else np.zeros(0)
               for img in (lh, rh)]
     if np.intersect1d(values[0][values[0] != 0], values[1][values[1] != 0]).size:
-        import nibabel as nib
+        import nibabel as nib  # lazy: slow to import
 
         lh, rh = (nib.gifti.GiftiImage(darrays=[nib.gifti.GiftiDataArray(
             np.where(v != 0, value, 0).astype(np.int32), intent="NIFTI_INTENT_LABEL",
@@ -85,7 +85,7 @@ def dense_maps(values: np.ndarray, space: Any, index: np.ndarray, genes: Sequenc
         float64 NIfTI images for volumes; arrays over all (lh, then rh) vertices
         for surfaces.
     """
-    import nibabel as nib
+    import nibabel as nib  # lazy: slow to import
 
 
     out = {}

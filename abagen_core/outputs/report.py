@@ -275,7 +275,7 @@ _FSAVERAGE = {2562: "fsaverage4", 10242: "fsaverage5", 40962: "fsaverage6",
 
 def _load(img: Any) -> Any:
     if isinstance(img, str | PathLike):
-        import nibabel as nib
+        import nibabel as nib  # lazy: slow to import
 
         return nib.load(str(img))
     return img
@@ -283,7 +283,7 @@ def _load(img: Any) -> Any:
 
 def _labels_of(img: Any) -> tuple[set[int], str, int]:
     """(non-zero labels, kind, number of vertices or 0) of one image."""
-    import nibabel as nib
+    import nibabel as nib  # lazy: slow to import
 
     img = _load(img)
     if isinstance(img, nib.GiftiImage):

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from abagen_core.atlas.matching import native_coordinates
 from abagen_core.stages import aggregate, normalize, probes, samples
 
 __all__ = [
@@ -111,8 +112,6 @@ def prepare_samples(annotation: pd.DataFrame, ontology: pd.DataFrame, *,
         Index ``sample_id`` (repeats after mirroring).
     """
     if native_affine is not None:
-        from abagen_core.atlas.matching import native_coordinates
-
         native = native_coordinates(annotation, native_affine)
         annotation = annotation.copy()
         annotation[["mni_x", "mni_y", "mni_z"]] = native.to_numpy(dtype=np.float64)
@@ -619,7 +618,7 @@ def interpolate_samples(expression: pd.DataFrame, coords: np.ndarray, genes: Seq
     -------
     values : numpy.ndarray of shape (n_points, n_genes)
     """
-    from sklearn.neighbors import KNeighborsRegressor
+    from sklearn.neighbors import KNeighborsRegressor  # lazy: slow to import
 
     n_neighbors = check_n_neighbors(n_neighbors)
     values = select_genes(expression, genes).to_numpy(dtype=np.float64)

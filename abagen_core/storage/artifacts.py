@@ -20,8 +20,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from abagen_core.errors import CorruptArtifactError
+from abagen_core.stages.probes import ProbeSummary
 from abagen_core.storage.atomic import write_text_atomic
-from abagen_core.storage.checks import META_KEY, SCHEMA_VERSION
+from abagen_core.storage.checks import META_KEY, SCHEMA_VERSION, unreadable_artifact
 from abagen_core.storage.parquet import write_parquet_atomic
 
 __all__ = ["write_frame", "read_frame", "write_probe_summary", "read_probe_summary",
@@ -86,8 +87,6 @@ def read_frame(path: str | os.PathLike, *, kind: str, columns: list[str] | None 
         table = pq.read_table(path, columns=columns, page_checksum_verification=True)
         meta = json.loads((table.schema.metadata or {})[META_KEY])
     except Exception as exc:  # noqa: BLE001 - any failure means the file is unusable
-        from abagen_core.storage.checks import unreadable_artifact
-
         # a certainly corrupt file (e.g. page checksum mismatch) is removed
         raise unreadable_artifact(path, exc) from None
     if meta.get("kind") != kind or meta.get("schema_version") != SCHEMA_VERSION:
@@ -159,8 +158,6 @@ def write_probe_summary(summary, folder: str | os.PathLike) -> Path:
 
 def read_probe_summary(folder: str | os.PathLike):
     """Inverse of :func:`write_probe_summary`."""
-    from abagen_core.stages.probes import ProbeSummary
-
     folder = Path(folder)
     try:
         meta = json.loads((folder / "summary.json").read_text())
@@ -201,13 +198,9 @@ def read_donor_genes(donors: Sequence[str], genes: Sequence[str], samples: Seque
     genes, samples : sequence of path
         One file per donor, in `donors` order.
     """
-    from abagen_core.storage.artifacts import read_frame
-
     return ({d: read_frame(p, kind="genes") for d, p in zip(donors, genes, strict=True)},
             {d: read_frame(p, kind="samples") for d, p in zip(donors, samples, strict=True)})
 
 def count_rows(path: str) -> int:
     """Number of rows of a parquet file (from its footer)."""
-    import pyarrow.parquet as pq
-
     return int(pq.ParquetFile(path).metadata.num_rows)
