@@ -53,6 +53,17 @@ def load_donors(data_dir: str | None, donors: list[str], *, n_proc: int = 1,
                 verbose: int = 0) -> tuple[dict[str, DonorData], str]:
     """Read every donor's five files (downloading them if needed).
 
+    Parameters
+    ----------
+    data_dir : str or None
+        AHBA download folder (abagen layout); None = abagen's default location.
+    donors : list of str
+        Donor numbers.
+    n_proc : int, default=1
+        Parallel downloads.
+    verbose : int, default=0
+        Verbosity of the fetcher.
+
     Returns
     -------
     data : dict of str -> DonorData

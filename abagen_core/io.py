@@ -90,7 +90,7 @@ def _check_file(fname: PathLike, what: str) -> Path:
 
 def _csv_options(path: Path, kind: str, *, threads: bool = True
                  ) -> tuple[pacsv.ReadOptions, pacsv.ConvertOptions]:
-    """pyarrow CSV options for a headerless matrix file (column count from line 1).
+    """The pyarrow CSV options for a headerless matrix file (column count from line 1).
 
     `threads` lets pyarrow parse blocks in parallel; the streamed conversion
     turns it off (its CPU time is ~25% higher with threads, and the workflow
@@ -275,6 +275,15 @@ def read_microarray(fname, copy: bool = False, parquet: bool = True) -> pd.DataF
 def read_pacall(fname, copy: bool = False, parquet: bool = True) -> pd.DataFrame:
     """Load a ``PACall.csv`` (present/absent calls).
 
+    Parameters
+    ----------
+    fname : path-like or pandas.DataFrame
+        CSV or parquet file; a DataFrame is returned as is (see `copy`).
+    copy : bool, default=False
+        Copy a DataFrame input.
+    parquet : bool, default=True
+        Accepted for abagen compatibility (see :func:`read_microarray`).
+
     Returns
     -------
     pacall : pandas.DataFrame of shape (n_probes, n_samples)
@@ -285,6 +294,13 @@ def read_pacall(fname, copy: bool = False, parquet: bool = True) -> pd.DataFrame
 
 def read_tpm(fname, copy: bool = False) -> pd.DataFrame:
     """Load an RNA-seq ``RNAseqTPM.csv``.
+
+    Parameters
+    ----------
+    fname : path-like or pandas.DataFrame
+        CSV or parquet file; a DataFrame is returned as is (see `copy`).
+    copy : bool, default=False
+        Copy a DataFrame input.
 
     Returns
     -------
@@ -297,6 +313,13 @@ def read_tpm(fname, copy: bool = False) -> pd.DataFrame:
 
 def read_counts(fname, copy: bool = False) -> pd.DataFrame:
     """Load an RNA-seq ``RNAseqCounts.csv``.
+
+    Parameters
+    ----------
+    fname : path-like or pandas.DataFrame
+        CSV or parquet file; a DataFrame is returned as is (see `copy`).
+    copy : bool, default=False
+        Copy a DataFrame input.
 
     Returns
     -------
@@ -320,6 +343,13 @@ def _read_table(fname, copy: bool, what: str, **kwargs) -> pd.DataFrame:
 
 def read_annotation(fname, copy: bool = False) -> pd.DataFrame:
     """Load a microarray ``SampleAnnot.csv``.
+
+    Parameters
+    ----------
+    fname : path-like or pandas.DataFrame
+        CSV or parquet file; a DataFrame is returned as is (see `copy`).
+    copy : bool, default=False
+        Copy a DataFrame input.
 
     Returns
     -------
@@ -347,6 +377,13 @@ def read_annotation(fname, copy: bool = False) -> pd.DataFrame:
 def read_rnaseq_annotation(fname, copy: bool = False) -> pd.DataFrame:
     """Load an RNA-seq ``SampleAnnot.csv`` (ontology columns renamed).
 
+    Parameters
+    ----------
+    fname : path-like or pandas.DataFrame
+        CSV or parquet file; a DataFrame is returned as is (see `copy`).
+    copy : bool, default=False
+        Copy a DataFrame input.
+
     Returns
     -------
     annotation : pandas.DataFrame of shape (n_samples, 21)
@@ -366,6 +403,13 @@ def read_rnaseq_annotation(fname, copy: bool = False) -> pd.DataFrame:
 def read_ontology(fname, copy: bool = False) -> pd.DataFrame:
     """Load an ``Ontology.csv``.
 
+    Parameters
+    ----------
+    fname : path-like or pandas.DataFrame
+        CSV or parquet file; a DataFrame is returned as is (see `copy`).
+    copy : bool, default=False
+        Copy a DataFrame input.
+
     Returns
     -------
     ontology : pandas.DataFrame of shape (n_structures, 8)
@@ -378,6 +422,13 @@ def read_ontology(fname, copy: bool = False) -> pd.DataFrame:
 
 def read_probes(fname, copy: bool = False) -> pd.DataFrame:
     """Load a ``Probes.csv``.
+
+    Parameters
+    ----------
+    fname : path-like or pandas.DataFrame
+        CSV or parquet file; a DataFrame is returned as is (see `copy`).
+    copy : bool, default=False
+        Copy a DataFrame input.
 
     Returns
     -------
@@ -398,6 +449,13 @@ def read_probes(fname, copy: bool = False) -> pd.DataFrame:
 
 def read_genes(fname, copy: bool = False) -> pd.DataFrame:
     """Load an RNA-seq ``Genes.csv``.
+
+    Parameters
+    ----------
+    fname : path-like or pandas.DataFrame
+        CSV or parquet file; a DataFrame is returned as is (see `copy`).
+    copy : bool, default=False
+        Copy a DataFrame input.
 
     Returns
     -------

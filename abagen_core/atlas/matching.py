@@ -74,7 +74,17 @@ if TYPE_CHECKING:  # scipy is imported where it is used: it is slow to import (~
     from scipy.spatial import cKDTree
 
 def cdist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Euclidean distances between the rows of `a` and `b` (scipy's cdist, imported lazily)."""
+    """Euclidean distances between the rows of `a` and `b` (scipy's cdist, imported lazily).
+
+    Parameters
+    ----------
+    a : numpy.ndarray of shape (n_a, n_dims)
+    b : numpy.ndarray of shape (n_b, n_dims)
+
+    Returns
+    -------
+    distances : numpy.ndarray of shape (n_a, n_b)
+    """
     from scipy.spatial.distance import cdist as _cdist  # lazy: slow to import
 
     return _cdist(a, b)

@@ -608,6 +608,12 @@ def gene_spread_figure(genes: pd.DataFrame, *, top: int = 20,
 def robustness_figures(summary: RobustnessSummary, *, name: str = "") -> dict[str, Figure]:
     """The figures of a robustness summary.
 
+    Parameters
+    ----------
+    summary : abagen_core.outputs.robustness.RobustnessSummary
+    name : str, default=''
+        Prefix of the figure titles (e.g. the atlas name).
+
     Returns
     -------
     figures : dict of str -> matplotlib.figure.Figure

@@ -76,6 +76,22 @@ def read_frame(path: str | os.PathLike, *, kind: str, columns: list[str] | None 
                with_attrs: bool = False):
     """Read a file written by :func:`write_frame`, checking its kind and version.
 
+    Parameters
+    ----------
+    path : path-like
+    kind : str
+        What the file must hold (as given to :func:`write_frame`).
+    columns : list of str, optional
+        Read only these columns.
+    with_attrs : bool, default=False
+        Also return the extra metadata.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+    attrs : dict
+        Only with `with_attrs`.
+
     Raises
     ------
     CorruptArtifactError
@@ -119,6 +135,16 @@ def write_probe_summary(summary, folder: str | os.PathLike) -> Path:
     structure_id), each only when the summary has it; ``folder/summary.json``
     holds the method and sample count and is written last, so a folder
     without it is incomplete.
+
+    Parameters
+    ----------
+    summary : abagen_core.stages.probes.ProbeSummary
+    folder : path-like
+        Created if needed.
+
+    Returns
+    -------
+    folder : pathlib.Path
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -157,7 +183,22 @@ def write_probe_summary(summary, folder: str | os.PathLike) -> Path:
 
 
 def read_probe_summary(folder: str | os.PathLike):
-    """Inverse of :func:`write_probe_summary`."""
+    """Inverse of :func:`write_probe_summary`.
+
+    Parameters
+    ----------
+    folder : path-like
+        A folder written by :func:`write_probe_summary`.
+
+    Returns
+    -------
+    summary : abagen_core.stages.probes.ProbeSummary
+
+    Raises
+    ------
+    CorruptArtifactError
+        If the folder is incomplete (no ``summary.json``).
+    """
     folder = Path(folder)
     try:
         meta = json.loads((folder / "summary.json").read_text())
@@ -202,5 +243,14 @@ def read_donor_genes(donors: Sequence[str], genes: Sequence[str], samples: Seque
             {d: read_frame(p, kind="samples") for d, p in zip(donors, samples, strict=True)})
 
 def count_rows(path: str) -> int:
-    """Number of rows of a parquet file (from its footer)."""
+    """Number of rows of a parquet file (from its footer).
+
+    Parameters
+    ----------
+    path : str
+
+    Returns
+    -------
+    n_rows : int
+    """
     return int(pq.ParquetFile(path).metadata.num_rows)

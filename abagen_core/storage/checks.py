@@ -67,7 +67,6 @@ def parquet_problem(path: PathLike, matrix: str | None = None) -> str | None:
     -------
     problem : str or None
     """
-
     path = Path(path)
     try:
         size = path.stat().st_size
