@@ -289,13 +289,17 @@ def _comment_lines(path: Path) -> frozenset[int]:
     return frozenset(tok.start[0] for tok in tokens if tok.type == tokenize.COMMENT)
 
 
+@cache
+def _import_ends(path: Path) -> dict[int, int]:
+    """First line -> last line of every import statement of a file."""
+    return {node.lineno: node.end_lineno or node.lineno
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Import | ast.ImportFrom)}
+
+
 def _statement_lines(path: Path, line: int) -> range:
     """Lines of the import statement starting at `line`, and the line above it."""
-    tree = ast.parse(path.read_text())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import | ast.ImportFrom) and node.lineno == line:
-            return range(line - 1, (node.end_lineno or line) + 1)
-    return range(line - 1, line + 1)
+    return range(line - 1, _import_ends(path).get(line, line) + 1)
 
 
 def _library(name: str) -> str:
