@@ -5,4 +5,6 @@ stage functions shared by an in-memory Python API and a cached Snakemake
 workflow.
 """
 
-__version__ = "0.2.0"
+from abagen_core._version import __version__
+
+__all__ = ["__version__"]

@@ -23,13 +23,14 @@ from abagen_core.atlas import images
 from abagen_core.atlas.masks import dense_maps, mask_points, mask_tree
 from abagen_core.datasets import fetch
 from abagen_core.datasets.checks import check_donor_tables
+from abagen_core.datasets.raw import t1_candidates
 from abagen_core.datasets.synth import is_synthetic
 from abagen_core.options import INTERPOLATED_MAP_DEFAULTS, check_options
 from abagen_core.outputs.report import Report
 from abagen_core.stages import probes
 from abagen_core.stages import regional as pipeline
 from abagen_core.stages import samples as samples_mod
-from abagen_core.stages.aggregate import check_metric
+from abagen_core.stages.aggregate import check_metric, count_samples
 
 __all__ = ["get_expression_data", "get_samples_in_mask", "get_interpolated_map",
            "load_donors", "DonorData"]
@@ -51,6 +52,17 @@ class DonorData:
 def load_donors(data_dir: str | None, donors: list[str], *, n_proc: int = 1,
                 verbose: int = 0) -> tuple[dict[str, DonorData], str]:
     """Read every donor's five files (downloading them if needed).
+
+    Parameters
+    ----------
+    data_dir : str or None
+        AHBA download folder (abagen layout); None = abagen's default location.
+    donors : list of str
+        Donor numbers.
+    n_proc : int, default=1
+        Parallel downloads.
+    verbose : int, default=0
+        Verbosity of the fetcher.
 
     Returns
     -------
@@ -90,9 +102,7 @@ def _load_rnaseq(data_dir: str | None, donors: list[str]) -> dict[str, pd.DataFr
 
 def _t1_affine(donor: str, data_dir: str | None) -> np.ndarray:
     """The donor's T1w affine (native voxel -> mm), from data_dir or downloaded."""
-    import nibabel as nib
-
-    from abagen_core.datasets.raw import t1_candidates
+    import nibabel as nib  # lazy: slow to import
 
     found = [p for p in t1_candidates(data_dir, donor) if p.is_file()]
     if found:
@@ -234,8 +244,6 @@ def get_expression_data(atlas: Any, atlas_info: Any = None, *, ibf_threshold: fl
     expression, per_donor = pipeline.combine_donors(
         normalized, regions, region_agg=options["region_agg"],
         agg_metric=options["agg_metric"])
-    from abagen_core.stages.aggregate import count_samples
-
     counts = count_samples(labels, regions)
     LOG.info("Finished in %.1f s: %d regions x %d genes", time.perf_counter() - start,
              *expression.shape)

@@ -27,11 +27,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from abagen_core.storage.atomic import atomic_path
+from abagen_core.storage.checks import unreadable_artifact
 from abagen_core.storage.parquet import MATRIX_KINDS
+from abagen_core.utils import check_choice
 
 __all__ = [
     "read_microarray",
@@ -87,7 +90,7 @@ def _check_file(fname: PathLike, what: str) -> Path:
 
 def _csv_options(path: Path, kind: str, *, threads: bool = True
                  ) -> tuple[pacsv.ReadOptions, pacsv.ConvertOptions]:
-    """pyarrow CSV options for a headerless matrix file (column count from line 1).
+    """The pyarrow CSV options for a headerless matrix file (column count from line 1).
 
     `threads` lets pyarrow parse blocks in parallel; the streamed conversion
     turns it off (its CPU time is ~25% higher with threads, and the workflow
@@ -186,8 +189,6 @@ def read_matrix_parquet(path: PathLike, kind: str, columns: list[int] | None = N
     except (OSError, pa.ArrowException) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
-        from abagen_core.storage.checks import unreadable_artifact
-
         raise unreadable_artifact(path, exc) from None
 
 
@@ -274,6 +275,15 @@ def read_microarray(fname, copy: bool = False, parquet: bool = True) -> pd.DataF
 def read_pacall(fname, copy: bool = False, parquet: bool = True) -> pd.DataFrame:
     """Load a ``PACall.csv`` (present/absent calls).
 
+    Parameters
+    ----------
+    fname : path-like or pandas.DataFrame
+        CSV or parquet file; a DataFrame is returned as is (see `copy`).
+    copy : bool, default=False
+        Copy a DataFrame input.
+    parquet : bool, default=True
+        Accepted for abagen compatibility (see :func:`read_microarray`).
+
     Returns
     -------
     pacall : pandas.DataFrame of shape (n_probes, n_samples)
@@ -284,6 +294,13 @@ def read_pacall(fname, copy: bool = False, parquet: bool = True) -> pd.DataFrame
 
 def read_tpm(fname, copy: bool = False) -> pd.DataFrame:
     """Load an RNA-seq ``RNAseqTPM.csv``.
+
+    Parameters
+    ----------
+    fname : path-like or pandas.DataFrame
+        CSV or parquet file; a DataFrame is returned as is (see `copy`).
+    copy : bool, default=False
+        Copy a DataFrame input.
 
     Returns
     -------
@@ -296,6 +313,13 @@ def read_tpm(fname, copy: bool = False) -> pd.DataFrame:
 
 def read_counts(fname, copy: bool = False) -> pd.DataFrame:
     """Load an RNA-seq ``RNAseqCounts.csv``.
+
+    Parameters
+    ----------
+    fname : path-like or pandas.DataFrame
+        CSV or parquet file; a DataFrame is returned as is (see `copy`).
+    copy : bool, default=False
+        Copy a DataFrame input.
 
     Returns
     -------
@@ -319,6 +343,13 @@ def _read_table(fname, copy: bool, what: str, **kwargs) -> pd.DataFrame:
 
 def read_annotation(fname, copy: bool = False) -> pd.DataFrame:
     """Load a microarray ``SampleAnnot.csv``.
+
+    Parameters
+    ----------
+    fname : path-like or pandas.DataFrame
+        CSV or parquet file; a DataFrame is returned as is (see `copy`).
+    copy : bool, default=False
+        Copy a DataFrame input.
 
     Returns
     -------
@@ -346,6 +377,13 @@ def read_annotation(fname, copy: bool = False) -> pd.DataFrame:
 def read_rnaseq_annotation(fname, copy: bool = False) -> pd.DataFrame:
     """Load an RNA-seq ``SampleAnnot.csv`` (ontology columns renamed).
 
+    Parameters
+    ----------
+    fname : path-like or pandas.DataFrame
+        CSV or parquet file; a DataFrame is returned as is (see `copy`).
+    copy : bool, default=False
+        Copy a DataFrame input.
+
     Returns
     -------
     annotation : pandas.DataFrame of shape (n_samples, 21)
@@ -365,6 +403,13 @@ def read_rnaseq_annotation(fname, copy: bool = False) -> pd.DataFrame:
 def read_ontology(fname, copy: bool = False) -> pd.DataFrame:
     """Load an ``Ontology.csv``.
 
+    Parameters
+    ----------
+    fname : path-like or pandas.DataFrame
+        CSV or parquet file; a DataFrame is returned as is (see `copy`).
+    copy : bool, default=False
+        Copy a DataFrame input.
+
     Returns
     -------
     ontology : pandas.DataFrame of shape (n_structures, 8)
@@ -377,6 +422,13 @@ def read_ontology(fname, copy: bool = False) -> pd.DataFrame:
 
 def read_probes(fname, copy: bool = False) -> pd.DataFrame:
     """Load a ``Probes.csv``.
+
+    Parameters
+    ----------
+    fname : path-like or pandas.DataFrame
+        CSV or parquet file; a DataFrame is returned as is (see `copy`).
+    copy : bool, default=False
+        Copy a DataFrame input.
 
     Returns
     -------
@@ -397,6 +449,13 @@ def read_probes(fname, copy: bool = False) -> pd.DataFrame:
 
 def read_genes(fname, copy: bool = False) -> pd.DataFrame:
     """Load an RNA-seq ``Genes.csv``.
+
+    Parameters
+    ----------
+    fname : path-like or pandas.DataFrame
+        CSV or parquet file; a DataFrame is returned as is (see `copy`).
+    copy : bool, default=False
+        Copy a DataFrame input.
 
     Returns
     -------
@@ -432,8 +491,6 @@ def csv_to_parquet(src: PathLike, dest: PathLike, kind: str) -> Path:
     -------
     dest : pathlib.Path
     """
-    from abagen_core.utils import check_choice
-
     check_choice("kind", kind, list(MATRIX_KINDS))
     path = _check_file(src, kind)
     read_opts, convert_opts = _csv_options(path, kind, threads=False)
@@ -472,8 +529,6 @@ def _write_row_group(writer: pq.ParquetWriter, batches: list[pa.RecordBatch], sc
     """Write parsed batches as one row group; PACall values must be 0 or 1."""
     table = pa.Table.from_batches(batches, schema=schema)
     if kind == "pacall":  # all sample columns at once: one int8 min/max
-        import pyarrow.compute as pc
-
         values = pa.chunked_array([c for col in table.columns[1:] for c in col.chunks],
                                   type=pa.int8())
         lo, hi = (x.as_py() for x in pc.min_max(values).values())

@@ -201,7 +201,19 @@ def check_options(options: Mapping[str, Any] | None = None, **kwargs: Any) -> di
 
 
 def stage_options(options: Mapping[str, Any], stage: str) -> dict[str, Any]:
-    """The subset of (validated) `options` that `stage` depends on."""
+    """The subset of (validated) `options` that `stage` depends on.
+
+    Parameters
+    ----------
+    options : mapping
+        Validated options (:func:`check_options` output).
+    stage : str
+        A key of :data:`STAGE_OPTIONS` ('samples', 'probes', 'regional', ...).
+
+    Returns
+    -------
+    options : dict
+    """
     check_choice("stage", stage, list(STAGE_OPTIONS))
     return {name: options.get(name, False) if name == "native" else options[name]
             for name in STAGE_OPTIONS[stage]}
@@ -227,6 +239,19 @@ def stage_key(options: Mapping[str, Any], stage: str, length: int = 10) -> str:
     JSON of :func:`stage_options` (sorted keys; 2 and 2.0 hash alike), so
     it is identical across runs, machines and Python versions.
 
+    Parameters
+    ----------
+    options : mapping
+        Validated options (:func:`check_options` output).
+    stage : str
+        A key of :data:`STAGE_OPTIONS`.
+    length : int, default=10
+        Number of hex digits kept.
+
+    Returns
+    -------
+    key : str
+
     Examples
     --------
     >>> opts = check_options()
@@ -239,7 +264,17 @@ def stage_key(options: Mapping[str, Any], stage: str, length: int = 10) -> str:
 
 
 def describe(options: Mapping[str, Any]) -> dict[str, Any]:
-    """JSON-serialisable copy of options (callables by name)."""
+    """JSON-serialisable copy of options (callables by name).
+
+    Parameters
+    ----------
+    options : mapping
+        Validated options.
+
+    Returns
+    -------
+    options : dict
+    """
     out = {}
     for key, value in options.items():
         if isinstance(value, SampleCoordinates):

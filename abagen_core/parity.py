@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from abagen_core import api
 from abagen_core.utils import data_path
 
 __all__ = ["load_cases", "resolve_kwargs", "run_case", "read_frame", "compare_frame", "check_case"]
@@ -26,7 +27,17 @@ TOL = 1e-6
 
 
 def load_cases(root: Path) -> list[dict[str, Any]]:
-    """All cases of a parity set rooted at `root` (holding data/ and expected/)."""
+    """All cases of a parity set rooted at `root` (holding data/ and expected/).
+
+    Parameters
+    ----------
+    root : path-like
+        Parity set folder.
+
+    Returns
+    -------
+    cases : list of dict
+    """
     return json.loads((Path(root) / "expected" / "cases.json").read_text())["cases"]
 
 
@@ -52,7 +63,21 @@ def _input(name: str, root: Path) -> Any:
 
 
 def resolve_kwargs(kwargs: dict[str, Any], root: Path) -> dict[str, Any]:
-    """Replace the symbolic inputs of a case's kwargs with real objects."""
+    """Replace the symbolic inputs of a case's kwargs with real objects.
+
+    Parameters
+    ----------
+    kwargs : dict
+        A case's keyword arguments: ``'$DATA'`` (the set's ``data/`` folder),
+        ``{'$input': name}`` (a bundled atlas or ``expected/inputs/<name>.nii.gz``)
+        and ``{'$dir': path}`` (a folder under `root`) are replaced.
+    root : path-like
+        Parity set folder.
+
+    Returns
+    -------
+    kwargs : dict
+    """
     out = {}
     for key, value in kwargs.items():
         if value == "$DATA":
@@ -66,9 +91,20 @@ def resolve_kwargs(kwargs: dict[str, Any], root: Path) -> dict[str, Any]:
 
 
 def run_case(case: dict[str, Any], root: Path) -> Any:
-    """Call our implementation of the case's function with its kwargs."""
-    from abagen_core import api
+    """Call our implementation of the case's function with its kwargs.
 
+    Parameters
+    ----------
+    case : dict
+        One entry of ``cases.json`` (``func``, ``kwargs``).
+    root : path-like
+        Parity set folder.
+
+    Returns
+    -------
+    result : object
+        What the function returns.
+    """
     kwargs = resolve_kwargs(case["kwargs"], root)
     func = {"get_expression_data": api.get_expression_data,
             "get_samples_in_mask": api.get_samples_in_mask,
@@ -77,13 +113,35 @@ def run_case(case: dict[str, Any], root: Path) -> Any:
 
 
 def read_frame(path: Path | str) -> pd.DataFrame:
-    """A CSV written by abagen (or by pandas), read with a correctly rounding parser."""
+    """A CSV written by abagen (or by pandas), read with a correctly rounding parser.
+
+    Parameters
+    ----------
+    path : path-like
+        CSV file (optionally gzipped) with the index in its first column.
+
+    Returns
+    -------
+    frame : pandas.DataFrame of shape (n_rows, n_columns)
+    """
     kw = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
     return pd.read_csv(path, index_col=0, **kw)
 
 
 def compare_frame(got: pd.DataFrame, expected: pd.DataFrame, what: str = "") -> list[str]:
-    """Differences between two frames under the parity rules (empty = match)."""
+    """Differences between two frames under the parity rules (empty = match).
+
+    Parameters
+    ----------
+    got, expected : pandas.DataFrame of shape (n_rows, n_columns)
+    what : str, default=''
+        Name of the output, prefixed to each message.
+
+    Returns
+    -------
+    problems : list of str
+        Empty when the frames match.
+    """
     problems = []
     if got.shape != expected.shape:
         return [f"{what}: shape {got.shape} != {expected.shape}"]
@@ -110,6 +168,15 @@ def strip_synthetic_notice(text: str) -> str:
 
     abagen does not know about synthetic data; everything after our notice
     must equal its text.
+
+    Parameters
+    ----------
+    text : str
+        A methods report.
+
+    Returns
+    -------
+    text : str
     """
     if text.startswith("WARNING:") and "synthetic" in text.split("\n\n", 1)[0]:
         return text.split("\n\n", 1)[1]
@@ -128,7 +195,20 @@ def _compare_expression(expression: Any, outputs: dict[str, Any], folder: Path) 
 
 
 def check_case(case: dict[str, Any], root: Path) -> list[str]:
-    """Run one `ok` case and compare all its outputs; returns the problems."""
+    """Run one `ok` case and compare all its outputs; returns the problems.
+
+    Parameters
+    ----------
+    case : dict
+        One entry of ``cases.json`` with status ``'ok'``.
+    root : path-like
+        Parity set folder.
+
+    Returns
+    -------
+    problems : list of str
+        Empty when every output matches.
+    """
     folder = Path(root) / "expected" / case["name"]
     result = run_case(case, root)
     outputs = case["outputs"]
@@ -171,6 +251,19 @@ def check_case(case: dict[str, Any], root: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line: run the `ok` cases of a parity set and print one line per case.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments (default: ``sys.argv[1:]``): the parity set folder, and
+        ``-k TEXT`` to run only the cases whose name contains TEXT.
+
+    Returns
+    -------
+    status : int
+        0 when every case matches, else 1.
+    """
     parser = argparse.ArgumentParser(
         description="Run parity cases (abagen 0.1.3 outputs) and report matches.")
     parser.add_argument("root", type=Path, help="parity set folder (with data/ and expected/)")

@@ -19,6 +19,19 @@ __all__ = ["check_choice", "data_path"]
 def check_choice(name: str, value: Any, allowed: Iterable[Any], hint: str = "") -> Any:
     """Return `value` if it is one of `allowed`, else raise InvalidOptionError.
 
+    Parameters
+    ----------
+    name : str
+        Parameter name, for the message.
+    value : object
+    allowed : iterable
+    hint : str, default=''
+        Extra advice appended to the message.
+
+    Returns
+    -------
+    value : object
+
     Examples
     --------
     >>> check_choice('region_agg', 'donors', ['donors', 'samples'])
@@ -32,6 +45,15 @@ def check_choice(name: str, value: Any, allowed: Iterable[Any], hint: str = "") 
 
 def data_path(*parts: str) -> Path:
     """Path of a file shipped in ``abagen_core/data``.
+
+    Parameters
+    ----------
+    *parts : str
+        Path components under ``abagen_core/data``.
+
+    Returns
+    -------
+    path : pathlib.Path
 
     Examples
     --------

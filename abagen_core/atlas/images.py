@@ -92,7 +92,7 @@ _PathOrImage = str | PathLike | Any
 
 def _surface_geometry(surf: Any) -> tuple[np.ndarray, np.ndarray]:
     """Vertices and faces of one hemisphere's surface (path, GIFTI or pair)."""
-    import nibabel as nib
+    import nibabel as nib  # lazy: slow to import
 
     if isinstance(surf, tuple) and len(surf) == 2 and not isinstance(surf[0], str | PathLike):
         vert, faces = surf
@@ -341,7 +341,7 @@ def leftify_atlas(atlas: _PathOrImage):
     atlas : nibabel.Nifti1Image
         Copy with the right hemisphere zeroed.
     """
-    import nibabel as nib
+    import nibabel as nib  # lazy: slow to import
 
     img = check_img(atlas)
     data = np.asarray(img.dataobj).copy()
@@ -365,7 +365,7 @@ def annot_to_gifti(atlas: str | PathLike):
         One int32 label array (values = indices into the annotation's colour
         table; vertices without a table entry get 0) and a label table.
     """
-    import nibabel as nib
+    import nibabel as nib  # lazy: slow to import
 
     path = Path(atlas)
     if not path.exists():
@@ -404,7 +404,7 @@ def relabel_gifti(atlas: Sequence[Any], background: Iterable[str] | None = BACKG
         offset.. in the right, in order of their original ids; label tables
         are updated.
     """
-    import nibabel as nib
+    import nibabel as nib  # lazy: slow to import
 
     if not isinstance(atlas, tuple | list) or len(atlas) != 2:
         raise ValueError("relabel_gifti needs a (lh, rh) pair of GIFTI label images.")

@@ -1,5 +1,4 @@
-"""Atlas label values and region tables (``atlas_info``): validation and normalisation.
-"""
+"""Atlas label values and region tables (``atlas_info``): validation and normalisation."""
 
 from __future__ import annotations
 
@@ -132,7 +131,18 @@ def check_atlas_info(atlas_info: Any, labels: Any) -> pd.DataFrame:
 
 
 def as_labels(data: np.ndarray) -> np.ndarray:
-    """Integer label array from image/vertex data; refuse fractional or negative values."""
+    """Integer label array from image/vertex data; refuse fractional or negative values.
+
+    Parameters
+    ----------
+    data : numpy.ndarray of any shape
+        Voxel or vertex values of a label image.
+
+    Returns
+    -------
+    labels : numpy.ndarray of the same shape
+        Integer labels.
+    """
     data = np.asarray(data)
     if data.dtype.kind == "b":
         data = data.astype(np.int64)
@@ -178,7 +188,7 @@ def check_img(img: str | PathLike | Any):
         If the image is not 3-D, has non-integer, negative or non-finite
         values, or no non-zero label.
     """
-    import nibabel as nib
+    import nibabel as nib  # lazy: slow to import
 
     if isinstance(img, str | PathLike):
         path = Path(img)
@@ -224,7 +234,7 @@ def load_gifti(img: str | PathLike | Any):
     -------
     img : nibabel.gifti.GiftiImage
     """
-    import nibabel as nib
+    import nibabel as nib  # lazy: slow to import
 
     if isinstance(img, nib.gifti.GiftiImage):
         return img
@@ -240,6 +250,17 @@ def load_gifti(img: str | PathLike | Any):
     raise TypeError(f"Expected a GIFTI image or a path to one; got {type(img).__name__}.")
 
 def gifti_labels(img) -> np.ndarray:
+    """Vertex labels of a GIFTI label image (its first data array).
+
+    Parameters
+    ----------
+    img : nibabel.gifti.GiftiImage
+
+    Returns
+    -------
+    labels : numpy.ndarray of shape (n_vertices,)
+        Integer labels (see :func:`as_labels`).
+    """
     if not img.darrays:
         raise ValueError("The GIFTI image has no data array; a label image needs one array "
                          "of vertex labels.")

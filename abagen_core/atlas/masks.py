@@ -1,5 +1,4 @@
-"""Masks for sample-level outputs: their AtlasTree, their points, dense maps over them.
-"""
+"""Masks for sample-level outputs: their AtlasTree, their points, dense maps over them."""
 
 from __future__ import annotations
 
@@ -21,8 +20,16 @@ def mask_tree(mask: Any) -> Any:
     value in both hemispheres (a plain binary mask) is accepted: it is
     binarised as 1 (left) and 2 (right), since the matching code needs
     distinct values per hemisphere, as for a parcellation.
-    """
 
+    Parameters
+    ----------
+    mask : niimg-like or (lh, rh) tuple of GIFTI images
+        Volume in MNI152 space, or GIFTI images on fsaverage5; non-zero = inside.
+
+    Returns
+    -------
+    tree : abagen_core.atlas.matching.AtlasTree
+    """
     if not isinstance(mask, tuple | list):
         return images.check_atlas(mask)
     if len(mask) != 2:
@@ -32,7 +39,7 @@ def mask_tree(mask: Any) -> Any:
     values = [np.asarray(img.darrays[0].data).reshape(-1) if img.darrays else np.zeros(0)
               for img in (lh, rh)]
     if np.intersect1d(values[0][values[0] != 0], values[1][values[1] != 0]).size:
-        import nibabel as nib
+        import nibabel as nib  # lazy: slow to import
 
         lh, rh = (nib.gifti.GiftiImage(darrays=[nib.gifti.GiftiDataArray(
             np.where(v != 0, value, 0).astype(np.int32), intent="NIFTI_INTENT_LABEL",
@@ -54,7 +61,6 @@ def mask_points(mask: Any) -> tuple[Any, np.ndarray, np.ndarray]:
         Voxel indices, or vertex positions in (lh, rh) order.
     points : numpy.ndarray of shape (n_points, 3)
     """
-
     if isinstance(mask, tuple | list):
         tree = mask_tree(mask)
         inside = np.flatnonzero(np.asarray(tree.atlas) != 0)
@@ -85,7 +91,7 @@ def dense_maps(values: np.ndarray, space: Any, index: np.ndarray, genes: Sequenc
         float64 NIfTI images for volumes; arrays over all (lh, then rh) vertices
         for surfaces.
     """
-    import nibabel as nib
+    import nibabel as nib  # lazy: slow to import
 
 
     out = {}

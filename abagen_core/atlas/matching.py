@@ -74,8 +74,18 @@ if TYPE_CHECKING:  # scipy is imported where it is used: it is slow to import (~
     from scipy.spatial import cKDTree
 
 def cdist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Euclidean distances between the rows of `a` and `b` (scipy's cdist, imported lazily)."""
-    from scipy.spatial.distance import cdist as _cdist
+    """Euclidean distances between the rows of `a` and `b` (scipy's cdist, imported lazily).
+
+    Parameters
+    ----------
+    a : numpy.ndarray of shape (n_a, n_dims)
+    b : numpy.ndarray of shape (n_b, n_dims)
+
+    Returns
+    -------
+    distances : numpy.ndarray of shape (n_a, n_b)
+    """
+    from scipy.spatial.distance import cdist as _cdist  # lazy: slow to import
 
     return _cdist(a, b)
 
@@ -268,7 +278,7 @@ def mesh_graph(vertices: Any, triangles: Any, mask: Any = None):
         per vertex pair (row < column): use it as an undirected graph, e.g.
         ``scipy.sparse.csgraph.dijkstra(graph, directed=False)``.
     """
-    from scipy import sparse
+    from scipy import sparse  # lazy: slow to import
 
     xyz = np.asarray(vertices, dtype=np.float64)
     tri = np.asarray(triangles, dtype=np.int64)
@@ -365,7 +375,7 @@ def _image_points(img: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _load_volume(img: Any):
-    import nibabel as nib
+    import nibabel as nib  # lazy: slow to import
 
     if isinstance(img, str | PathLike):
         img = nib.load(str(img))
@@ -479,7 +489,7 @@ class AtlasTree:
     @property
     def _tree(self) -> cKDTree:
         if self._kdtree is None:
-            from scipy.spatial import cKDTree
+            from scipy.spatial import cKDTree  # lazy: slow to import
 
             self._kdtree = cKDTree(self._coords)
         return self._kdtree
@@ -898,7 +908,7 @@ class AtlasTree:
         inverse-distance weights follow them (aggregate.interpolate_region);
         filled values agree to 1e-15 with float32, to only ~1e-7 with float64.
         """
-        from scipy.sparse.csgraph import dijkstra
+        from scipy.sparse.csgraph import dijkstra  # lazy: slow to import
 
         vertices, first = np.unique(sources, return_index=True)
         key = vertices.tobytes()

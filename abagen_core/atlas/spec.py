@@ -1,5 +1,4 @@
-"""Atlases described by the workflow's plan (file paths, kind, space) as AtlasTrees.
-"""
+"""Atlases described by the workflow's plan (file paths, kind, space) as AtlasTrees."""
 
 from __future__ import annotations
 
@@ -23,7 +22,6 @@ def load_atlas(spec: Mapping[str, Any], donor: str | None = None) -> Any:
     donor : str, optional
         Needed for native atlases given as a dict.
     """
-
     files = spec["files"]
     if isinstance(files, Mapping):
         if spec["kind"] == "volume":
@@ -41,5 +39,14 @@ def load_atlas(spec: Mapping[str, Any], donor: str | None = None) -> Any:
                               space=spec.get("space"), **kwargs)
 
 def atlas_regions(tree: Any) -> list[int]:
-    """Region ids of an atlas (sorted, background excluded)."""
+    """Region ids of an atlas (sorted, background excluded).
+
+    Parameters
+    ----------
+    tree : abagen_core.atlas.matching.AtlasTree
+
+    Returns
+    -------
+    regions : list of int
+    """
     return [int(x) for x in tree.labels]

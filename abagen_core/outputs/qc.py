@@ -27,7 +27,8 @@ from typing import Any
 import matplotlib
 import numpy as np
 import pandas as pd
-from matplotlib.colors import ListedColormap
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import ListedColormap, Normalize
 from matplotlib.figure import Figure
 
 from abagen_core.outputs.robustness import RobustnessSummary, donor_agreement
@@ -172,6 +173,7 @@ def _region_lut(values: pd.Series, labels: np.ndarray) -> np.ndarray:
 
 def _canonical_volume(tree: Any) -> tuple[np.ndarray, np.ndarray]:
     """Label volume reoriented to RAS+ axes and its affine."""
+    # lazy: nibabel is slow to import
     from nibabel.orientations import apply_orientation, inv_ornt_aff, io_orientation
 
     data = np.asarray(tree.atlas)
@@ -243,9 +245,6 @@ def _surface_hemispheres(tree: Any, labels: np.ndarray, coords: np.ndarray) -> n
 
 def _surface_panels(fig: Figure, tree: Any, lut: np.ndarray, cmap: Any, norm: dict,
                     marker_size: float) -> Any:
-    from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import Normalize
-
     coords = np.asarray(tree.coords, dtype=np.float64)
     atlas = np.asarray(tree.atlas)
     labels = atlas[atlas != 0]
@@ -608,6 +607,12 @@ def gene_spread_figure(genes: pd.DataFrame, *, top: int = 20,
 
 def robustness_figures(summary: RobustnessSummary, *, name: str = "") -> dict[str, Figure]:
     """The figures of a robustness summary.
+
+    Parameters
+    ----------
+    summary : abagen_core.outputs.robustness.RobustnessSummary
+    name : str, default=''
+        Prefix of the figure titles (e.g. the atlas name).
 
     Returns
     -------

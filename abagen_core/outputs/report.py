@@ -1,10 +1,10 @@
-"""Methods report: the text abagen 0.1.3 returns with ``return_report=True``.
+r"""Methods report: the text abagen 0.1.3 returns with ``return_report=True``.
 
 :class:`Report` assembles a methods description from option-dependent
 sentences. For the options covered by the parity set the text is abagen
 0.1.3's output byte for byte, including its quirks (the "microarry" typo,
 "a 83-region", the stray spaces before punctuation where abagen leaves an
-optional clause empty, the backspace character in the final "genes \\b."
+optional clause empty, the backspace character in the final "genes \b."
 and the doubled ``{{``/``}}`` in the LaTeX, which abagen never passed
 through ``str.format``). Sentences for the other option
 values are written in the same style from the manual's descriptions.
@@ -275,7 +275,7 @@ _FSAVERAGE = {2562: "fsaverage4", 10242: "fsaverage5", 40962: "fsaverage6",
 
 def _load(img: Any) -> Any:
     if isinstance(img, str | PathLike):
-        import nibabel as nib
+        import nibabel as nib  # lazy: slow to import
 
         return nib.load(str(img))
     return img
@@ -283,7 +283,7 @@ def _load(img: Any) -> Any:
 
 def _labels_of(img: Any) -> tuple[set[int], str, int]:
     """(non-zero labels, kind, number of vertices or 0) of one image."""
-    import nibabel as nib
+    import nibabel as nib  # lazy: slow to import
 
     img = _load(img)
     if isinstance(img, nib.GiftiImage):
@@ -614,6 +614,19 @@ donors, data_dir, verbose, n_proc, return_report
 
 def generate_report(atlas: Any, atlas_info: Any = None, **options: Any) -> str:
     """Methods text for a run of :func:`get_expression_data` (see :class:`Report`).
+
+    Parameters
+    ----------
+    atlas : niimg-like, tuple of GIFTI, dict or AtlasDescriptor
+        The atlas (see :class:`Report`).
+    atlas_info : path-like or pandas.DataFrame, optional
+        Region table of the atlas.
+    **options
+        Processing options of :func:`get_expression_data`, with its defaults.
+
+    Returns
+    -------
+    report : str
 
     Raises
     ------

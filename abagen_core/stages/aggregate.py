@@ -40,6 +40,15 @@ REGION_AGG_OPTIONS = ["donors", "samples"]
 def check_metric(metric: str | Callable) -> Callable:
     """Resolve `agg_metric` to a function ``f(array, axis=...)``.
 
+    Parameters
+    ----------
+    metric : {'mean', 'median'} or callable
+        A callable is returned as is.
+
+    Returns
+    -------
+    metric : callable
+
     Raises
     ------
     InvalidOptionError
@@ -53,7 +62,16 @@ def check_metric(metric: str | Callable) -> Callable:
 
 
 def check_region_agg(region_agg: str) -> str:
-    """Validate `region_agg` ('donors' or 'samples')."""
+    """Validate `region_agg` ('donors' or 'samples').
+
+    Parameters
+    ----------
+    region_agg : {'donors', 'samples'}
+
+    Returns
+    -------
+    region_agg : str
+    """
     return check_choice("region_agg", region_agg, REGION_AGG_OPTIONS)
 
 

@@ -56,7 +56,7 @@ def region_centroids(atlas: Any, labels: Sequence[int] | None = None) -> dict[in
     ValueError
         If a requested label is not in the atlas.
     """
-    import nibabel as nib
+    import nibabel as nib  # lazy: slow to import
 
     img = nib.load(str(atlas)) if isinstance(atlas, str | PathLike) else atlas
     if not hasattr(img, "affine") or img.affine is None:

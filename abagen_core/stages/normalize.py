@@ -1,4 +1,4 @@
-"""Normalization of expression values (abagen's ``sample_norm``/``gene_norm``).
+r"""Normalization of expression values (abagen's ``sample_norm``/``gene_norm``).
 
 Every method normalizes each *column* of a matrix across its rows. Called on
 a ``(n_samples, n_genes)`` frame it normalizes every gene across samples
@@ -9,15 +9,15 @@ a ``(n_samples, n_genes)`` frame it normalizes every gene across samples
 Formulas (abagen 0.1.3 manual, section "Data normalization options"):
 
 =========================  ================================================
-``center``                 :math:`x - \\bar{x}`
-``zscore``                 :math:`(x - \\bar{x}) / \\sigma_x` (``ddof=1``)
-``minmax``                 :math:`(x - \\min x) / (\\max x - \\min x)`
-``sigmoid``                :math:`1 / (1 + \\exp(-(x - \\bar{x}) / \\sigma_x))`
+``center``                 :math:`x - \bar{x}`
+``zscore``                 :math:`(x - \bar{x}) / \sigma_x` (``ddof=1``)
+``minmax``                 :math:`(x - \min x) / (\max x - \min x)`
+``sigmoid``                :math:`1 / (1 + \exp(-(x - \bar{x}) / \sigma_x))`
 ``scaled_sigmoid``         ``sigmoid`` then ``minmax``
-``scaled_sigmoid_quantiles``  ``scaled_sigmoid`` with :math:`\\bar{x}`,
-                           :math:`\\sigma_x` taken from the values clipped to
+``scaled_sigmoid_quantiles``  ``scaled_sigmoid`` with :math:`\bar{x}`,
+                           :math:`\sigma_x` taken from the values clipped to
                            their 5th and 95th percentiles
-``robust_sigmoid``         :math:`1 / (1 + \\exp(-(x - \\langle x \\rangle) / IQR_x))`
+``robust_sigmoid``         :math:`1 / (1 + \exp(-(x - \langle x \rangle) / IQR_x))`
                            with :math:`IQR_x = (Q_3 - Q_1) / 1.35`
 ``scaled_robust_sigmoid``  ``robust_sigmoid`` then ``minmax``
 ``mixed_sigmoid``          ``scaled_sigmoid`` for columns whose IQR is 0,

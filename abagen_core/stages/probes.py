@@ -757,7 +757,7 @@ def _choose_one(
     groups: _Groups,
     rnaseq: Mapping[str, pd.DataFrame] | None,
 ) -> pd.Series:
-    """gene -> probe_id using all the given donors' summaries together."""
+    """Gene -> probe_id using all the given donors' summaries together."""
     donor_list = list(summaries.values())
     ids = groups.ids
     multi = np.repeat(groups.sizes > 1, groups.sizes)

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from abagen_core.atlas.matching import native_coordinates
 from abagen_core.stages import aggregate, normalize, probes, samples
 
 __all__ = [
@@ -105,14 +106,28 @@ def prepare_samples(annotation: pd.DataFrame, ontology: pd.DataFrame, *,
     `microarray` and the `probe_ids` to correlate over), and samples are
     mirrored (``lr_mirror``).
 
+    Parameters
+    ----------
+    annotation : pandas.DataFrame of shape (n_samples, 13)
+        :func:`abagen_core.io.read_annotation` output.
+    ontology : pandas.DataFrame of shape (n_structures, 8)
+        :func:`abagen_core.io.read_ontology` output.
+    corrected_mni : bool, default=True
+    lr_mirror : {None, 'bidirectional', 'leftright', 'rightleft'}, default=None
+    sim_threshold : float, optional
+    microarray : pandas.DataFrame of shape (n_probes, n_samples), optional
+        Needed with `sim_threshold`.
+    probe_ids : pandas.Index, optional
+        Probes to correlate samples over (with `sim_threshold`).
+    native_affine : numpy.ndarray of shape (4, 4), optional
+        The donor's T1w affine.
+
     Returns
     -------
     annotation : pandas.DataFrame of shape (n_kept, 7)
         Index ``sample_id`` (repeats after mirroring).
     """
     if native_affine is not None:
-        from abagen_core.atlas.matching import native_coordinates
-
         native = native_coordinates(annotation, native_affine)
         annotation = annotation.copy()
         annotation[["mni_x", "mni_y", "mni_z"]] = native.to_numpy(dtype=np.float64)
@@ -141,6 +156,22 @@ def select_probes(pacall_summaries: Mapping[str, probes.PACallSummary],
     or the donors' `microarray` and `annotation` to summarise the filtered
     probes directly.
 
+    Parameters
+    ----------
+    pacall_summaries : dict of str -> abagen_core.stages.probes.PACallSummary
+        Per donor.
+    summaries : dict of str -> abagen_core.stages.probes.ProbeSummary or None
+        Per donor, over all candidate probes.
+    probe_info : pandas.DataFrame of shape (n_probes, n_columns)
+        The (reannotated) probe table, index ``probe_id``.
+    ibf_threshold : float
+    probe_selection : str
+    donor_probes : {'aggregate', 'independent', 'common'}
+    rnaseq : dict of str -> pandas.DataFrame of shape (n_genes, n_structures), optional
+        Regional RNA-seq expression (``probe_selection='rnaseq'``).
+    microarray : dict of str -> pandas.DataFrame of shape (n_probes, n_samples), optional
+    annotation : dict of str -> pandas.DataFrame of shape (n_samples, 7), optional
+
     Returns
     -------
     kept : pandas.DataFrame of shape (n_kept, n_columns)
@@ -163,6 +194,20 @@ def donor_genes(microarray: pd.DataFrame, annotation: pd.DataFrame, kept: pd.Dat
                 selection: pd.DataFrame | None, *, probe_selection: str,
                 sample_norm: str | None, donor: str) -> pd.DataFrame:
     """One donor's samples x genes matrix, normalised across genes per sample.
+
+    Parameters
+    ----------
+    microarray : pandas.DataFrame of shape (n_probes, n_all_samples)
+        The donor's expression (at least the probes in use).
+    annotation : pandas.DataFrame of shape (n_samples, 7)
+        :func:`prepare_samples` output.
+    kept : pandas.DataFrame of shape (n_kept, n_columns)
+        Probes kept by the intensity filter.
+    selection : pandas.DataFrame or None
+        :func:`select_probes` output (None for 'average').
+    probe_selection : str
+    sample_norm : str or None
+    donor : str
 
     Returns
     -------
@@ -219,6 +264,18 @@ def normalize_genes(expression: pd.DataFrame, annotation: pd.DataFrame, labels: 
     With `norm_structures`, each structural class (the sample's
     ``structure``) is normalised separately.
 
+    Parameters
+    ----------
+    expression : pandas.DataFrame of shape (n_samples, n_genes)
+    annotation : pandas.DataFrame of shape (n_samples, 7)
+    labels : numpy.ndarray of shape (n_samples,)
+        Region of each sample (0 = unmatched).
+    gene_norm : str or None
+    norm_matched : bool
+    norm_structures : bool
+    coords : array-like of shape (n_samples, 3), optional
+        Coordinates kept aligned with the rows.
+
     Returns
     -------
     expression, annotation, labels, coords
@@ -258,6 +315,24 @@ def normalize_donor(expression: pd.DataFrame, annotation: pd.DataFrame, labels: 
     compute from the sample rows; the result is identical and the table
     handed to the gather step is ~10x smaller. Otherwise (pooled samples,
     or a callable metric) the sample rows are kept.
+
+    Parameters
+    ----------
+    expression : pandas.DataFrame of shape (n_samples, n_genes)
+        :func:`donor_genes` output.
+    annotation : pandas.DataFrame of shape (n_samples, 7)
+    labels : numpy.ndarray of shape (n_samples,)
+        Region of each sample (0 = unmatched).
+    atlas_tree : abagen_core.atlas.matching.AtlasTree or None
+        Needed only with `missing`.
+    gene_norm : str or None
+    norm_matched : bool
+    norm_structures : bool
+    missing : {None, 'centroids', 'interpolate'}
+    coords : pandas.DataFrame of shape (n_samples, 3), optional
+        Coordinates to use instead of ``mni_{x,y,z}`` (native space).
+    region_agg : {'donors', 'samples'}, optional
+    agg_metric : {'mean', 'median'} or callable, default='mean'
 
     Returns
     -------
@@ -341,6 +416,15 @@ def batch_normalize(expression: Mapping[str, pd.DataFrame]) -> dict[str, pd.Data
     bug); we implement it as its manual describes (see
     :func:`abagen_core.stages.normalize.normalize_expression`). Every gene is
     residualised on donor membership across all donors' rows at once.
+
+    Parameters
+    ----------
+    expression : dict of str -> pandas.DataFrame of shape (n_samples, n_genes)
+        Per donor.
+
+    Returns
+    -------
+    normalized : dict of str -> pandas.DataFrame of shape (n_samples, n_genes)
     """
     donors = list(expression)
     stacked = pd.concat([expression[d] for d in donors], ignore_index=True)
@@ -358,6 +442,13 @@ def batch_normalize_matched(expression: Mapping[str, pd.DataFrame],
                             annotation: Mapping[str, pd.DataFrame],
                             labels: Mapping[str, np.ndarray], *, norm_matched: bool):
     """Gene 'batch' normalization over the (matched) samples of all donors.
+
+    Parameters
+    ----------
+    expression : dict of str -> pandas.DataFrame of shape (n_samples, n_genes)
+    annotation : dict of str -> pandas.DataFrame of shape (n_samples, 7)
+    labels : dict of str -> numpy.ndarray of shape (n_samples,)
+    norm_matched : bool
 
     Returns
     -------
@@ -386,6 +477,16 @@ def fill_missing(expression: pd.DataFrame, annotation: pd.DataFrame, labels: np.
     numbers). ``'interpolate'``: one row per empty region, the inverse-
     distance weighted average of the samples nearest to each of the region's
     voxels/vertices (see :meth:`abagen_core.atlas.matching.AtlasTree.fill_label`).
+
+    Parameters
+    ----------
+    expression : pandas.DataFrame of shape (n_samples, n_genes)
+    annotation : pandas.DataFrame of shape (n_samples, 7)
+    labels : numpy.ndarray of shape (n_samples,)
+    atlas_tree : abagen_core.atlas.matching.AtlasTree
+    missing : {'centroids', 'interpolate'}
+    coords : pandas.DataFrame of shape (n_samples, 3), optional
+        Coordinates to use instead of ``mni_{x,y,z}`` (native space).
 
     Returns
     -------
@@ -447,6 +548,15 @@ def combine_donors(normalized: Mapping[str, pd.DataFrame], regions: Sequence[int
                    region_agg: str, agg_metric: Any
                    ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Region x gene matrix from every donor's normalised, labelled rows.
+
+    Parameters
+    ----------
+    normalized : dict of str -> pandas.DataFrame of shape (n_rows, 3 + n_genes)
+        Per donor, :func:`normalize_donor` output.
+    regions : sequence of int
+        The atlas regions (rows of the result).
+    region_agg : {'donors', 'samples'}
+    agg_metric : {'mean', 'median'} or callable
 
     Returns
     -------
@@ -539,6 +649,12 @@ def well_coordinates(annotation: pd.DataFrame, well_ids: Any) -> np.ndarray:
     copy is placed where its original sample is (the parity set's
     interpolated maps depend on this); originals come first in `annotation`.
 
+    Parameters
+    ----------
+    annotation : pandas.DataFrame of shape (n_samples, 7)
+        With ``well_id`` and ``mni_{x,y,z}``.
+    well_ids : array-like of shape (n_wells,)
+
     Returns
     -------
     coords : numpy.ndarray of shape (n_wells, 3)
@@ -551,6 +667,19 @@ def well_coordinates(annotation: pd.DataFrame, well_ids: Any) -> np.ndarray:
 def combine_samples(expression: Mapping[str, pd.DataFrame], coords: Mapping[str, np.ndarray],
                     *, masked: bool = True) -> tuple[pd.DataFrame, np.ndarray]:
     """Concatenate the donors' sample-level outputs (donor order of the mappings).
+
+    Parameters
+    ----------
+    expression : dict of str -> pandas.DataFrame of shape (n_samples, n_genes)
+        Per donor, :func:`samples_in_mask` output.
+    coords : dict of str -> numpy.ndarray of shape (n_samples, 3)
+    masked : bool, default=True
+        Whether a mask selected the samples.
+
+    Returns
+    -------
+    expression : pandas.DataFrame of shape (n_all_samples, n_genes)
+    coords : numpy.ndarray of shape (n_all_samples, 3)
 
     Raises
     ------
@@ -567,7 +696,16 @@ def combine_samples(expression: Mapping[str, pd.DataFrame], coords: Mapping[str,
 
 
 def check_genes(genes: Any) -> list[str]:
-    """Gene symbols as a list (a single string is one gene); refuses empty or repeated ones."""
+    """Gene symbols as a list (a single string is one gene); refuses empty or repeated ones.
+
+    Parameters
+    ----------
+    genes : str or iterable of str
+
+    Returns
+    -------
+    genes : list of str
+    """
     if isinstance(genes, str):
         genes = [genes]
     genes = list(genes)
@@ -583,7 +721,16 @@ def check_genes(genes: Any) -> list[str]:
 
 
 def check_n_neighbors(n_neighbors: Any) -> int:
-    """Number of neighbours of the k-nearest-neighbour interpolation (a positive integer)."""
+    """Number of neighbours of the k-nearest-neighbour interpolation (a positive integer).
+
+    Parameters
+    ----------
+    n_neighbors : int
+
+    Returns
+    -------
+    n_neighbors : int
+    """
     if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, numbers.Integral) \
             or n_neighbors < 1:
         raise ValueError(f"n_neighbors must be a positive integer; got {n_neighbors!r}.")
@@ -591,7 +738,17 @@ def check_n_neighbors(n_neighbors: Any) -> int:
 
 
 def select_genes(expression: pd.DataFrame, genes: Sequence[str]) -> pd.DataFrame:
-    """The columns `genes` of a samples x genes matrix; unknown genes are an error naming them."""
+    """The columns `genes` of a samples x genes matrix; unknown genes are an error naming them.
+
+    Parameters
+    ----------
+    expression : pandas.DataFrame of shape (n_samples, n_all_genes)
+    genes : sequence of str
+
+    Returns
+    -------
+    expression : pandas.DataFrame of shape (n_samples, n_genes)
+    """
     unknown = [g for g in genes if g not in expression.columns]
     if unknown:
         raise ValueError(f"Genes not in the processed data: {unknown}. Check the symbols "
@@ -619,7 +776,7 @@ def interpolate_samples(expression: pd.DataFrame, coords: np.ndarray, genes: Seq
     -------
     values : numpy.ndarray of shape (n_points, n_genes)
     """
-    from sklearn.neighbors import KNeighborsRegressor
+    from sklearn.neighbors import KNeighborsRegressor  # lazy: slow to import
 
     n_neighbors = check_n_neighbors(n_neighbors)
     values = select_genes(expression, genes).to_numpy(dtype=np.float64)

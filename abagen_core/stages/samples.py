@@ -264,6 +264,12 @@ def label_structures(ontology: pd.DataFrame) -> pd.DataFrame:
 def annotate_samples(annotation: pd.DataFrame, ontology: pd.DataFrame) -> pd.DataFrame:
     """Add ontology ``hemisphere`` and ``structure`` to a SampleAnnot table.
 
+    Parameters
+    ----------
+    annotation : pandas.DataFrame of shape (n_samples, 13)
+        :func:`abagen_core.io.read_annotation` output.
+    ontology : pandas.DataFrame of shape (n_structures, 8)
+
     Returns
     -------
     annotation : pandas.DataFrame of shape (n_samples, 7)
@@ -297,6 +303,11 @@ def drop_mismatch_samples(annotation: pd.DataFrame) -> pd.DataFrame:
     a bilateral/midline ('B') sample is kept only when ``mni_x == 0`` exactly
     (abagen 0.1.3's rule, which the parity numbers depend on).
 
+    Parameters
+    ----------
+    annotation : pandas.DataFrame of shape (n_samples, n_columns)
+        With ``hemisphere`` and ``mni_x``.
+
     Returns
     -------
     annotation : pandas.DataFrame of shape (n_kept, n_columns)
@@ -309,7 +320,16 @@ def drop_mismatch_samples(annotation: pd.DataFrame) -> pd.DataFrame:
 
 
 def check_lr_mirror(lr_mirror):
-    """Validate `lr_mirror`; ``True`` means 'bidirectional' (abagen's old API)."""
+    """Validate `lr_mirror`; ``True`` means 'bidirectional' (abagen's old API).
+
+    Parameters
+    ----------
+    lr_mirror : {None, 'bidirectional', 'leftright', 'rightleft'} or bool
+
+    Returns
+    -------
+    lr_mirror : str or None
+    """
     if lr_mirror is True:
         return "bidirectional"
     if lr_mirror is False:
@@ -418,6 +438,13 @@ def prepare_annotation(annotation: pd.DataFrame, ontology: pd.DataFrame, *,
     :func:`annotate_samples` and :func:`drop_mismatch_samples`. Similarity
     thresholding and mirroring come after (they need expression data / are
     optional).
+
+    Parameters
+    ----------
+    annotation : pandas.DataFrame of shape (n_samples, 13)
+        :func:`abagen_core.io.read_annotation` output.
+    ontology : pandas.DataFrame of shape (n_structures, 8)
+    corrected_mni : bool, default=True
 
     Returns
     -------

@@ -20,8 +20,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from abagen_core.errors import CorruptArtifactError
+from abagen_core.stages.probes import ProbeSummary
 from abagen_core.storage.atomic import write_text_atomic
-from abagen_core.storage.checks import META_KEY, SCHEMA_VERSION
+from abagen_core.storage.checks import META_KEY, SCHEMA_VERSION, unreadable_artifact
 from abagen_core.storage.parquet import write_parquet_atomic
 
 __all__ = ["write_frame", "read_frame", "write_probe_summary", "read_probe_summary",
@@ -75,6 +76,22 @@ def read_frame(path: str | os.PathLike, *, kind: str, columns: list[str] | None 
                with_attrs: bool = False):
     """Read a file written by :func:`write_frame`, checking its kind and version.
 
+    Parameters
+    ----------
+    path : path-like
+    kind : str
+        What the file must hold (as given to :func:`write_frame`).
+    columns : list of str, optional
+        Read only these columns.
+    with_attrs : bool, default=False
+        Also return the extra metadata.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+    attrs : dict
+        Only with `with_attrs`.
+
     Raises
     ------
     CorruptArtifactError
@@ -86,8 +103,6 @@ def read_frame(path: str | os.PathLike, *, kind: str, columns: list[str] | None 
         table = pq.read_table(path, columns=columns, page_checksum_verification=True)
         meta = json.loads((table.schema.metadata or {})[META_KEY])
     except Exception as exc:  # noqa: BLE001 - any failure means the file is unusable
-        from abagen_core.storage.checks import unreadable_artifact
-
         # a certainly corrupt file (e.g. page checksum mismatch) is removed
         raise unreadable_artifact(path, exc) from None
     if meta.get("kind") != kind or meta.get("schema_version") != SCHEMA_VERSION:
@@ -120,6 +135,16 @@ def write_probe_summary(summary, folder: str | os.PathLike) -> Path:
     structure_id), each only when the summary has it; ``folder/summary.json``
     holds the method and sample count and is written last, so a folder
     without it is incomplete.
+
+    Parameters
+    ----------
+    summary : abagen_core.stages.probes.ProbeSummary
+    folder : path-like
+        Created if needed.
+
+    Returns
+    -------
+    folder : pathlib.Path
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -158,9 +183,22 @@ def write_probe_summary(summary, folder: str | os.PathLike) -> Path:
 
 
 def read_probe_summary(folder: str | os.PathLike):
-    """Inverse of :func:`write_probe_summary`."""
-    from abagen_core.stages.probes import ProbeSummary
+    """Inverse of :func:`write_probe_summary`.
 
+    Parameters
+    ----------
+    folder : path-like
+        A folder written by :func:`write_probe_summary`.
+
+    Returns
+    -------
+    summary : abagen_core.stages.probes.ProbeSummary
+
+    Raises
+    ------
+    CorruptArtifactError
+        If the folder is incomplete (no ``summary.json``).
+    """
     folder = Path(folder)
     try:
         meta = json.loads((folder / "summary.json").read_text())
@@ -201,13 +239,18 @@ def read_donor_genes(donors: Sequence[str], genes: Sequence[str], samples: Seque
     genes, samples : sequence of path
         One file per donor, in `donors` order.
     """
-    from abagen_core.storage.artifacts import read_frame
-
     return ({d: read_frame(p, kind="genes") for d, p in zip(donors, genes, strict=True)},
             {d: read_frame(p, kind="samples") for d, p in zip(donors, samples, strict=True)})
 
 def count_rows(path: str) -> int:
-    """Number of rows of a parquet file (from its footer)."""
-    import pyarrow.parquet as pq
+    """Number of rows of a parquet file (from its footer).
 
+    Parameters
+    ----------
+    path : str
+
+    Returns
+    -------
+    n_rows : int
+    """
     return int(pq.ParquetFile(path).metadata.num_rows)

@@ -48,6 +48,17 @@ def atomic_path(dest: PathLike, *, durable: bool = False,
     `dest` is created if needed; the file gets the permissions of a normal file.
     With `keep_suffix` the temporary name ends with `dest`'s name, for writers
     that choose the format from the extension (nibabel).
+
+    Parameters
+    ----------
+    dest : path-like
+    durable : bool, default=False
+    keep_suffix : bool, default=False
+
+    Yields
+    ------
+    tmp : str
+        The temporary path to write.
     """
     dest = Path(dest)
     tmp = _atomic_target(dest, keep_suffix)
@@ -63,13 +74,36 @@ def atomic_path(dest: PathLike, *, durable: bool = False,
 
 
 def write_text_atomic(text: str, path: str | os.PathLike) -> Path:
-    """Write a text file atomically."""
+    """Write a text file atomically.
+
+    Parameters
+    ----------
+    text : str
+    path : path-like
+
+    Returns
+    -------
+    path : pathlib.Path
+    """
     with atomic_path(path) as tmp:
         Path(tmp).write_text(text)
     return Path(path)
 
 def write_figure_atomic(fig: Any, path: str | os.PathLike, **savefig_kwargs: Any) -> Path:
-    """Save a matplotlib figure atomically (a killed job leaves no partial image)."""
+    """Save a matplotlib figure atomically (a killed job leaves no partial image).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    path : path-like
+        The format follows the extension.
+    **savefig_kwargs
+        Passed to ``fig.savefig``.
+
+    Returns
+    -------
+    path : pathlib.Path
+    """
     path = Path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", **savefig_kwargs)
@@ -132,7 +166,19 @@ def is_temporary(name: str) -> bool:
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
-    """SHA-256 of a file, read in 4 MiB chunks."""
+    """SHA-256 of a file, read in 4 MiB chunks.
+
+    Parameters
+    ----------
+    path : path-like
+    chunk : int, default=4194304
+        Bytes read at a time.
+
+    Returns
+    -------
+    digest : str
+        64 hexadecimal characters.
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(chunk):

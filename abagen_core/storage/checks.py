@@ -14,6 +14,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from abagen_core.errors import CorruptArtifactError
 from abagen_core.storage.parquet import MATRIX_KINDS
 
 __all__ = ["SCHEMA_VERSION", "META_KEY", "parquet_problem", "unreadable_artifact"]
@@ -66,10 +67,6 @@ def parquet_problem(path: PathLike, matrix: str | None = None) -> str | None:
     -------
     problem : str or None
     """
-
-    from abagen_core.storage.artifacts import META_KEY
-    from abagen_core.storage.checks import SCHEMA_VERSION
-
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -136,8 +133,6 @@ def unreadable_artifact(path: PathLike, exc: BaseException) -> Exception:
     error : abagen_core.storage.artifacts.CorruptArtifactError
         To be raised by the caller.
     """
-    from abagen_core.errors import CorruptArtifactError
-
     text = " ".join(str(exc).split())
     path = Path(path)
     corrupt = isinstance(exc, OSError | ValueError) and any(

@@ -1,5 +1,4 @@
-"""Parquet and CSV writers for matrices, and the layout of converted AHBA matrices.
-"""
+"""Parquet and CSV writers for matrices, and the layout of converted AHBA matrices."""
 
 from __future__ import annotations
 
@@ -37,6 +36,18 @@ def write_parquet_atomic(table: pa.Table | pd.DataFrame, dest: PathLike, *,
     the write atomic for readers and against killed processes; the fsync also
     guards against power loss, and is skipped for cached intermediates, which
     the workflow checks (footer, page checksums) and rebuilds when damaged.
+
+    Parameters
+    ----------
+    table : pyarrow.Table or pandas.DataFrame
+        A DataFrame is written with its index.
+    dest : path-like
+    durable : bool, default=True
+        fsync before the rename.
+
+    Returns
+    -------
+    dest : pathlib.Path
     """
     dest = Path(dest)
     if isinstance(table, pd.DataFrame):
@@ -59,7 +70,6 @@ def _frame_to_table(frame: pd.DataFrame) -> pa.Table:
     own, generated for a one-column frame of the same dtype and repeated for
     every column: all value columns share one dtype.
     """
-
     if len(set(frame.dtypes.to_numpy())) != 1:  # (str() of 16k dtypes costs ~0.2 s)
         return pa.Table.from_pandas(frame, preserve_index=True)
     values = frame.to_numpy()
@@ -83,6 +93,15 @@ def write_frame_parquet(frame: pd.DataFrame, dest: PathLike) -> Path:
     """Write a result matrix (regions x genes, samples x genes) to parquet atomically.
 
     ``pandas.read_parquet(dest)`` returns `frame` (index, columns, values).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame of shape (n_rows, n_columns)
+    dest : path-like
+
+    Returns
+    -------
+    dest : pathlib.Path
     """
     return write_parquet_atomic(_frame_to_table(frame), dest)
 
@@ -95,6 +114,16 @@ def write_frame_csv(frame: pd.DataFrame, dest: PathLike) -> Path:
     pandas), NaN as an empty field. Integral floats print as ``1`` rather than
     ``1.0`` and small numbers as ``0.0000261...`` rather than ``2.61...e-05``:
     ``pandas.read_csv`` returns identical values either way.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame of shape (n_rows, n_columns)
+        Numeric values; index and column names are written as by pandas.
+    dest : path-like
+
+    Returns
+    -------
+    dest : pathlib.Path
     """
     dest = Path(dest)
     header = frame.iloc[:0].to_csv()
@@ -114,5 +143,13 @@ def read_frame_parquet(path: PathLike) -> pd.DataFrame:
     Single-threaded on purpose: on files with thousands of columns Arrow's
     threaded reader holds per-column buffers that cost up to ~1 GB of memory
     (with ``OMP_NUM_THREADS=1``, as in Snakemake jobs) to read a few MB.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    frame : pandas.DataFrame of shape (n_rows, n_columns)
     """
     return pq.read_table(path, use_threads=False).to_pandas()
