@@ -59,7 +59,7 @@ def _signal_fractions(summaries: Mapping[str, PACallSummary], ids: pd.Index
 
 
 def _chosen(selection: pd.DataFrame | None, kept: pd.DataFrame) -> pd.Series:
-    """gene symbol -> the probe(s) the result uses, as text."""
+    """Gene symbol -> the probe(s) the result uses, as text."""
     if selection is None:  # 'average': every kept probe of the gene
         groups = _symbols(kept).groupby(_symbols(kept)).groups
         return pd.Series({gene: "average of " + ", ".join(str(i) for i in sorted(ids))
