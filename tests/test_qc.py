@@ -330,6 +330,9 @@ def test_nilearn_volume_map_offline(offline, tmp_path):
                for ax in fig.axes for im in ax.get_images())
     fig.savefig(tmp_path / "map.png", dpi=40)
     assert (tmp_path / "map.png").stat().st_size > 1000
+    import matplotlib.pyplot as plt
+
+    assert not plt.get_fignums()                          # nilearn drew into our Figure
 
 
 def test_nilearn_surface_map_offline(offline, tmp_path):

@@ -468,26 +468,35 @@ def _nilearn_volume(fig: Figure, atlas_tree: Any, colors: Any, n_slices: int) ->
     return rows
 
 
+@functools.lru_cache(maxsize=2)
+def _fsaverage5_inflated(hemi: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vertices, faces and sulcal depth of nilearn's fsaverage5 inflated `hemi`."""
+    from nilearn import datasets
+    from nilearn.surface import load_surf_data, load_surf_mesh
+
+    # fsaverage5 ships with nilearn (no download); the inflated mesh shows every parcel
+    fsavg = datasets.fetch_surf_fsaverage("fsaverage5")
+    mesh = load_surf_mesh(fsavg[f"infl_{hemi}"])
+    return (np.asarray(mesh[0]), np.asarray(mesh[1]),
+            np.asarray(load_surf_data(fsavg[f"sulc_{hemi}"])))
+
+
 def _nilearn_surface(fig: Figure, atlas_tree: Any, colors: Any) -> list:
     # imported here, as for volumes: only jobs drawing brains pay for nilearn
-    from nilearn import datasets, plotting
-    from nilearn.surface import load_surf_data, load_surf_mesh
+    from nilearn import plotting
 
     labels = np.asarray(atlas_tree.labels)
     atlas = np.asarray(atlas_tree.atlas)
     index = np.where(atlas != 0, np.searchsorted(labels, atlas) + 1, 0).astype(np.float64)
-    # fsaverage5 ships with nilearn (no download); the inflated mesh shows every parcel
-    fsavg = datasets.fetch_surf_fsaverage("fsaverage5")
     axes = []
     views = (("left", "lateral"), ("left", "medial"), ("right", "medial"),
              ("right", "lateral"))
     for k, (hemi, view) in enumerate(views):
-        mesh = load_surf_mesh(fsavg[f"infl_{hemi}"])
+        vertices, faces, sulc = _fsaverage5_inflated(hemi)
         part = index[:_FSAVERAGE5_VERTICES] if hemi == "left" else \
             index[_FSAVERAGE5_VERTICES:]
         ax = fig.add_subplot(1, 4, k + 1, projection="3d")
-        plotting.plot_surf_roi([np.asarray(mesh[0]), np.asarray(mesh[1])], roi_map=part,
-                               bg_map=load_surf_data(fsavg[f"sulc_{hemi}"]), hemi=hemi,
+        plotting.plot_surf_roi([vertices, faces], roi_map=part, bg_map=sulc, hemi=hemi,
                                view=view, engine="matplotlib", cmap=colors, vmin=0.5,
                                vmax=len(labels) + 0.5, colorbar=False, bg_on_data=True,
                                threshold=0.5, axes=ax, figure=fig)
