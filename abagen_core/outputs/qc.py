@@ -161,7 +161,7 @@ def counts_figure(counts: pd.DataFrame, *, title: str | None = None,
     if len(none):
         ax_bar.legend(loc="lower right", fontsize=8)
     ax_bar.set_xlabel("samples (all donors)")
-    listed = textwrap.fill(describe_regions(empty, names, limit=12), width=70)
+    listed = textwrap.fill(describe_regions(empty, names, limit=12), width=48)
     ax_bar.set_title(f"{len(empty)} of {n_regions} regions without samples"
                      + (f":\n{listed}" if len(empty) else ""), fontsize=9)
     if n_regions <= _MAX_LABELS:
@@ -544,9 +544,10 @@ def brain_map_figure(values: pd.Series, atlas_tree: Any, *, title: str | None = 
         (missing or NaN) are grey.
     atlas_tree : abagen_core.atlas.matching.AtlasTree
         A volumetric atlas (any orientation; shown in RAS+ with the left
-        hemisphere on the left) or a surface atlas (labelled vertices drawn
-        as dots, nearest to the viewer on top; hemisphere from the atlas
-        info, else from the sign of x).
+        hemisphere on the left; nilearn draws it at about 2 mm, enough for
+        a QC view) or a surface atlas (matplotlib engine: labelled vertices
+        drawn as dots, nearest to the viewer on top; hemisphere from the
+        atlas info, else from the sign of x).
     title : str, optional
     cmap : str, default='viridis'
     label : str, default=''
