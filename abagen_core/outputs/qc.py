@@ -161,7 +161,11 @@ def counts_figure(counts: pd.DataFrame, *, title: str | None = None,
     if len(none):
         ax_bar.legend(loc="lower right", fontsize=8)
     ax_bar.set_xlabel("samples (all donors)")
-    listed = textwrap.fill(describe_regions(empty, names, limit=12), width=48)
+    # wrap between regions only (non-breaking spaces inside each "id (name)")
+    listed = textwrap.fill(", ".join(describe_regions([r], names).replace(" ", "\u00a0")
+                                     for r in empty[:12])
+                           + (f", ... ({len(empty) - 12} more)" if len(empty) > 12 else ""),
+                           width=48).replace("\u00a0", " ")
     ax_bar.set_title(f"{len(empty)} of {n_regions} regions without samples"
                      + (f":\n{listed}" if len(empty) else ""), fontsize=9)
     if n_regions <= _MAX_LABELS:
