@@ -37,6 +37,7 @@ import pandas as pd
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
+from abagen_core.errors import InvalidOptionError
 from abagen_core.outputs.names import describe_regions, region_names
 from abagen_core.outputs.robustness import RobustnessSummary, donor_agreement
 
@@ -372,12 +373,13 @@ def brain_engine(atlas_tree: Any, engine: str = "auto") -> str:
 
     Raises
     ------
+    abagen_core.errors.InvalidOptionError
+        If `engine` is unknown (a ValueError).
     ValueError
-        If `engine` is unknown, or 'nilearn' for an atlas outside MNI152 /
-        fsaverage5.
+        If `engine` is 'nilearn' for an atlas outside MNI152 / fsaverage5.
     """
     if engine not in ENGINES:
-        raise ValueError(f"engine: expected one of {list(ENGINES)}; got {engine!r}.")
+        raise InvalidOptionError("engine", engine, ENGINES)
     if engine == "matplotlib":
         return engine
     space = _template_space(atlas_tree)
