@@ -67,7 +67,9 @@ def test_counts_figure_marks_regions_without_samples():
 def test_volume_brain_map_panels_and_values():
     tree = _volume_atlas()
     values = pd.Series({1: 0.25, 2: 0.75})               # region 3 has no value
-    fig = qc.brain_map_figure(values, tree, label="x", n_slices=4)
+    # a 24 mm toy volume inside the MNI box: nilearn would draw it; test the fallback
+    fig = qc.brain_map_figure(values, tree, label="x", n_slices=4, engine="matplotlib")
+    assert fig.get_label() == "brain_map:matplotlib"
     panels = _panels(fig)
     assert len(panels) == 8 and len(_colorbars(fig)) == 1
     titles = [ax.get_title() for ax in panels]
@@ -91,8 +93,8 @@ def test_volume_brain_map_is_orientation_independent():
     data = np.asarray(tree.atlas)[::-1].astype(np.int32)
     flipped = AtlasTree(nib.Nifti1Image(data, flipped_affine))
     values = pd.Series({1: 1.0, 2: 2.0, 3: 3.0})
-    a = qc.brain_map_figure(values, tree)
-    b = qc.brain_map_figure(values, flipped)
+    a = qc.brain_map_figure(values, tree, engine="matplotlib")
+    b = qc.brain_map_figure(values, flipped, engine="matplotlib")
     for pa, pb in zip(_panels(a), _panels(b), strict=True):
         assert pa.get_title() == pb.get_title()
         np.testing.assert_array_equal(np.ma.filled(pa.get_images()[1].get_array(), -1),
@@ -137,7 +139,7 @@ def test_bundled_surface_atlas_map():
     spec = build_plan({"atlases": {"s": {"builtin": "dk-surface"}}}).atlases["s"]
     tree = load_atlas({"kind": spec.kind, "files": spec.files, "info": spec.info})
     values = pd.Series(np.arange(len(tree.labels), dtype=float), index=tree.labels)
-    fig = qc.brain_map_figure(values, tree)
+    fig = qc.brain_map_figure(values, tree, engine="matplotlib")   # fsaverage5: the fallback
     sizes = [len(ax.collections[0].get_offsets()) for ax in _panels(fig)]
     # both views of a hemisphere show all its labelled vertices; hemispheres from atlas_info
     assert sizes[0] == sizes[1] and sizes[2] == sizes[3]
@@ -179,7 +181,8 @@ def test_qc_figures_and_files_written(tmp_path):
     counts = pd.DataFrame({"9861": [2, 0, 1], "10021": [1, 0, 0], "12876": [0, 0, 4]},
                           index=pd.Index([1, 2, 3], name="label"))
     tree = _volume_atlas()
-    figures = qc.qc_figures(expr, counts, per_donor, tree, gene="G3", name="toy / default")
+    figures = qc.qc_figures(expr, counts, per_donor, tree, gene="G3", name="toy / default",
+                            engine="matplotlib")
     assert list(figures) == ["counts", "coverage_map", "gene_map", "donor_agreement"]
     assert "G3" in figures["gene_map"]._suptitle.get_text()
     assert figures["counts"]._suptitle.get_text().startswith("toy / default")
@@ -235,3 +238,179 @@ def test_qc_figures_gene_not_in_matrix_falls_back():
     title = figures["gene_map"]._suptitle.get_text()
     assert "PVALB is not in this matrix" in title
     assert qc.pick_gene(expr) in title
+
+
+# --------------------------------------------------------------------------- nilearn views
+
+
+def _builtin(kind, donor=None):
+    from abagen_core.workflow.plan import build_plan
+
+    spec = build_plan({"atlases": {"a": {"builtin": kind}}}).atlases["a"]
+    return load_atlas({"kind": spec.kind, "files": spec.files, "info": spec.info}, donor)
+
+
+@pytest.fixture
+def offline(tmp_path, monkeypatch):
+    """No network, and empty nilearn data folders that must stay empty."""
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise OSError("network access in a QC test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    data = tmp_path / "nilearn_data"
+    data.mkdir()
+    monkeypatch.setenv("NILEARN_DATA", str(data))
+    monkeypatch.setenv("NILEARN_SHARED_DATA", str(data))
+    yield data
+    assert list(data.iterdir()) == []                 # nothing was downloaded
+
+
+def _overlay_colormaps(fig):
+    """The per-region colormaps handed to nilearn (one colour per atlas label)."""
+    from matplotlib.colors import ListedColormap
+
+    found = [im.get_cmap() for ax in fig.axes for im in ax.get_images()]
+    found += [c.get_cmap() for ax in fig.axes for c in ax.collections
+              if c.get_array() is not None]
+    return [c for c in found if isinstance(c, ListedColormap)]
+
+
+def test_brain_engine_choice():
+    vol, surf, native = _builtin("dk-volume"), _builtin("dk-surface"), \
+        _builtin("dk-native", "9861")
+    assert qc.brain_engine(vol) == "nilearn"
+    assert qc.brain_engine(surf) == "nilearn"
+    assert qc.brain_engine(native) == "matplotlib"             # donor space
+    assert qc.brain_engine(_surface_atlas()) == "matplotlib"   # no fsaverage5 mesh
+    far = np.diag([2.0, 2.0, 2.0, 1.0])
+    far[:3, 3] = 400                                           # not in MNI152 space
+    assert qc.brain_engine(_volume_atlas(far)) == "matplotlib"
+    # the same vertex count with another mesh is not fsaverage5
+    shuffled = AtlasTree(surf.atlas, _all_coords(surf), triangles=surf.triangles[:, ::-1],
+                         atlas_info=surf.atlas_info)
+    assert qc.brain_engine(shuffled) == "matplotlib"
+    assert qc.brain_engine(vol, "matplotlib") == "matplotlib"
+    with pytest.raises(ValueError, match="MNI152 volumes and fsaverage5"):
+        qc.brain_engine(native, "nilearn")
+    with pytest.raises(ValueError, match="engine"):
+        qc.brain_engine(vol, "plotly")
+
+
+def _all_coords(tree):
+    """One coordinate per vertex (labelled or not) of a surface tree."""
+    coords = np.zeros((len(tree.atlas), 3))
+    coords[tree.atlas != 0] = tree.coords
+    return coords
+
+
+def test_nilearn_volume_map_offline(offline, tmp_path):
+    tree = _builtin("dk-volume")
+    values = pd.Series(np.linspace(1, 10, len(tree.labels)), index=tree.labels)
+    values[5] = np.nan                                    # grey
+    values[73] = 0.0                                      # below vmin: red
+    fig = qc.brain_map_figure(values, tree, label="samples", vmin=0.5,
+                              under_color=qc.EMPTY_COLOR)
+    assert fig.get_label() == "brain_map:nilearn"
+    texts = {t.get_text() for ax in fig.axes for t in ax.texts}
+    assert {"L", "R"} <= texts                            # annotate=True
+    assert any(t.startswith("z=") for t in texts) and any(t.startswith("y=") for t in texts)
+    cmaps = [c for c in _overlay_colormaps(fig) if c.N == len(tree.labels)]
+    assert len(cmaps) == 8                                # one per slice
+    colors = cmaps[0](np.arange(cmaps[0].N))
+    for other in cmaps[1:]:
+        np.testing.assert_array_equal(other(np.arange(other.N)), colors)
+    pos = {int(r): i for i, r in enumerate(tree.labels)}
+    np.testing.assert_allclose(colors[pos[5]], matplotlib.colors.to_rgba(qc.NAN_COLOR))
+    np.testing.assert_allclose(colors[pos[73]], matplotlib.colors.to_rgba(qc.EMPTY_COLOR))
+    # the template is drawn under the regions: an image with many grey levels
+    assert any(len(np.unique(np.ma.compressed(im.get_array()))) > 50
+               for ax in fig.axes for im in ax.get_images())
+    fig.savefig(tmp_path / "map.png", dpi=40)
+    assert (tmp_path / "map.png").stat().st_size > 1000
+    import matplotlib.pyplot as plt
+
+    assert not plt.get_fignums()                          # nilearn drew into our Figure
+
+
+def test_nilearn_surface_map_offline(offline, tmp_path):
+    from mpl_toolkits.mplot3d import Axes3D
+
+    tree = _builtin("dk-surface")
+    values = pd.Series(np.arange(len(tree.labels), dtype=float), index=tree.labels)
+    fig = qc.brain_map_figure(values, tree)
+    assert fig.get_label() == "brain_map:nilearn"
+    views = [ax for ax in fig.axes if isinstance(ax, Axes3D)]
+    assert [ax.get_title() for ax in views] == ["left lateral", "left medial",
+                                                "right medial", "right lateral"]
+    for ax in views:                                      # the fsaverage5 mesh, every face
+        (mesh,) = ax.collections
+        assert len(mesh.get_facecolors()) == 20480
+    assert len(_colorbars(fig)) == 1
+    fig.savefig(tmp_path / "surf.png", dpi=40)
+    assert (tmp_path / "surf.png").stat().st_size > 1000
+
+
+def _atlas_data(tree, empty=()):
+    rng = np.random.default_rng(1)
+    regions = pd.Index([int(r) for r in tree.labels], name="label")
+    cols = [f"G{i}" for i in range(10)]
+    per_donor = {d: pd.DataFrame(rng.normal(size=(len(regions), 10)), index=regions,
+                                 columns=cols) for d in ("9861", "10021")}
+    counts = pd.DataFrame(rng.integers(1, 5, size=(len(regions), 2)), index=regions,
+                          columns=list(per_donor))
+    counts.loc[list(empty)] = 0
+    return sum(per_donor.values()) / 2, counts, per_donor
+
+
+@pytest.mark.parametrize("kind, engine", [("dk-volume", "nilearn"),
+                                          ("dk-surface", "nilearn"),
+                                          ("dk-native", "matplotlib")])
+def test_qc_figures_atlases_and_empty_regions_named(kind, engine, offline, tmp_path,
+                                                    caplog):
+    tree = _builtin(kind, "9861" if kind == "dk-native" else None)
+    expr, counts, per_donor = _atlas_data(tree, empty=(2, 73))
+    with caplog.at_level("WARNING", logger="abagen_core.outputs.qc"):
+        figures = qc.qc_figures(expr, counts, per_donor, tree, name=kind)
+    assert figures["coverage_map"].get_label() == f"brain_map:{engine}"
+    assert figures["gene_map"].get_label() == f"brain_map:{engine}"
+    (record,) = [r for r in caplog.records if "no samples" in r.getMessage()]
+    assert "2 (left caudalanteriorcingulate), 73 (right temporalpole)" in record.getMessage()
+    heat, bars = _panels(figures["counts"])
+    ticks = [t.get_text() for t in heat.get_yticklabels()]
+    assert "73 right temporalpole" in ticks
+    assert "73 (right temporalpole)" in bars.get_title()
+    for name, fig in figures.items():
+        fig.savefig(tmp_path / f"{name}.png", dpi=30)
+        assert (tmp_path / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_nilearn_failure_falls_back(monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(qc, "_nilearn_panels", broken)
+    tree = _volume_atlas()
+    with caplog.at_level("WARNING", logger="abagen_core.outputs.qc"):
+        fig = qc.brain_map_figure(pd.Series({1: 1.0, 2: 2.0, 3: 3.0}), tree)
+    assert fig.get_label() == "brain_map:matplotlib"
+    assert "RuntimeError: boom" in caplog.text
+    with pytest.raises(RuntimeError):
+        qc.brain_map_figure(pd.Series({1: 1.0}), tree, engine="nilearn")
+
+
+def test_region_names():
+    from abagen_core.outputs.names import describe_regions, region_names
+
+    tree = _builtin("dk-surface")
+    names = region_names(tree)
+    assert names[73] == "right temporalpole" and names[1] == "left bankssts"
+    assert len(names) == len(tree.atlas_info)
+    assert region_names(None).empty and region_names(_volume_atlas()).empty
+    info = pd.DataFrame({"id": [1, 2, 3], "name": ["a", None, "c"]})
+    assert region_names(info).to_dict() == {1: "a", 3: "c"}          # no hemisphere column
+    assert region_names(pd.DataFrame({"id": [1], "structure": ["cortex"]})).empty
+    assert describe_regions([1, 2, 3, 4], region_names(info), limit=3) == \
+        "1 (a), 2, 3 (c), ... (1 more)"

@@ -8,8 +8,10 @@ backend.
 
 - :func:`counts_figure`: samples per region and donor, regions without samples;
 - :func:`brain_map_figure`: region values on the atlas: axial and coronal
-  slices of a volumetric atlas, or lateral and medial views of a surface atlas
-  (its vertex coordinates drawn as a flat scatter);
+  slices of a volumetric atlas, or lateral and medial views of a surface
+  atlas; drawn with nilearn over its bundled MNI152 template / fsaverage5
+  meshes where the atlas is in those spaces, else with matplotlib alone
+  (:func:`brain_engine`);
 - :func:`donor_agreement_figure`: donor-to-donor agreement of the regional
   matrices;
 - :func:`qc_figures`: all of the above for one result;
@@ -20,6 +22,11 @@ backend.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import gc
+import logging
+import textwrap
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -31,11 +38,14 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import ListedColormap, Normalize
 from matplotlib.figure import Figure
 
+from abagen_core.errors import InvalidOptionError
+from abagen_core.outputs.names import describe_regions, region_names
 from abagen_core.outputs.robustness import RobustnessSummary, donor_agreement
 
 __all__ = [
     "pick_gene",
     "counts_figure",
+    "brain_engine",
     "brain_map_figure",
     "donor_agreement_figure",
     "qc_figures",
@@ -51,6 +61,10 @@ NAN_COLOR = "#c8c8c8"
 EMPTY_COLOR = "#d62728"
 #: at most this many tick labels are written on a region axis
 _MAX_LABELS = 100
+#: ways of drawing brain maps (see :func:`brain_map_figure`)
+ENGINES = ("auto", "nilearn", "matplotlib")
+
+log = logging.getLogger(__name__)
 
 
 def _cmap(name: str, under: str | None = None) -> Any:
@@ -102,7 +116,8 @@ def pick_gene(expression: pd.DataFrame, gene: str | None = None) -> str:
 # --------------------------------------------------------------------------- counts
 
 
-def counts_figure(counts: pd.DataFrame, *, title: str | None = None) -> Figure:
+def counts_figure(counts: pd.DataFrame, *, title: str | None = None,
+                  names: pd.Series | None = None) -> Figure:
     """Samples per region and donor, with the regions that have none.
 
     Parameters
@@ -111,13 +126,17 @@ def counts_figure(counts: pd.DataFrame, *, title: str | None = None) -> Figure:
         Samples matched to each region (rows) in each donor (columns), as in
         a result's ``counts.csv``.
     title : str, optional
+    names : pandas.Series, optional
+        Region id -> name (:func:`abagen_core.outputs.names.region_names`):
+        region tick labels and the list of regions without samples show
+        ``id name``.
 
     Returns
     -------
     fig : matplotlib.figure.Figure
         Two panels: a region x donor heatmap of the counts (zero cells
         white), and the total per region as bars; regions without any sample
-        are marked in red and listed in the panel's title.
+        are marked in red and listed (with their names) in the panel's title.
     """
     counts = counts.fillna(0)
     values = counts.to_numpy(dtype=np.float64)
@@ -144,11 +163,23 @@ def counts_figure(counts: pd.DataFrame, *, title: str | None = None) -> Figure:
     if len(none):
         ax_bar.legend(loc="lower right", fontsize=8)
     ax_bar.set_xlabel("samples (all donors)")
-    listed = ", ".join(str(r) for r in empty[:12]) + (" ..." if len(empty) > 12 else "")
+    # wrap between regions only (non-breaking spaces inside each "id (name)")
+    listed = textwrap.fill(", ".join(describe_regions([r], names).replace(" ", "\u00a0")
+                                     for r in empty[:12])
+                           + (f", ... ({len(empty) - 12} more)" if len(empty) > 12 else ""),
+                           width=48).replace("\u00a0", " ")
     ax_bar.set_title(f"{len(empty)} of {n_regions} regions without samples"
-                     + (f":\n{listed}" if len(empty) else ""))
+                     + (f":\n{listed}" if len(empty) else ""), fontsize=9)
     if n_regions <= _MAX_LABELS:
-        ax_map.set_yticks(range(n_regions), [str(r) for r in counts.index],
+        lookup = {} if names is None else names.to_dict()
+        ticks = []
+        for r in counts.index:
+            try:
+                name = lookup.get(int(r))
+            except (TypeError, ValueError):
+                name = None
+            ticks.append(f"{r} {name}" if name else str(r))
+        ax_map.set_yticks(range(n_regions), ticks,
                           fontsize=max(4, min(8, 600 // max(n_regions, 1))))
         for k in none:
             ax_map.get_yticklabels()[k].set_color(EMPTY_COLOR)
@@ -272,11 +303,244 @@ def _surface_panels(fig: Figure, tree: Any, lut: np.ndarray, cmap: Any, norm: di
     return axes, mappable
 
 
+# --------------------------------------------------------------------------- nilearn views
+
+#: vertices per hemisphere of fsaverage5
+_FSAVERAGE5_VERTICES = 10242
+#: approximate bounding box (mm) of the MNI152 brain; a group volume whose
+#: labelled voxels reach beyond it (plus the margin) is not drawn on the template
+_MNI_BOX = np.array([[-91.0, -126.0, -72.0], [91.0, 91.0, 109.0]])
+_MNI_MARGIN = 20.0
+
+
+@functools.lru_cache(maxsize=1)
+def _fsaverage5_faces() -> tuple[np.ndarray, np.ndarray]:
+    """Triangles of the bundled fsaverage5 meshes (lh, rh): the identity of the mesh."""
+    import nibabel as nib
+
+    from abagen_core.utils import data_path
+
+    faces = []
+    for hemi in ("lh", "rh"):
+        img = nib.load(str(data_path(f"fsaverage5-pial-{hemi}.surf.gii.gz")))
+        faces.append(np.asarray(img.agg_data("triangle"), dtype=np.int64))
+    return faces[0], faces[1]
+
+
+def _template_space(atlas_tree: Any) -> str | None:
+    """'mni152', 'fsaverage5' or None (an atlas nilearn's templates cannot show).
+
+    A group volume whose labelled voxels lie within the MNI152 brain is in
+    MNI152 space; a group surface is on fsaverage5 when its triangles are
+    those of fsaverage5 (any fsaverage5 geometry: pial, white, inflated).
+    Donor-specific (native) atlases and other meshes (fsLR, CIVET, fsnative,
+    denser fsaverage) are None.
+    """
+    if not getattr(atlas_tree, "group_atlas", True):
+        return None
+    if atlas_tree.volumetric:
+        coords = np.asarray(atlas_tree.coords)
+        lo, hi = coords.min(axis=0), coords.max(axis=0)
+        inside = (lo >= _MNI_BOX[0] - _MNI_MARGIN).all() and (hi <= _MNI_BOX[1] + _MNI_MARGIN).all()
+        return "mni152" if inside else None
+    triangles = atlas_tree.triangles
+    if triangles is None or len(atlas_tree.atlas) != 2 * _FSAVERAGE5_VERTICES:
+        return None
+    lh, rh = _fsaverage5_faces()
+    if triangles.shape != (len(lh) + len(rh), 3):
+        return None
+    same = np.array_equal(triangles[:len(lh)], lh) and \
+        np.array_equal(triangles[len(lh):], rh + _FSAVERAGE5_VERTICES)
+    return "fsaverage5" if same else None
+
+
+def brain_engine(atlas_tree: Any, engine: str = "auto") -> str:
+    """How :func:`brain_map_figure` draws an atlas: 'nilearn' or 'matplotlib'.
+
+    Parameters
+    ----------
+    atlas_tree : abagen_core.atlas.matching.AtlasTree
+    engine : {'auto', 'nilearn', 'matplotlib'}, default='auto'
+        'auto': nilearn for group atlases in MNI152 space (volumes) or on
+        the fsaverage5 mesh (surfaces), the spaces of nilearn's bundled
+        templates, and matplotlib for the others (native, fsLR, CIVET,
+        fsnative, ...). 'nilearn' on another atlas raises.
+
+    Returns
+    -------
+    engine : {'nilearn', 'matplotlib'}
+
+    Raises
+    ------
+    abagen_core.errors.InvalidOptionError
+        If `engine` is unknown (a ValueError).
+    ValueError
+        If `engine` is 'nilearn' for an atlas outside MNI152 / fsaverage5.
+    """
+    if engine not in ENGINES:
+        raise InvalidOptionError("engine", engine, ENGINES)
+    if engine == "matplotlib":
+        return engine
+    space = _template_space(atlas_tree)
+    if space is None:
+        if engine == "nilearn":
+            raise ValueError("engine='nilearn' draws MNI152 volumes and fsaverage5 surfaces "
+                             "only; this atlas is neither (use 'auto' or 'matplotlib').")
+        return "matplotlib"
+    return "nilearn"
+
+
+def _region_colors(values: pd.Series, labels: np.ndarray, cmap: Any, norm: dict) -> Any:
+    """One colour per atlas label (in `labels` order) as a ListedColormap.
+
+    Regions are drawn as an image of their position in `labels` (1..n), so
+    that each gets exactly the colour of its value: missing values in the
+    colormap's 'bad' colour, values below vmin in its 'under' colour.
+    """
+    from matplotlib.colors import Normalize
+
+    vals = values.reindex([int(x) for x in labels]).to_numpy(dtype=np.float64)
+    scaled = Normalize(norm["vmin"], norm["vmax"])(np.ma.masked_invalid(vals))
+    return ListedColormap(cmap(scaled))
+
+
+@contextlib.contextmanager
+def _frozen_gc() -> Any:
+    """Keep the objects that exist now out of garbage collections.
+
+    nilearn calls ``gc.collect()`` each time it reads an image's data (a dozen
+    times per map), and each collection walks every object of the process
+    (about 0.4 s in a QC job); frozen objects are skipped.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _subsample(data: np.ndarray, affine: np.ndarray, mm: float = 2.0
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Every k-th voxel of a RAS+ volume so that voxels are about `mm` wide (nearest)."""
+    size = float(np.min(np.abs(np.diag(affine)[:3])))
+    step = max(1, int(np.floor(mm / size + 1e-6))) if size > 0 else 1
+    if step == 1:
+        return data, affine
+    scaled = affine.copy()
+    scaled[:3, :3] = affine[:3, :3] * step
+    return np.ascontiguousarray(data[::step, ::step, ::step]), scaled
+
+
+@functools.lru_cache(maxsize=1)
+def _mni_template() -> Any:
+    """nilearn's bundled MNI152 template (no download), at about 2 mm (cheap to draw)."""
+    import nibabel as nib
+    from nilearn import datasets
+
+    template = datasets.load_mni152_template()
+    data, affine = _subsample(np.asarray(template.dataobj, dtype=np.float32),
+                              np.asarray(template.affine, dtype=np.float64))
+    return nib.Nifti1Image(data, affine)
+
+
+def _nilearn_volume(fig: Figure, atlas_tree: Any, colors: Any, n_slices: int) -> list:
+    # nilearn (and the scikit-learn it imports) costs about a second to import:
+    # imported here so that only jobs drawing brains pay for it
+    import nibabel as nib
+    from nilearn import plotting
+
+    # QC thumbnails: 2 mm voxels are enough, and a 1 mm atlas costs 8 times more
+    data, affine = _subsample(*_canonical_volume(atlas_tree))
+    labels = np.asarray(atlas_tree.labels)
+    index = np.where(data != 0, np.searchsorted(labels, data) + 1, 0).astype(np.int32)
+    img = nib.Nifti1Image(index, affine)
+    template = _mni_template()
+    coords = np.asarray(atlas_tree.coords)
+    lo, hi = coords.min(axis=0), coords.max(axis=0)
+    cuts = {axis: [float(lo[axis] + f * (hi[axis] - lo[axis]))
+                   for f in np.linspace(0.2, 0.8, n_slices)] for axis in (1, 2)}
+    rows = []
+    for (name, mode, axis), bottom in zip((("axial", "z", 2), ("coronal", "y", 1)),
+                                          (0.46, 0.0), strict=True):
+        ax = fig.add_axes((0.0, bottom, 0.9, 0.42))
+        ax.set_title(name, fontsize=10, loc="left")
+        plotting.plot_roi(img, bg_img=template, display_mode=mode, cut_coords=cuts[axis],
+                          figure=fig, axes=ax, annotate=True, draw_cross=False,
+                          black_bg=False, colorbar=False, cmap=colors, vmin=0.5,
+                          vmax=len(labels) + 0.5, alpha=1.0,
+                          resampling_interpolation="nearest")
+        rows.append(ax)
+    return rows
+
+
+@functools.lru_cache(maxsize=2)
+def _fsaverage5_inflated(hemi: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vertices, faces and sulcal depth of nilearn's fsaverage5 inflated `hemi`."""
+    from nilearn import datasets
+    from nilearn.surface import load_surf_data, load_surf_mesh
+
+    # fsaverage5 ships with nilearn (no download); the inflated mesh shows every parcel
+    fsavg = datasets.fetch_surf_fsaverage("fsaverage5")
+    mesh = load_surf_mesh(fsavg[f"infl_{hemi}"])
+    return (np.asarray(mesh[0]), np.asarray(mesh[1]),
+            np.asarray(load_surf_data(fsavg[f"sulc_{hemi}"])))
+
+
+def _nilearn_surface(fig: Figure, atlas_tree: Any, colors: Any) -> list:
+    # imported here, as for volumes: only jobs drawing brains pay for nilearn
+    from nilearn import plotting
+
+    labels = np.asarray(atlas_tree.labels)
+    atlas = np.asarray(atlas_tree.atlas)
+    index = np.where(atlas != 0, np.searchsorted(labels, atlas) + 1, 0).astype(np.float64)
+    axes = []
+    views = (("left", "lateral"), ("left", "medial"), ("right", "medial"),
+             ("right", "lateral"))
+    for k, (hemi, view) in enumerate(views):
+        vertices, faces, sulc = _fsaverage5_inflated(hemi)
+        part = index[:_FSAVERAGE5_VERTICES] if hemi == "left" else \
+            index[_FSAVERAGE5_VERTICES:]
+        ax = fig.add_subplot(1, 4, k + 1, projection="3d")
+        plotting.plot_surf_roi([vertices, faces], roi_map=part, bg_map=sulc, hemi=hemi,
+                               view=view, engine="matplotlib", cmap=colors, vmin=0.5,
+                               vmax=len(labels) + 0.5, colorbar=False, bg_on_data=True,
+                               threshold=0.5, axes=ax, figure=fig)
+        ax.set_title(f"{hemi} {view}", fontsize=9)
+        axes.append(ax)
+    return axes
+
+
+def _nilearn_panels(atlas_tree: Any, values: pd.Series, cmap: Any, norm: dict,
+                    n_slices: int) -> tuple[Figure, list]:
+    colors = _region_colors(values, np.asarray(atlas_tree.labels), cmap, norm)
+    with _frozen_gc():
+        if atlas_tree.volumetric:
+            fig = Figure(figsize=(2.4 * n_slices + 1.0, 5.4))
+            axes = _nilearn_volume(fig, atlas_tree, colors, n_slices)
+        else:
+            fig = Figure(figsize=(12, 3.4))
+            fig.subplots_adjust(left=0.0, right=0.9, bottom=0.0, top=0.85, wspace=0.0)
+            axes = _nilearn_surface(fig, atlas_tree, colors)
+    return fig, axes
+
+
 def brain_map_figure(values: pd.Series, atlas_tree: Any, *, title: str | None = None,
                      cmap: str = "viridis", label: str = "", vmin: float | None = None,
                      vmax: float | None = None, under_color: str | None = None,
-                     n_slices: int = 4, marker_size: float = 8.0) -> Figure:
+                     n_slices: int = 4, marker_size: float = 8.0,
+                     engine: str = "auto") -> Figure:
     """Region values drawn on the atlas.
+
+    Atlases in the spaces of nilearn's bundled templates are drawn with
+    nilearn: group volumes in MNI152 space as ROI maps over the MNI152
+    template (axial and coronal slices, with L/R marks and slice
+    coordinates), group surfaces on the fsaverage5 mesh on its inflated
+    surface with sulcal depth (lateral and medial views of both
+    hemispheres). Nothing is downloaded: both templates ship with nilearn.
+    Other atlases (donor-specific native volumes or surfaces, fsLR, CIVET,
+    fsnative or denser fsaverage meshes given with ``geometry``/``space``)
+    are drawn with matplotlib alone: slices of the volume, or the vertices
+    as dots seen from the side (see :func:`brain_engine`).
 
     Parameters
     ----------
@@ -285,9 +549,10 @@ def brain_map_figure(values: pd.Series, atlas_tree: Any, *, title: str | None = 
         (missing or NaN) are grey.
     atlas_tree : abagen_core.atlas.matching.AtlasTree
         A volumetric atlas (any orientation; shown in RAS+ with the left
-        hemisphere on the left) or a surface atlas (labelled vertices drawn
-        as dots, nearest to the viewer on top; hemisphere from the atlas
-        info, else from the sign of x).
+        hemisphere on the left; nilearn draws it at about 2 mm, enough for
+        a QC view) or a surface atlas (matplotlib engine: labelled vertices
+        drawn as dots, nearest to the viewer on top; hemisphere from the
+        atlas info, else from the sign of x).
     title : str, optional
     cmap : str, default='viridis'
     label : str, default=''
@@ -301,14 +566,18 @@ def brain_map_figure(values: pd.Series, atlas_tree: Any, *, title: str | None = 
         Axial and coronal slices of a volumetric atlas (evenly placed over
         the middle 60% of the labelled extent).
     marker_size : float, default=8.0
-        Vertex marker size of surface views.
+        Vertex marker size of surface views (matplotlib engine).
+    engine : {'auto', 'nilearn', 'matplotlib'}, default='auto'
+        See :func:`brain_engine`. With 'auto', a failure of nilearn falls
+        back to matplotlib with a warning in the log.
 
     Returns
     -------
     fig : matplotlib.figure.Figure
         Volumes: two rows (axial, coronal) of `n_slices` panels; surfaces:
         four panels (left lateral, left medial, right medial, right lateral);
-        plus a colour bar.
+        plus a colour bar. ``fig.get_label()`` is ``"brain_map:nilearn"`` or
+        ``"brain_map:matplotlib"``, the engine that drew it.
     """
     values = pd.Series(values, dtype=np.float64)
     finite = values[np.isfinite(values.to_numpy())]
@@ -320,20 +589,40 @@ def brain_map_figure(values: pd.Series, atlas_tree: Any, *, title: str | None = 
         vmax = vmin + 1.0
     norm = {"vmin": vmin, "vmax": vmax}
     labels = np.asarray(atlas_tree.labels)
-    lut = _region_lut(values, labels)
     cm = _cmap(cmap, under=under_color)
-    if atlas_tree.volumetric:
-        fig = Figure(figsize=(3 * n_slices + 1.5, 6.8), layout="constrained")
-        axes, mappable = _volume_panels(fig, atlas_tree, lut, cm, norm, n_slices)
-    else:
-        fig = Figure(figsize=(14, 4), layout="constrained")
-        axes, mappable = _surface_panels(fig, atlas_tree, lut, cm, norm, marker_size)
-    if mappable is not None:
-        over = bool(len(finite)) and float(finite.max()) > vmax
-        extend = {(True, True): "both", (True, False): "min", (False, True): "max",
-                  (False, False): "neither"}[bool(under_color), over]
-        fig.colorbar(mappable, ax=axes.ravel().tolist(), label=label, shrink=0.8,
-                     extend=extend)
+    over = bool(len(finite)) and float(finite.max()) > vmax
+    extend = {(True, True): "both", (True, False): "min", (False, True): "max",
+              (False, False): "neither"}[bool(under_color), over]
+    used = brain_engine(atlas_tree, engine)
+    if used == "nilearn":
+        try:
+            fig, axes = _nilearn_panels(atlas_tree, values, cm, norm, n_slices)
+        except Exception as exc:  # noqa: BLE001 - any nilearn failure: draw the fallback
+            if engine == "nilearn":
+                raise
+            log.warning("nilearn could not draw the atlas (%s: %s); drawing it with "
+                        "matplotlib instead.", type(exc).__name__, exc)
+            used = "matplotlib"
+        else:
+            from matplotlib.cm import ScalarMappable
+            from matplotlib.colors import Normalize
+
+            if len(finite) or under_color:
+                cax = fig.add_axes((0.92, 0.15, 0.015, 0.6), label="<colorbar>")
+                fig.colorbar(ScalarMappable(Normalize(vmin, vmax), cm), cax=cax,
+                             label=label, extend=extend)
+    if used == "matplotlib":
+        lut = _region_lut(values, labels)
+        if atlas_tree.volumetric:
+            fig = Figure(figsize=(3 * n_slices + 1.5, 6.8), layout="constrained")
+            axes, mappable = _volume_panels(fig, atlas_tree, lut, cm, norm, n_slices)
+        else:
+            fig = Figure(figsize=(14, 4), layout="constrained")
+            axes, mappable = _surface_panels(fig, atlas_tree, lut, cm, norm, marker_size)
+        if mappable is not None:
+            fig.colorbar(mappable, ax=axes.ravel().tolist(), label=label, shrink=0.8,
+                         extend=extend)
+    fig.set_label(f"brain_map:{used}")
     if title:
         fig.suptitle(title)
     return fig
@@ -396,7 +685,8 @@ def donor_agreement_figure(per_donor: Mapping[str, pd.DataFrame], *,
 
 def qc_figures(expression: pd.DataFrame, counts: pd.DataFrame,
                per_donor: Mapping[str, pd.DataFrame], atlas_tree: Any, *,
-               gene: str | None = None, name: str = "") -> dict[str, Figure]:
+               gene: str | None = None, name: str = "",
+               engine: str = "auto") -> dict[str, Figure]:
     """The quality-control figures of one result (atlas and variant).
 
     Parameters
@@ -413,14 +703,23 @@ def qc_figures(expression: pd.DataFrame, counts: pd.DataFrame,
         `expression`: :func:`pick_gene`, with a note in the title).
     name : str, default=''
         Prefix of the figure titles (e.g. ``"dk / default"``).
+    engine : {'auto', 'nilearn', 'matplotlib'}, default='auto'
+        How the two brain maps are drawn (:func:`brain_map_figure`): nilearn
+        views for MNI152 volumes and fsaverage5 surfaces, matplotlib for
+        other atlases.
 
     Returns
     -------
     figures : dict of str -> matplotlib.figure.Figure
-        ``counts`` (:func:`counts_figure`), ``coverage_map`` (samples per
-        region on the atlas, regions without samples in red), ``gene_map``
-        (the gene's expression on the atlas) and ``donor_agreement``
-        (:func:`donor_agreement_figure`).
+        ``counts`` (:func:`counts_figure`, regions named from the atlas
+        info), ``coverage_map`` (samples per region on the atlas, regions
+        without samples in red), ``gene_map`` (the gene's expression on the
+        atlas) and ``donor_agreement`` (:func:`donor_agreement_figure`).
+
+    Notes
+    -----
+    Regions of the atlas without any sample are logged (a warning naming
+    each region by id and, where the atlas info has one, by name).
     """
     prefix = f"{name}: " if name else ""
     note = ""
@@ -433,22 +732,27 @@ def qc_figures(expression: pd.DataFrame, counts: pd.DataFrame,
         gene_values = expression[gene]
     except ValueError:
         gene, gene_values = "no gene", pd.Series(np.nan, index=expression.index)
+    names = region_names(atlas_tree)
     total = counts.fillna(0).sum(axis=1).astype(np.float64)
     total = total.reindex([int(x) for x in atlas_tree.labels], fill_value=0.0)
+    empty = [int(r) for r in total.index[total.to_numpy() == 0]]
+    if empty:
+        log.warning("%sno samples in %d of %d regions: %s", prefix, len(empty), len(total),
+                    describe_regions(empty, names))
     # a few regions (brainstem) hold hundreds of samples: cap the scale at the 95th
     # percentile so the others stay distinguishable
     nonzero = total[total > 0]
     top = float(np.percentile(nonzero, 95)) if len(nonzero) else 1.0
     return {
-        "counts": counts_figure(counts, title=f"{prefix}samples per region"),
+        "counts": counts_figure(counts, title=f"{prefix}samples per region", names=names),
         "coverage_map": brain_map_figure(
             total, atlas_tree, title=f"{prefix}samples per region (red: none)",
             label="samples (all donors)", vmin=0.5, vmax=max(top, 1.0),
-            under_color=EMPTY_COLOR, cmap="viridis"),
+            under_color=EMPTY_COLOR, cmap="viridis", engine=engine),
         "gene_map": brain_map_figure(
             gene_values, atlas_tree,
             title=f"{prefix}expression of {gene}{note} (grey: no value)",
-            label=f"{gene} expression", cmap="magma"),
+            label=f"{gene} expression", cmap="magma", engine=engine),
         "donor_agreement": donor_agreement_figure(
             per_donor, title=f"{prefix}donor-to-donor agreement"),
     }
