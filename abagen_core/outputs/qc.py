@@ -41,6 +41,7 @@ from matplotlib.figure import Figure
 from abagen_core.errors import InvalidOptionError
 from abagen_core.outputs.names import describe_regions, region_names
 from abagen_core.outputs.robustness import RobustnessSummary, donor_agreement
+from abagen_core.utils import data_path
 
 __all__ = [
     "pick_gene",
@@ -316,9 +317,7 @@ _MNI_MARGIN = 20.0
 @functools.lru_cache(maxsize=1)
 def _fsaverage5_faces() -> tuple[np.ndarray, np.ndarray]:
     """Triangles of the bundled fsaverage5 meshes (lh, rh): the identity of the mesh."""
-    import nibabel as nib
-
-    from abagen_core.utils import data_path
+    import nibabel as nib  # lazy: slow to import
 
     faces = []
     for hemi in ("lh", "rh"):
@@ -397,8 +396,6 @@ def _region_colors(values: pd.Series, labels: np.ndarray, cmap: Any, norm: dict)
     that each gets exactly the colour of its value: missing values in the
     colormap's 'bad' colour, values below vmin in its 'under' colour.
     """
-    from matplotlib.colors import Normalize
-
     vals = values.reindex([int(x) for x in labels]).to_numpy(dtype=np.float64)
     scaled = Normalize(norm["vmin"], norm["vmax"])(np.ma.masked_invalid(vals))
     return ListedColormap(cmap(scaled))
@@ -433,9 +430,9 @@ def _subsample(data: np.ndarray, affine: np.ndarray, mm: float = 2.0
 
 @functools.lru_cache(maxsize=1)
 def _mni_template() -> Any:
-    """nilearn's bundled MNI152 template (no download), at about 2 mm (cheap to draw)."""
-    import nibabel as nib
-    from nilearn import datasets
+    """The bundled MNI152 template (no download), at about 2 mm (cheap to draw)."""
+    import nibabel as nib  # lazy: slow to import
+    from nilearn import datasets  # lazy: nilearn costs ~1 s to import
 
     template = datasets.load_mni152_template()
     data, affine = _subsample(np.asarray(template.dataobj, dtype=np.float32),
@@ -446,8 +443,8 @@ def _mni_template() -> Any:
 def _nilearn_volume(fig: Figure, atlas_tree: Any, colors: Any, n_slices: int) -> list:
     # nilearn (and the scikit-learn it imports) costs about a second to import:
     # imported here so that only jobs drawing brains pay for it
-    import nibabel as nib
-    from nilearn import plotting
+    import nibabel as nib  # lazy: slow to import
+    from nilearn import plotting  # lazy: nilearn costs ~1 s to import
 
     # QC thumbnails: 2 mm voxels are enough, and a 1 mm atlas costs 8 times more
     data, affine = _subsample(*_canonical_volume(atlas_tree))
@@ -476,8 +473,8 @@ def _nilearn_volume(fig: Figure, atlas_tree: Any, colors: Any, n_slices: int) ->
 @functools.lru_cache(maxsize=2)
 def _fsaverage5_inflated(hemi: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vertices, faces and sulcal depth of nilearn's fsaverage5 inflated `hemi`."""
-    from nilearn import datasets
-    from nilearn.surface import load_surf_data, load_surf_mesh
+    from nilearn import datasets  # lazy: nilearn costs ~1 s to import
+    from nilearn.surface import load_surf_data, load_surf_mesh  # lazy: as above
 
     # fsaverage5 ships with nilearn (no download); the inflated mesh shows every parcel
     fsavg = datasets.fetch_surf_fsaverage("fsaverage5")
@@ -604,9 +601,6 @@ def brain_map_figure(values: pd.Series, atlas_tree: Any, *, title: str | None = 
                         "matplotlib instead.", type(exc).__name__, exc)
             used = "matplotlib"
         else:
-            from matplotlib.cm import ScalarMappable
-            from matplotlib.colors import Normalize
-
             if len(finite) or under_color:
                 cax = fig.add_axes((0.92, 0.15, 0.015, 0.6), label="<colorbar>")
                 fig.colorbar(ScalarMappable(Normalize(vmin, vmax), cm), cax=cax,
