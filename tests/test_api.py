@@ -130,3 +130,30 @@ def test_donor_without_samples_is_left_out_with_a_warning(data_dir, tmp_path):
         # the one matched sample (left) is no candidate for the right regions
         assert filled.notna().all(axis=1).tolist() == (filled.index == 32).tolist()
         np.testing.assert_allclose(filled.loc[32], expression.loc[32])
+
+
+def test_verbose_prints_progress_once(data_dir, capsys):
+    # abagen 0.1.3 (black box): verbose=1 prints "INFO: ..." lines on stderr
+    import logging
+
+    from abagen_core import api
+
+    logger = logging.getLogger("abagen_core")
+    handlers, level = list(logger.handlers), logger.level
+    atlas = str(data_path("atlas-desikankilliany.nii.gz"))
+    opts = dict(data_dir=data_dir, donors=DONORS, probe_selection="max_intensity")
+    try:
+        get_expression_data(atlas, verbose=1, **opts)
+        err = capsys.readouterr().err
+        assert err.count("samples matched to regions for donor #12876") == 1, err
+        assert "INFO: " in err and "genes remain after probe filtering" in err
+        api.set_verbosity(1)  # a second call adds no second handler
+        assert sum(isinstance(h, api._StderrHandler) for h in logger.handlers) == 1
+        logger.info("once")
+        assert capsys.readouterr().err == "INFO: once\n"
+        api.set_verbosity(0)
+        logger.info("quiet")
+        assert capsys.readouterr().err == ""
+    finally:
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
