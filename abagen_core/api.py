@@ -9,6 +9,7 @@ one per job).
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -36,6 +37,45 @@ __all__ = ["get_expression_data", "get_samples_in_mask", "get_interpolated_map",
            "load_donors", "DonorData"]
 
 LOG = logging.getLogger("abagen_core")
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Progress messages of the API on the current ``sys.stderr`` (``LEVEL: message``)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+        self.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:  # noqa: D102 - follows sys.stderr
+        self.stream = sys.stderr
+        super().emit(record)
+
+
+def set_verbosity(verbose: int) -> None:
+    """Print the pipeline's progress on stderr as abagen 0.1.3 does for `verbose`.
+
+    ``verbose=1`` shows INFO messages, ``verbose>=2`` also DEBUG ones, both
+    as ``LEVEL: message`` lines on stderr; ``verbose=0`` only warnings. One
+    handler is added to the ``abagen_core`` logger on first use and re-used
+    by later calls (never duplicated); other handlers are left alone.
+
+    Parameters
+    ----------
+    verbose : int
+        The ``verbose`` argument of the API functions.
+    """
+    handler = next((h for h in LOG.handlers if isinstance(h, _StderrHandler)), None)
+    if not verbose:
+        if handler is not None:
+            handler.setLevel(logging.WARNING)
+        return
+    if handler is None:
+        handler = _StderrHandler()
+        LOG.addHandler(handler)
+    level = logging.INFO if verbose == 1 else logging.DEBUG
+    handler.setLevel(level)
+    if LOG.getEffectiveLevel() > level:
+        LOG.setLevel(level)
 
 
 @dataclass
@@ -119,6 +159,8 @@ def _prepare(options: dict[str, Any], data_dir: str | None, n_proc: int, verbose
     With `native` (donor-specific atlases) sample coordinates are native.
     """
     donors = options["donors"]
+    LOG.info("%s atlas provided; using %s coords for tissue samples",
+             "Donor-specific" if native else "Group-level", "native" if native else "MNI")
     data, resolved = load_donors(data_dir, donors, n_proc=n_proc, verbose=verbose)
     probe_info = pipeline.prepare_probes(data[donors[0]].probes,
                                          reannotated=options["reannotated"])
@@ -146,6 +188,8 @@ def _prepare(options: dict[str, Any], data_dir: str | None, n_proc: int, verbose
         donor=donor) for donor in donors}
     if batch_samples:
         genes = pipeline.batch_normalize(genes)
+    LOG.info("%d genes remain after probe filtering + selection",
+             genes[donors[0]].shape[1] if donors else 0)
     return data, annotation, kept, genes
 
 
@@ -201,8 +245,7 @@ def get_expression_data(atlas: Any, atlas_info: Any = None, *, ibf_threshold: fl
         Only when `return_report`.
     """
     start = time.perf_counter()
-    if verbose:
-        logging.getLogger("abagen_core").setLevel(logging.INFO if verbose == 1 else logging.DEBUG)
+    set_verbosity(verbose)
     options = check_options(
         ibf_threshold=ibf_threshold, probe_selection=probe_selection,
         donor_probes=donor_probes, sim_threshold=sim_threshold, lr_mirror=lr_mirror,
@@ -225,6 +268,8 @@ def get_expression_data(atlas: Any, atlas_info: Any = None, *, ibf_threshold: fl
     for donor in donor_list:
         labels[donor] = pipeline.label_donor(annotation[donor], trees[donor],
                                              tolerance=options["tolerance"])
+        LOG.info("%d / %d samples matched to regions for donor #%s",
+                 int(np.count_nonzero(labels[donor])), len(labels[donor]), donor)
     gene_norm = options["gene_norm"]
     annots = {d: annotation[d].reset_index() for d in donor_list}
     if gene_norm == "batch":
@@ -333,6 +378,7 @@ def get_samples_in_mask(mask: Any = None, **kwargs: Any):
     if mask is None and atlas is not None:
         mask = atlas
     options, call = _split_kwargs(dict(kwargs))
+    set_verbosity(call.get("verbose", 0))
     options = check_options(options)
     expression, coords = _samples_in_mask(mask, options, call.get("data_dir"),
                                           call.get("n_proc", 1), call.get("verbose", 0))

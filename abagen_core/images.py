@@ -4,6 +4,7 @@ abagen's public module path; the implementation lives in :mod:`abagen_core.atlas
 """
 
 from abagen_core.atlas.images import (  # noqa: F401 - re-exported at abagen's path
+    BACKGROUND,
     annot_to_gifti,
     check_atlas,
     check_atlas_info,
@@ -14,4 +15,4 @@ from abagen_core.atlas.images import (  # noqa: F401 - re-exported at abagen's p
     relabel_gifti,
 )
 
-__all__ = ["check_img", "load_gifti", "check_atlas", "check_atlas_info", "coerce_atlas_to_dict", "leftify_atlas", "annot_to_gifti", "relabel_gifti"]
+__all__ = ["BACKGROUND", "check_img", "load_gifti", "check_atlas", "check_atlas_info", "coerce_atlas_to_dict", "leftify_atlas", "annot_to_gifti", "relabel_gifti"]

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from abagen_core import api
+from abagen_core.outputs.report import as_abagen_text
 from abagen_core.utils import data_path
 
 __all__ = ["load_cases", "resolve_kwargs", "run_case", "read_frame", "compare_frame", "check_case"]
@@ -222,7 +223,8 @@ def check_case(case: dict[str, Any], root: Path) -> list[str]:
             problems += compare_frame(counts.astype(float),
                                       read_frame(folder / "counts.csv").astype(float), "counts")
         if kw.get("return_report"):
-            text = strip_synthetic_notice(items.pop(0))
+            # abagen's text except our software sentence (the one deliberate change)
+            text = as_abagen_text(strip_synthetic_notice(items.pop(0)))
             if text != (folder / "report.txt").read_text():
                 problems.append("report text differs")
         return problems

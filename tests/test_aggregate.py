@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from abagen_core.stages.aggregate import interpolate_region
+from abagen_core.stages.aggregate import check_metric, interpolate_region
 
 
 def test_interpolate_region_inverse_distance_weights():
@@ -40,3 +41,21 @@ def test_interpolate_region_weights_follow_float32_distances():
     np.testing.assert_array_equal(out64, (w64[:, None] * values).sum(0) / w64.sum())
     # the two precisions really differ (the float32 path is not a no-op)
     assert np.abs(out32 - out64).max() > 1e-12
+
+
+@pytest.mark.parametrize("metric", [
+    lambda x: np.mean(x),             # no axis keyword
+    lambda x, axis=None: 1.0,         # ignores axis
+    lambda x, axis: np.mean(x),       # reduces everything
+])
+def test_check_metric_refuses_callables_without_axis(metric):
+    # abagen 0.1.3 (black box): TypeError "... does not perform as expected ..."
+    with pytest.raises(TypeError, match="accepts the `axis` keyword"):
+        check_metric(metric)
+
+
+def test_check_metric_accepts_reducers_along_axis():
+    assert check_metric(np.nanmedian) is np.nanmedian
+    assert check_metric("mean") is np.nanmean
+    with pytest.raises(ValueError, match="agg_metric"):
+        check_metric("sum")

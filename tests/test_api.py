@@ -98,3 +98,62 @@ def test_return_donors_and_counts(data_dir):
     for donor, frame in donors.items():
         has = counts[donor].to_numpy() > 0
         assert (~frame.isna().all(axis=1).to_numpy() == has).all()
+
+
+def test_donor_without_samples_is_left_out_with_a_warning(data_dir, tmp_path):
+    # abagen 0.1.3 (black box): logs "No samples matched to atlas for donor X",
+    # leaves the donor out of the aggregate and returns it all NaN; an atlas of
+    # right-hemisphere regions is the usual case (donors sampled on the left)
+    atlas = nib.load(data_path("atlas-desikankilliany.nii.gz"))
+    data = np.asarray(atlas.dataobj)
+    keep = (data == 32) | ((data >= 42) & (data <= 82))  # 12876 has one sample in 32
+    path = tmp_path / "right.nii.gz"
+    nib.save(nib.Nifti1Image(np.where(keep, data, 0).astype(np.uint8), atlas.affine), path)
+    info = str(data_path("atlas-desikankilliany.csv"))
+    with pytest.warns(UserWarning, match=r"donor\(s\) 15496:.*lr_mirror") as record:
+        donors, counts = get_expression_data(str(path), info, data_dir=data_dir, donors=DONORS,
+                                             probe_selection="max_intensity",
+                                             return_donors=True, return_counts=True)
+    assert not any("12876" in str(w.message) for w in record)
+    assert counts["15496"].sum() == 0 and counts.loc[32, "12876"] == 1
+    assert donors["15496"].isna().all().all()
+    assert donors["12876"].drop(index=32).isna().all().all()
+    # values: one matched sample has no gene-normalised value, so without gene_norm
+    opts = dict(data_dir=data_dir, donors=DONORS, probe_selection="max_intensity",
+                gene_norm=None)
+    with pytest.warns(UserWarning, match="15496"):
+        expression = get_expression_data(str(path), info, **opts)
+    assert expression.notna().all(axis=1).tolist() == (expression.index == 32).tolist()
+    for missing in ("centroids", "interpolate"):  # abagen: 'centroids' crashes here
+        with pytest.warns(UserWarning, match="15496"):
+            filled = get_expression_data(str(path), info, missing=missing, **opts)
+        # the one matched sample (left) is no candidate for the right regions
+        assert filled.notna().all(axis=1).tolist() == (filled.index == 32).tolist()
+        np.testing.assert_allclose(filled.loc[32], expression.loc[32])
+
+
+def test_verbose_prints_progress_once(data_dir, capsys):
+    # abagen 0.1.3 (black box): verbose=1 prints "INFO: ..." lines on stderr
+    import logging
+
+    from abagen_core import api
+
+    logger = logging.getLogger("abagen_core")
+    handlers, level = list(logger.handlers), logger.level
+    atlas = str(data_path("atlas-desikankilliany.nii.gz"))
+    opts = dict(data_dir=data_dir, donors=DONORS, probe_selection="max_intensity")
+    try:
+        get_expression_data(atlas, verbose=1, **opts)
+        err = capsys.readouterr().err
+        assert err.count("samples matched to regions for donor #12876") == 1, err
+        assert "INFO: " in err and "genes remain after probe filtering" in err
+        api.set_verbosity(1)  # a second call adds no second handler
+        assert sum(isinstance(h, api._StderrHandler) for h in logger.handlers) == 1
+        logger.info("once")
+        assert capsys.readouterr().err == "INFO: once\n"
+        api.set_verbosity(0)
+        logger.info("quiet")
+        assert capsys.readouterr().err == ""
+    finally:
+        logger.handlers[:] = handlers
+        logger.setLevel(level)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -32,13 +34,13 @@ OPTIONS = [
     "--region_agg", "--region-agg", "--agg_metric", "--agg-metric", "--no-reannotated",
     "--no_reannotated", "--no-corrected-mni", "--no_corrected_mni", "--stdout",
     "--output-file", "--output_file", "--save-counts", "--save_counts", "--save-donors",
-    "--save_donors", "--cache-dir", "--cache_dir",
+    "--save_donors", "--cache-dir", "--cache_dir", "--debug",
 ]
 
 #: a non-default value for every option, as (underscore spelling, other spelling, values)
 NON_DEFAULT = [
     ("--atlas_info", "--atlas-info", [DK_INFO]),
-    ("--data_dir", "--data-dir", ["/some/where"]),
+    ("--data_dir", "--data-dir", [tempfile.gettempdir()]),
     ("--n_proc", "--n-proc", ["3"]),
     ("--ibf_threshold", "--ibf-threshold", ["0.25"]),
     ("--probe_selection", "--probe-selection", ["max_intensity"]),
@@ -372,3 +374,76 @@ def test_end_to_end_matches_api_and_reuses_cache(full_parity_dir, tmp_path, caps
     assert cli.main(base + ["--output-file", str(out2), DK_LH, DK_RH]) == 0
     assert cli.jobs_run((workdir / "logs" / "abagen-cli.log").read_text()) == []
     assert os.path.getsize(out2) > 0
+
+
+# --------------------------------------------------------------------------- abagen's parsing
+
+MANUAL = Path(__file__).resolve().parents[2] / "shared" / "seed" / "abagen-manual.txt"
+
+
+def _manual_cli_options() -> set[str]:
+    """Every option spelling of abagen's command in the manual (section 7.3)."""
+    if not MANUAL.is_file():
+        pytest.skip(f"manual not found at {MANUAL}")
+    text = MANUAL.read_text(encoding="utf-8")
+    section = text[text.index("7.3 Command-line usage"):text.index("7.4 User guide")]
+    # the manual prints '--' as an en dash in running text; spellings come from
+    # the usage block (--x) and the option list (--a, --b at a line start)
+    options = set(re.findall(r"\[(-{1,2}[A-Za-z][\w-]*)", section))
+    for line in section.splitlines():
+        options.update(re.findall(r"(?:^|, )(--[a-z][\w-]*)", line))
+    return options
+
+
+def test_every_option_of_the_manual_parses():
+    options = _manual_cli_options()
+    assert {"--version", "-v", "--atlas_info", "--atlas-info", "--tol", "--tolerance",
+            "--no-corrected-mni", "--no_corrected_mni", "--save_donors"} <= options
+    parser = cli.build_parser()
+    known = {o for action in parser._actions for o in action.option_strings}
+    assert options - known == set()
+
+
+def test_atlas_parses_like_abagens(tmp_path):
+    parser = cli.build_parser()
+    args = parser.parse_args([os.path.relpath(DK_VOLUME)])
+    assert args.atlas == DK_VOLUME  # one path, absolute (abagen: a string)
+    assert parser.parse_args([DK_LH, DK_RH]).atlas == [DK_LH, DK_RH]
+    assert parser.parse_args(["--atlas_info", DK_INFO, DK_VOLUME]).atlas_info == DK_INFO
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["/no/such/atlas.nii.gz"], "argument atlas: file not found: /no/such/atlas.nii.gz"),
+    ([DK_LH, "/no/rh.gii"], "argument atlas: file not found: /no/rh.gii"),
+    (["--atlas_info", "/no/info.csv", DK_VOLUME], "file not found: /no/info.csv"),
+    (["--data-dir", "/no/such/data", DK_VOLUME], "folder not found: /no/such/data"),
+    (["--data_dir", DK_INFO, DK_VOLUME], "is not a folder"),
+])
+def test_missing_paths_fail_when_parsed(argv, message, capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.build_parser().parse_args(argv)
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_data_dir_typo_is_immediate(tmp_path, capsys, monkeypatch):
+    def _no_work(*args, **kwargs):
+        raise AssertionError("nothing may be downloaded or run")
+
+    monkeypatch.setattr(cli, "_run", _no_work)
+    monkeypatch.setattr(cli, "_data_dir", _no_work)
+    code, out, err = _exit_code(["--cache-dir", str(tmp_path / "c"), "--data-dir",
+                                 str(tmp_path / "typo"), DK_VOLUME], capsys)
+    assert code == 2 and str(tmp_path / "typo") in err and out == ""
+
+
+def test_debug_prints_arguments_and_does_nothing(tmp_path, capsys, monkeypatch):
+    def _no_work(*args, **kwargs):
+        raise AssertionError("--debug must not start any work")
+
+    monkeypatch.setattr(cli, "_validate", _no_work)
+    monkeypatch.setattr(cli, "_run", _no_work)
+    assert cli.main(["--debug", DK_VOLUME, "--donors", "9861"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Namespace(") and "debug=True" in out
+    assert f"atlas='{DK_VOLUME}'" in out and "donors=['9861']" in out

@@ -568,6 +568,31 @@ def test_fetch_raw_mri(tmp_path, no_env):
     assert Path(mris["12876"]["t2w"]).read_bytes() == b"raw T2"
 
 
+def test_fetch_raw_mri_reads_abagens_layout(tmp_path, no_env, monkeypatch):
+    # abagen 0.1.3 (black box, on the parity set's data/mri): returns
+    # mri/mri_donor<ID>/T1.nii.gz and T2.nii.gz without downloading
+    for donor in ("9861", "12876"):
+        folder = tmp_path / "d" / "mri" / f"mri_donor{donor}"
+        folder.mkdir(parents=True)
+        for name in ("T1.nii.gz", "T2.nii.gz"):
+            (folder / name).write_bytes(b"image")
+
+    def _no_download(*args, **kwargs):
+        raise AssertionError("nothing may be downloaded")
+
+    monkeypatch.setattr(fetch, "find_donor_files", _no_download)
+    mris = fetch.fetch_raw_mri(tmp_path / "d", donors=["12876", "9861"], verbose=0)
+    assert list(mris) == ["12876", "9861"]
+    folder = tmp_path / "d" / "mri" / "mri_donor12876"
+    assert mris["12876"] == {"t1w": str(folder / "T1.nii.gz"), "t2w": str(folder / "T2.nii.gz")}
+    monkeypatch.setenv("ABAGEN_DATA", str(tmp_path / "d"))  # also when found via $ABAGEN_DATA
+    assert fetch.fetch_raw_mri(donors="9861", verbose=0)["9861"]["t1w"].endswith(
+        "mri_donor9861/T1.nii.gz")
+    # a donor missing from that layout still goes to the usual lookup/download
+    with pytest.raises(AssertionError, match="nothing may be downloaded"):
+        fetch.fetch_raw_mri(tmp_path / "d", donors=["9861", "14380"], verbose=0)
+
+
 def test_fetch_freesurfer(tmp_path, no_env):
     with pytest.raises(fetch.SourceNotConfiguredError) as err:
         fetch.fetch_freesurfer(tmp_path, donors="12876", verbose=0)

@@ -245,8 +245,11 @@ def test_leftify_atlas():
     data = np.asarray(img.dataobj)
     ijk = np.column_stack(np.nonzero(data))
     x = ijk @ img.affine[0, :3] + img.affine[0, 3]
-    assert (x <= 0).all()
+    assert (x < 0).all()  # abagen 0.1.3 zeroes the x = 0 plane as well
+    assert len(np.unique(data)) == 44  # abagen 0.1.3 (black box): 43 regions + background
     orig = np.asarray(nib.load(VOL).dataobj)
+    x_all = np.indices(orig.shape).reshape(3, -1).T @ img.affine[0, :3] + img.affine[0, 3]
+    np.testing.assert_array_equal(data, np.where(x_all.reshape(orig.shape) >= 0, 0, orig))
     for lab in (1, 41):  # left regions are untouched
         assert (data == lab).sum() == (orig == lab).sum()
     for lab in (42, 76):  # right regions lose (almost) everything

@@ -43,8 +43,10 @@ def test_inside_voxel_takes_label():
     data[2, 2, 2] = 7
     tree = AtlasTree(_img(data))
     labels = tree.label_samples(_annot([[2.2, 2.7, 2.01], [3.5, 3.5, 3.5]]), tolerance=0)
+    assert isinstance(labels, pd.DataFrame)  # abagen 0.1.3: a frame with one column
+    assert list(labels.columns) == ["label"] and labels["label"].dtype == np.int64
+    labels = labels["label"]
     assert labels.tolist() == [7, 0]
-    assert labels.name == "label" and labels.dtype == np.int64
 
 
 def test_group_atlas_on_grid_goes_one_voxel_down():
@@ -54,8 +56,8 @@ def test_group_atlas_on_grid_goes_one_voxel_down():
     group = AtlasTree(_img(data))
     native = AtlasTree(_img(data), group_atlas=False)
     on_grid = _annot([[3.0, 3.0, 3.0], [2.0, 2.0, 2.0]])
-    assert group.label_samples(on_grid, tolerance=0).tolist() == [1, 0]
-    assert native.label_samples(on_grid, tolerance=0).tolist() == [0, 1]
+    assert group.label_samples(on_grid, tolerance=0)["label"].tolist() == [1, 0]
+    assert native.label_samples(on_grid, tolerance=0)["label"].tolist() == [0, 1]
 
 
 def test_snapping_follows_world_axes_with_flipped_affine():
@@ -65,8 +67,8 @@ def test_snapping_follows_world_axes_with_flipped_affine():
     data = np.zeros((5, 5, 5))
     data[2, 1, 1] = 3  # world x = 2
     tree = AtlasTree(_img(data, affine))
-    assert tree.label_samples(_annot([[2.4, 1.5, 1.5]]), tolerance=0).tolist() == [3]
-    assert tree.label_samples(_annot([[1.6, 1.5, 1.5]]), tolerance=0).tolist() == [0]
+    assert tree.label_samples(_annot([[2.4, 1.5, 1.5]]), tolerance=0)["label"].tolist() == [3]
+    assert tree.label_samples(_annot([[1.6, 1.5, 1.5]]), tolerance=0)["label"].tolist() == [0]
 
 
 # --------------------------------------------------------------------------- tolerance
@@ -80,7 +82,7 @@ def test_tolerance_is_searched_in_whole_mm(tolerance, expected):
     tree = AtlasTree(_img(data))
     # snaps to (4, 4, 4): 2 mm from the labelled voxel
     labels = tree.label_samples(_annot([[4.5, 4.5, 4.5]]), tolerance=tolerance)
-    assert labels.tolist() == [expected]
+    assert labels["label"].tolist() == [expected]
 
 
 def test_search_starts_at_snapped_point_not_sample():
@@ -89,7 +91,7 @@ def test_search_starts_at_snapped_point_not_sample():
     tree = AtlasTree(_img(data))
     # sample 1.05 mm from the voxel, but its grid point (3, 4, 4) is 2 mm away
     labels = tree.label_samples(_annot([[3.95, 4.2, 4.2]]), tolerance=1)
-    assert labels.tolist() == [0]
+    assert labels["label"].tolist() == [0]
 
 
 def test_first_radius_with_voxels_decides():
@@ -97,7 +99,7 @@ def test_first_radius_with_voxels_decides():
     data[5, 4, 4] = 1          # 1 mm from the grid point (4, 4, 4)
     data[4:7, 6:9, 0:9] = 2    # large region 2 mm away (closer centroid irrelevant)
     tree = AtlasTree(_img(data))
-    assert tree.label_samples(_annot([[4.5, 4.5, 4.5]]), tolerance=3).tolist() == [1]
+    assert tree.label_samples(_annot([[4.5, 4.5, 4.5]]), tolerance=3)["label"].tolist() == [1]
 
 
 # --------------------------------------------------------------------------- tie-breaks
@@ -118,16 +120,16 @@ def _tie_atlas():
 
 def test_tie_break_without_info_is_most_frequent_label():
     tree = AtlasTree(_tie_atlas())
-    assert tree.label_samples(_annot([[5.5, 5.5, 5.5]]), tolerance=2).tolist() == [1]
+    assert tree.label_samples(_annot([[5.5, 5.5, 5.5]]), tolerance=2)["label"].tolist() == [1]
 
 
 def test_tie_break_with_info_is_closest_centroid():
     info = _info([(1, "L", "cortex"), (2, "L", "cortex")])
     tree = AtlasTree(_tie_atlas(), atlas_info=info)
     ann = _annot([[5.5, 5.5, 5.5]], hemi=["L"], struct=["cortex"])
-    assert tree.label_samples(ann, tolerance=2).tolist() == [2]
+    assert tree.label_samples(ann, tolerance=2)["label"].tolist() == [2]
     # coordinates only: no constraint, so the unconstrained rule applies
-    assert tree.label_samples(ann[["mni_x", "mni_y", "mni_z"]], tolerance=2).tolist() == [1]
+    assert tree.label_samples(ann[["mni_x", "mni_y", "mni_z"]], tolerance=2)["label"].tolist() == [1]
 
 
 def test_mode_ties_go_to_closest_centroid():
@@ -136,7 +138,7 @@ def test_mode_ties_go_to_closest_centroid():
     data[0:3, 0:3, 0:3] = 1
     data[6, 5, 5] = 2
     tree = AtlasTree(_img(data))
-    assert tree.label_samples(_annot([[5.5, 5.5, 5.5]]), tolerance=1).tolist() == [2]
+    assert tree.label_samples(_annot([[5.5, 5.5, 5.5]]), tolerance=1)["label"].tolist() == [2]
 
 
 # --------------------------------------------------------------------------- constraints
@@ -157,7 +159,7 @@ def test_constraints_on_hemisphere_and_structure():
                  hemi=["L", "R", "L", "B", "R", "L", "L"],
                  struct=["cortex", "cortex", "white matter", "cortex",
                          "subcortex/brainstem", "subcortex/brainstem", "cortex"])
-    labels = tree.label_samples(ann, tolerance=0).tolist()
+    labels = tree.label_samples(ann, tolerance=0)["label"].tolist()
     # L cortex in L cortex; R cortex sample cannot take a left region; white
     # matter has no region; bilateral samples accept either hemisphere; the
     # bilateral brainstem accepts L and R samples; cortex cannot take subcortex
@@ -167,7 +169,7 @@ def test_constraints_on_hemisphere_and_structure():
 def test_without_atlas_info_anything_goes():
     tree = AtlasTree(_two_region_atlas())
     ann = _annot([[2.5, 2.5, 2.5]], hemi=["R"], struct=["white matter"])
-    assert tree.label_samples(ann, tolerance=0).tolist() == [1]
+    assert tree.label_samples(ann, tolerance=0)["label"].tolist() == [1]
 
 
 # --------------------------------------------------------------------------- surfaces
@@ -190,19 +192,19 @@ def test_surface_tolerance_is_sd_or_mm():
     for tol in (0, 0.5, 2):
         keep = dist <= dist.mean() + tol * dist.std()
         expected = np.where(keep, 1, 0).tolist()
-        assert tree.label_samples(ann, tolerance=tol).tolist() == expected
-    assert tree.label_samples(ann, tolerance=-3).tolist() == [1, 1, 1, 0]
-    assert tree.label_samples(ann, tolerance=-2.5).tolist() == [1, 1, 0, 0]
+        assert tree.label_samples(ann, tolerance=tol)["label"].tolist() == expected
+    assert tree.label_samples(ann, tolerance=-3)["label"].tolist() == [1, 1, 1, 0]
+    assert tree.label_samples(ann, tolerance=-2.5)["label"].tolist() == [1, 1, 0, 0]
 
 
 def test_surface_nearest_vertex_in_wrong_hemisphere_is_dropped():
     tree = _surface_tree()
     ann = _annot([[9, 0, 0], [9, 0, 0], [-1, 49, 0]], hemi=["L", "R", "L"],
                  struct=["cortex", "cortex", "cortex"])
-    labels = tree.label_samples(ann, tolerance=-100).tolist()
+    labels = tree.label_samples(ann, tolerance=-100)["label"].tolist()
     # background vertices are never matched: the third goes to a labelled one
     assert labels == [0, 2, 1]
-    assert _surface_tree(False).label_samples(ann, tolerance=-100).tolist() == [2, 2, 1]
+    assert _surface_tree(False).label_samples(ann, tolerance=-100)["label"].tolist() == [2, 2, 1]
 
 
 # --------------------------------------------------------------------------- missing
@@ -229,6 +231,52 @@ def test_match_closest_centroids():
     labels, dist = tree.match_closest_centroids(ann, return_dist=True)
     assert labels.tolist() == [1, 2]
     np.testing.assert_allclose(dist, [4.0, 1.0])
+
+
+def test_match_closest_centroids_without_candidate_is_minus_one():
+    # abagen 0.1.3 (black box): label -1 and distance inf when no region is compatible
+    info = _info([(1, "L", "cortex"), (2, "R", "cortex"), (3, "B", "subcortex/brainstem")])
+    tree = AtlasTree(_two_region_atlas(), atlas_info=info)
+    ann = _annot([[6, 2, 2], [6, 2, 2]], hemi=["R", "L"], struct=["cortex", "cerebellum"])
+    labels, dist = tree.match_closest_centroids(ann, return_dist=True)
+    assert labels.tolist() == [2, -1]
+    assert np.isfinite(dist[0]) and np.isinf(dist[1])
+
+
+def test_coords_can_be_set():
+    # abagen 0.1.3 (black box): the setter moves the tree's points (tree, centroids
+    # follow) and refuses a different number of points
+    tree = AtlasTree(_two_region_atlas())
+    ann = _annot([[2, 2, 2]])
+    assert tree.label_samples(ann, tolerance=0)["label"].tolist() == [1]
+    before = tree.centroids[1]
+    tree.coords = tree.coords + 100
+    np.testing.assert_allclose(tree.centroids[1], before + 100)
+    np.testing.assert_allclose(tree.tree.data, tree.coords)
+    assert tree.match_closest_centroids(_annot([[102, 102, 102]])).tolist() == [1]
+    with pytest.raises(ValueError, match="Expected 81. Received 3"):
+        tree.coords = tree.coords[:3]
+    surf = _surface_tree(False)
+    surf.coords = surf.coords * 2  # labelled vertices only
+    assert surf.coords.shape == (4, 3)
+    np.testing.assert_allclose(surf.centroids[2], [20, 10, 0])
+    assert surf.label_samples(_annot([[19, 1, 0]]), tolerance=-3)["label"].tolist() == [2]
+
+
+def test_triangles_can_be_set():
+    surf = _surface_tree(False)
+    assert surf.triangles is None and surf.graph is None
+    surf.triangles = [[0, 1, 2], [1, 2, 3]]
+    assert surf.triangles.shape == (2, 3) and surf.graph.shape == (4, 4)
+    surf.triangles = None
+    assert surf.graph is None
+    with pytest.raises(ValueError, match="greater than tree coordinate"):
+        surf.triangles = [[0, 1, 5]]
+    with pytest.raises(ValueError, match=r"\(F, 3\)"):
+        surf.triangles = [[0, 1]]
+    volume = AtlasTree(_two_region_atlas())
+    volume.triangles = [[0, 1, 2]]  # as in abagen: a volume has no mesh
+    assert volume.triangles is None
 
 
 def test_fill_label_projects_samples_and_keeps_their_voxels():
@@ -413,7 +461,7 @@ def _counts(tree, samples, tolerance, regions):
     out = {}
     for donor in DONORS:
         ann = samples[samples["donor"] == int(donor)]
-        lab = tree.label_samples(ann, tolerance=tolerance)
+        lab = tree.label_samples(ann, tolerance=tolerance)["label"]
         out[donor] = lab[lab > 0].value_counts().reindex(regions, fill_value=0).to_numpy()
     return pd.DataFrame(out, index=regions)
 
@@ -459,7 +507,7 @@ def test_native_volume_counts_parity(parity_dir):
         raw[["mni_x", "mni_y", "mni_z"]] = native.to_numpy()
         # abagen checks hemispheres on the native coordinates
         ann = sample_prep.drop_mismatch_samples(sample_prep.annotate_samples(raw, ontology))
-        lab = trees[donor].label_samples(ann, tolerance=2)
+        lab = trees[donor].label_samples(ann, tolerance=2)["label"]
         got = lab[lab > 0].value_counts().reindex(expected.index, fill_value=0)
         np.testing.assert_array_equal(got.to_numpy(), expected[donor].to_numpy(), err_msg=donor)
 

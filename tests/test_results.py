@@ -126,7 +126,7 @@ def test_methods_text_describes_the_atlas():
     text = results.methods_text(_options(), {"kind": "surface", "info": None}, n_regions=2,
                                 counts=counts, n_kept_probes=10, n_genes=5, synthetic=False)
     assert not text.startswith("WARNING")
-    assert "surface" in text and "fsaverage5" in text
+    assert "2-region surface-based atlas in MNI space" in text  # abagen 0.1.3's wording
     native = results.methods_text(_options(), {"kind": "native"}, n_regions=2, counts=counts,
                                   n_kept_probes=10, n_genes=5, synthetic=True)
     assert native.startswith("WARNING") and "native" in native

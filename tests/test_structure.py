@@ -39,6 +39,7 @@ LAYERS: dict[str, int] = {
     "options": 6,
     "outputs": 7,
     "api": 8, "parity": 8, "mouse": 8, "matching": 8, "images": 8, "correct": 8,
+    "allen": 8, "reporting": 8,
     "__init__": 8,
     "workflow": 9,
 }

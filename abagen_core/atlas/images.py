@@ -330,7 +330,8 @@ def leftify_atlas(atlas: _PathOrImage):
     """Zero out every region voxel in the right hemisphere of a volumetric atlas.
 
     Assumes RAS+ world coordinates with x = 0 at the midline: voxels whose
-    world x is positive are set to 0.
+    world x is zero or positive are set to 0 (the midline plane too, as
+    abagen 0.1.3 does).
 
     Parameters
     ----------
@@ -347,7 +348,7 @@ def leftify_atlas(atlas: _PathOrImage):
     data = np.asarray(img.dataobj).copy()
     ijk = np.indices(data.shape).reshape(3, -1).T
     x = ijk @ img.affine[0, :3] + img.affine[0, 3]
-    data.reshape(-1)[x > 0] = 0
+    data.reshape(-1)[x >= 0] = 0
     return nib.Nifti1Image(data, img.affine, header=img.header)
 
 

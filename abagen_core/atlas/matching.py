@@ -541,6 +541,31 @@ class AtlasTree:
         """Coordinates of the tree's points (labelled voxels or vertices)."""
         return self._coords
 
+    @coords.setter
+    def coords(self, coords: Any) -> None:
+        """Move the tree's points (abagen 0.1.3 allows it): same number of points.
+
+        The k-d tree, the centroids and the mesh graph follow the new
+        coordinates; labels and triangles are kept.
+        """
+        coords = np.asarray(coords, dtype=np.float64)
+        if coords.ndim != 2 or coords.shape[1] != 3 or len(coords) != len(self._coords):
+            raise ValueError("Provided coordinates do not match length of current atlas. "
+                             f"Expected {len(self._coords)}. Received {len(coords)}")
+        self._coords = coords.copy()
+        if self._all_coords is not None:  # surfaces: also the all-vertex array
+            self._all_coords = self._all_coords.copy()
+            self._all_coords[self._atlas != 0] = self._coords
+        sums, counts = _label_sums(self._point_labels, self._coords, self._labels)
+        self._centroid_array = sums / counts[:, None]
+        self._reset_geometry()
+
+    def _reset_geometry(self) -> None:
+        """Forget everything computed from the coordinates or triangles."""
+        self._kdtree = None
+        self._graph_cache = None
+        self._mesh_searches = {}
+
     @property
     def tree(self) -> cKDTree:
         """k-d tree of :attr:`coords`."""
@@ -550,6 +575,30 @@ class AtlasTree:
     def triangles(self) -> np.ndarray | None:
         """Mesh triangles of a surface atlas (None if not given)."""
         return self._triangles
+
+    @triangles.setter
+    def triangles(self, triangles: Any) -> None:
+        """Set (or clear, with None) the mesh of a surface atlas.
+
+        Indices refer to the atlas' vertices. As in abagen 0.1.3, a
+        volumetric atlas has no mesh: the value is ignored there.
+        """
+        if self._volumetric:
+            return
+        if triangles is None:
+            self._triangles = None
+        else:
+            tri = np.asarray(triangles, dtype=np.int64)
+            n = len(self._atlas)
+            if tri.ndim != 2 or tri.shape[1] != 3:
+                raise ValueError(f"triangles must be an (F, 3) array of vertex indices; "
+                                 f"got shape {tri.shape}.")
+            if tri.size and (tri.min() < 0 or tri.max() >= n):
+                raise ValueError("Cannot provide triangles with indices greater than tree "
+                                 f"coordinate array (vertex indices must be in [0, {n})).")
+            self._triangles = tri
+        self._graph_cache = None
+        self._mesh_searches = {}
 
     @property
     def graph(self):
@@ -608,7 +657,7 @@ class AtlasTree:
         return np.searchsorted(self._labels, labels)
 
     # ---------------------------------------------------------------- matching
-    def label_samples(self, annotation: Any, tolerance: float = 2) -> pd.Series:
+    def label_samples(self, annotation: Any, tolerance: float = 2) -> pd.DataFrame:
         """Region label of every sample (0 = unmatched).
 
         Parameters
@@ -627,9 +676,9 @@ class AtlasTree:
 
         Returns
         -------
-        labels : pandas.Series of shape (S,)
-            int64, named ``label``, indexed like `annotation` (a RangeIndex
-            for arrays).
+        labels : pandas.DataFrame of shape (S, 1)
+            One int64 column ``label``, indexed like `annotation` (a
+            RangeIndex for arrays), as abagen 0.1.3 returns it.
         """
         coords = _sample_coords(annotation)
         tolerance = float(tolerance)
@@ -640,8 +689,8 @@ class AtlasTree:
             out = self._label_volume(coords, tolerance, comp)
         else:
             out = self._label_surface(coords, tolerance, comp)
-        return pd.Series(out, index=_sample_index(annotation, len(coords)), name="label",
-                         dtype=np.int64)
+        return pd.DataFrame({"label": out.astype(np.int64, copy=False)},
+                            index=_sample_index(annotation, len(coords)))
 
     def _snap(self, coords: np.ndarray) -> np.ndarray:
         """Voxel index of the previous grid point of every coordinate."""
@@ -740,10 +789,10 @@ class AtlasTree:
         Returns
         -------
         labels : numpy.ndarray of shape (S,)
-            Label of the closest compatible centroid (0 if no region is
-            compatible with the sample).
+            Label of the closest compatible centroid (-1 if no region is
+            compatible with the sample, as in abagen 0.1.3).
         distance : numpy.ndarray of shape (S,)
-            Distance to that centroid (inf where the label is 0); only when
+            Distance to that centroid (inf where the label is -1); only when
             `return_dist`.
         """
         coords = _sample_coords(annotation)
@@ -753,7 +802,7 @@ class AtlasTree:
             dist[~comp] = np.inf
         best = dist.argmin(axis=1)
         bestd = dist[np.arange(len(coords)), best]
-        labels = np.where(np.isfinite(bestd), self._labels[best], 0).astype(np.int64)
+        labels = np.where(np.isfinite(bestd), self._labels[best], -1).astype(np.int64)
         if return_dist:
             return labels, bestd
         return labels

@@ -1354,12 +1354,30 @@ def fetch_raw_mri(data_dir: PathLike | None = None, donors: Any = None, resume: 
     -------
     mris : dict of str -> dict of str -> str
         ``{donor: {'t1w': path, 't2w': path}}``.
+
+    Notes
+    -----
+    abagen 0.1.3's own layout, ``<data_dir>/mri/mri_donor<ID>/T1.nii.gz``
+    and ``T2.nii.gz``, is used as it is when both images are there (in the
+    first candidate folder that has them); only donors found in neither
+    layout are downloaded.
     """
     donors = check_donors(donors if donors is not None else "12876")
-    data_dir = resolve_data_dir(data_dir, donors=donors, kind="raw_mri")
-    return find_donor_files(data_dir, donors, kind="raw_mri", api_url=api_url, resume=resume,
-                            verbose=verbose, retries=retries, timeout=timeout, backoff=backoff,
-                            sources=sources)
+    found = {}
+    for donor in donors:  # abagen's layout: nothing to download
+        for root in _candidate_data_dirs(data_dir):
+            folder = root / "mri" / f"mri_donor{donor}"
+            t1w, t2w = folder / "T1.nii.gz", folder / "T2.nii.gz"
+            if t1w.is_file() and t2w.is_file():
+                found[donor] = {"t1w": str(t1w), "t2w": str(t2w)}
+                break
+    rest = [d for d in donors if d not in found]
+    if rest:
+        data_dir = resolve_data_dir(data_dir, donors=rest, kind="raw_mri")
+        found.update(find_donor_files(
+            data_dir, rest, kind="raw_mri", api_url=api_url, resume=resume, verbose=verbose,
+            retries=retries, timeout=timeout, backoff=backoff, sources=sources))
+    return {donor: found[donor] for donor in donors}
 
 
 def fetch_freesurfer(data_dir: PathLike | None = None, donors: Any = None, resume: bool = True,

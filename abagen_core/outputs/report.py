@@ -1,13 +1,14 @@
 r"""Methods report: the text abagen 0.1.3 returns with ``return_report=True``.
 
 :class:`Report` assembles a methods description from option-dependent
-sentences. For the options covered by the parity set the text is abagen
-0.1.3's output byte for byte, including its quirks (the "microarry" typo,
-"a 83-region", the stray spaces before punctuation where abagen leaves an
-optional clause empty, the backspace character in the final "genes \b."
-and the doubled ``{{``/``}}`` in the LaTeX, which abagen never passed
-through ``str.format``). Sentences for the other option
-values are written in the same style from the manual's descriptions.
+sentences. The text is abagen 0.1.3's output byte for byte (checked against
+abagen's own ``Report`` option by option, and against the parity set's
+reports), including its quirks (the "microarry" typo, "a 83-region", "1
+post-mortem brains", the stray spaces before punctuation where abagen leaves
+an optional clause empty, the backspace character in the final "\b." and
+the doubled ``{{``/``}}`` in the LaTeX, which abagen never passed through
+``str.format``). The one deliberate change is the software sentence, which
+names abagen-core (:func:`software_sentence`, :func:`as_abagen_text`).
 
 The data-dependent numbers (probes kept by intensity filtering, number of
 genes, counts per region) are keyword arguments supplied by the pipeline;
@@ -27,6 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from abagen_core._version import __version__
+from abagen_core.atlas import images
 from abagen_core.donors import check_donors, donor_info
 from abagen_core.errors import InvalidOptionError
 from abagen_core.stages.normalize import check_norm
@@ -34,15 +37,57 @@ from abagen_core.utils import check_choice
 
 __all__ = [
     "ABAGEN_VERSION",
+    "ABAGEN_SOFTWARE",
     "REFERENCES",
     "AtlasDescriptor",
     "Report",
     "describe_atlas",
     "generate_report",
+    "software_sentence",
+    "as_abagen_text",
 ]
 
 #: version printed in the report: the text reproduces abagen 0.1.3's report
 ABAGEN_VERSION = "0.1.3"
+
+#: abagen 0.1.3's software sentence (start of the intro's second sentence)
+ABAGEN_SOFTWARE = ("Data were processed with the abagen toolbox (version 0.1.3; "
+                   "https://github.com/rmarkello/abagen)")
+
+
+def software_sentence() -> str:
+    """The report's software sentence: the one deliberate change to abagen's text.
+
+    abagen's report credits "the abagen toolbox (version 0.1.3)"; ours names
+    abagen-core and its version and says that it reproduces abagen 0.1.3's
+    pipeline. The atlas clause follows (" using a 83-region ...").
+
+    Returns
+    -------
+    sentence : str
+        Without the atlas clause.
+    """
+    return (f"Data were processed with abagen-core (version {__version__}), which "
+            f"reproduces the processing pipeline of the abagen toolbox (version "
+            f"{ABAGEN_VERSION}; https://github.com/rmarkello/abagen),")
+
+
+def as_abagen_text(report: str) -> str:
+    """`report` with abagen 0.1.3's software sentence in place of ours.
+
+    Everything else in our report is abagen's text; this is what parity
+    checks compare with abagen's reports.
+
+    Parameters
+    ----------
+    report : str
+        Output of :meth:`Report.gen_report`.
+
+    Returns
+    -------
+    report : str
+    """
+    return report.replace(software_sentence(), ABAGEN_SOFTWARE, 1)
 
 #: citation key -> full reference (verbatim from abagen 0.1.3's reports)
 REFERENCES = MappingProxyType({
@@ -52,6 +97,9 @@ REFERENCES = MappingProxyType({
     "F2013J": "Fulcher, B. D., Little, M. A., & Jones, N. S. (2013). Highly comparative "
               "time-series analysis: the empirical structure of time series and their "
               "methods. Journal of the Royal Society Interface, 10(83), 20130048.",
+    "F2016P": "Fulcher, B. D., & Fornito, A. (2016). A transcriptional signature of hub "
+              "connectivity in the mouse connectome. Proceedings of the National Academy of "
+              "Sciences, 113(5), 1435-1440.",
     "H2012N": "Hawrylycz, M. J., Lein, E. S., Guillozet-Bongaarts, A. L., Shen, E. H., "
               "Ng, L., Miller, J. A., ... & Jones, A. R. (2012). An anatomically "
               "comprehensive atlas of the adult human brain transcriptome. Nature, "
@@ -59,6 +107,9 @@ REFERENCES = MappingProxyType({
     "H2015N": "Hawrylycz, M., Miller, J. A., Menon, V., Feng, D., Dolbeare, T., "
               "Guillozet-Bongaarts, A. L., ... & Lein, E. (2015). Canonical genetic "
               "signatures of the adult human brain. Nature Neuroscience, 18(12), 1832.",
+    "P2017G": "Parkes, L., Fulcher, B. D., Y\u00fccel, M., & Fornito, A. (2017). "
+              "Transcriptional signatures of connectomic subregions of the human striatum. "
+              "Genes, Brain and Behavior, 16(7), 647-663.",
     "Q2002N": "Quackenbush, J. (2002). Microarray data normalization and transformation. "
               "Nature Genetics, 32(4), 496-501.",
     "R2018N": "Romero-Garcia, R., Whitaker, K. J., V\u00e1\u0161a, F., Seidlitz, J., "
@@ -76,11 +127,17 @@ _DS_FORMULA = (r"$$ \Delta_{{S}}(p) = \frac{{1}}{{\binom{{N}}{{2}}}} \, "
                r"\sum_{{i=1}}^{{N-1}} \sum_{{j=i+1}}^{{N}} \rho[B_{{i}}(p), B_{{j}}(p)] $$")
 _RS_FORMULA = (r"$$ x_{{norm}} = \frac{{1}}{{1 + \exp(-\frac{{(x-\langle x \rangle)}} "
                r"{{\text{{IQR}}_{{x}}}})}} $$")
-_SIG_FORMULA = (r"$$ x_{{norm}} = \frac{{1}}{{1 + \exp(-\frac{{(x-\bar{{x}})}} "
-                r"{{\sigma_{{x}}}})}} $$")
 _SCALED_FORMULA = (r"$$ x_{{scaled}} = \frac{{x_{{norm}} - \min(x_{{norm}})}} "
                    r"{{\max(x_{{norm}}) - \min(x_{{norm}})}} $$")
-_MINMAX_FORMULA = r"$$ x_{{norm}} = \frac{{x - \min(x)}} {{\max(x) - \min(x)}} $$"
+_MINMAX_FORMULA = r"$$ x_{{scaled}} = \frac{{x - \min(x)}}{{\max(x) - \min(x)}} $$"
+#: the sigmoid as abagen 0.1.3 prints it (\overline, spaces around the minus)
+_SIG_FORMULA_ABAGEN = (r"$$ x_{{norm}} = \frac{{1}}{{1 + \exp(-\frac{{(x - \overline{{x}})}} "
+                       r"{{\sigma_{{x}}}})}} $$")
+_MIXED_FORMULA = (r"$$ x_{{norm}} = \left\{{\begin{{array}}{{r r}} \frac{{1}}{{1 + "
+                  r"\exp(-\frac{{(x-\overline{{x}})}} {{\sigma_{{x}}}})}} ,& "
+                  r"\text{{IQR}}_{{x}} = 0 \frac{{1}}{{1 + \exp(-\frac{{(x-\langle x "
+                  r"\rangle)}} {{\text{{IQR}}_{{x}}}})}} ,& \text{{IQR}}_{{x}} \neq 0 "
+                  r"\end{{array}}\right. $$")
 
 
 def _fill(template: str, **slots: str) -> str:
@@ -99,6 +156,14 @@ def _block(formula: str) -> str:
 
 _GENE_INTRO = "When multiple probes indexed the expression of the same gene, "
 
+_GENE_INTRO_SELECT = ("When multiple probes indexed the expression of the same gene we "
+                      "selected and used ")
+_CORR_TEXT = (_GENE_INTRO_SELECT + "the expression profile of a single representative probe. "
+              "For genes where only two probes were available we selected the probe with the "
+              "{two}; where three or more probes were available, we calculated the correlation "
+              "of probe expression across samples and selected the probe with the highest "
+              "average correlation. ")
+
 _PROBE_TEXT: Mapping[str, str] = MappingProxyType({
     "diff_stability": (
         _GENE_INTRO + "we selected and used the probe with the most consistent pattern of "
@@ -111,38 +176,34 @@ _PROBE_TEXT: Mapping[str, str] = MappingProxyType({
     "average": ("When multiple probes indexed the expression of the same gene we calculated "
                 "the mean expression across probes. "),
     "rnaseq": (
-        _GENE_INTRO + "we selected and used the probe whose regional pattern of expression "
-        "best matched RNA-sequencing data of the same gene, i.e., the probe with the "
-        "highest Spearman's rank correlation between microarray and RNA-sequencing "
-        "expression across regions, averaged over the two donors with RNA-sequencing data "
-        "(donors 9861 and 10021; [A2019N]). Here, regions correspond to the structural "
+        _GENE_INTRO_SELECT + "the probe with the most consistent pattern of regional "
+        "expression to RNA-seq data (available for two donors in the AHBA). That is, we "
+        "calculated the Spearman\u2019s rank correlation between each probes' microarray "
+        "expression and RNA-seq expression data of the corresponding gene, and selected the "
+        "probe with the highest correspondence. Here, regions correspond to the structural "
         "designations provided in the ontology from the AHBA. "
     ),
-    "max_intensity": (_GENE_INTRO + "we selected and used the probe with the highest mean "
-                      "expression across tissue samples{donors}. "),
-    "max_variance": (_GENE_INTRO + "we selected and used the probe with the highest variance "
-                     "in expression across tissue samples{donors}. "),
-    "pc_loading": (_GENE_INTRO + "we selected and used the probe with the highest loading "
-                   "on the first principal component of the expression of all probes "
-                   "indexing that gene across tissue samples{donors}. "),
-    "corr_intensity": (_GENE_INTRO + "we selected and used the probe with the highest mean "
-                       "correlation to the other probes indexing that gene across tissue "
-                       "samples{donors}; for genes indexed by only two probes we selected "
-                       "the probe with the highest mean expression instead. "),
-    "corr_variance": (_GENE_INTRO + "we selected and used the probe with the highest mean "
-                      "correlation to the other probes indexing that gene across tissue "
-                      "samples{donors}; for genes indexed by only two probes we selected "
-                      "the probe with the highest variance in expression instead. "),
+    "max_intensity": _GENE_INTRO_SELECT + "the probe with the highest mean intensity across "
+                                          "samples. ",
+    "max_variance": _GENE_INTRO_SELECT + "the probe with the highest variance across samples. ",
+    "pc_loading": (_GENE_INTRO_SELECT + "the probe with the highest loading on the first "
+                   "principal component taken from a decomposition of probe expression across "
+                   "samples from all donors [P2017G]. "),
+    "corr_intensity": _CORR_TEXT.replace("{two}", "highest mean intensity across samples"),
+    "corr_variance": _CORR_TEXT.replace("{two}", "highest variance across samples"),
 })
 _PROBE_ALIASES = {"mean": "average"}
-#: methods that always pool donors (abagen resets donor_probes to 'aggregate')
-_AGGREGATE_ONLY = ("diff_stability", "rnaseq", "average")
+#: no sentence on donor_probes='aggregate' for these (abagen 0.1.3's reports)
+_NO_DONOR_TEXT_IF_AGGREGATE = ("diff_stability", "average", "rnaseq")
 _DONOR_PROBES_TEXT: Mapping[str, str] = MappingProxyType({
-    "aggregate": " (pooled across donors)",
-    "independent": (", independently for each donor, such that the probe representing a "
-                    "gene could differ between donors"),
-    "common": (" separately for each donor and retained, for every donor, the probe "
-               "selected most often across donors"),
+    "aggregate": ("The selection of probes was performed using sample expression data "
+                  "aggregated across all donors."),
+    "independent": ("The selection of probes was performed independently for each donor, "
+                    "such that the probes chosen to represent each gene could differ across "
+                    "donors."),
+    "common": ("The selection of probes was performed independently for each donor, and the "
+               "probe most commonly selected across all donors was chosen to represent the "
+               "expression of each gene for all donors."),
 })
 
 # --------------------------------------------------------------------------
@@ -150,33 +211,36 @@ _DONOR_PROBES_TEXT: Mapping[str, str] = MappingProxyType({
 
 _RESCALE = ("Normalized expression values were then rescaled to the unit interval: "
             + _block(_SCALED_FORMULA))
-_SIG_WHERE = ("where $\\bar{{x}}$ is the mean and $\\sigma_{{x}}$ is the sample standard "
-              "deviation of the expression of {unit}")
+_SIG_WHERE = ("where $\\bar{{x}}$ is the arithmetic mean and $\\sigma_{{x}}$ is the sample "
+              "standard deviation of the expression of {unit}")
 _RS_BODY = ("normalizing {values} {across} using a robust sigmoid function [F2013J]:"
             + _block(_RS_FORMULA) + "where $\\langle x \\rangle$ is the median and "
             "$\\text{{IQR}}_{{x}}$ is the normalized interquartile range of the expression of "
             "{unit}. ")
-_SIG_BODY = "normalizing {values} {across} using a sigmoid function:" + _block(_SIG_FORMULA)
+_SIG_BODY = ("normalizing {values} {across} independently for each donor using a sigmoid "
+             "function [F2016P]:" + _block(_SIG_FORMULA_ABAGEN) + _SIG_WHERE)
 
+#: abagen 0.1.3's sentences (its reports, option by option; 'batch' is ours)
 _NORM_TEXT: Mapping[str, str] = MappingProxyType({
-    "center": ("mean-centering (i.e., demeaning) {values} {across} independently for each "
-               "donor. "),
+    "center": "demeaning {values} {across} independently for each donor. ",
     "zscore": ("mean- and variance-normalizing (i.e., z-scoring) {values} {across} "
                "independently for each donor. "),
     "minmax": ("rescaling {values} {across} to the unit interval independently for each "
-               "donor:" + _block(_MINMAX_FORMULA)),
-    "sigmoid": _SIG_BODY + _SIG_WHERE + ". ",
-    "scaled_sigmoid": _SIG_BODY + _SIG_WHERE + ". " + _RESCALE,
+               "donor: " + _block(_MINMAX_FORMULA)),
+    "sigmoid": _SIG_BODY + ". ",
+    "scaled_sigmoid": _SIG_BODY + ". " + _RESCALE,
     "scaled_sigmoid_quantiles": (
-        _SIG_BODY + _SIG_WHERE + ", both computed after clipping the values to their 5th "
-        "and 95th percentiles (the unclipped values were transformed). " + _RESCALE
+        _SIG_BODY + ", calculated using only data in the 5\u201395th percentile range to "
+        "downweight the impact of outliers. " + _RESCALE
     ),
     "robust_sigmoid": _RS_BODY,
     "scaled_robust_sigmoid": _RS_BODY + _RESCALE,
     "mixed_sigmoid": (
-        _RS_BODY + _RESCALE + "For {plural} whose interquartile range was zero, a scaled "
-        "sigmoid function using the mean and sample standard deviation in place of the "
-        "median and normalized interquartile range was used instead. "
+        "normalizing {values} {across} using a mixed sigmoid function [F2013J]:"
+        + _block(_MIXED_FORMULA) + "where $\\bar{{x}}$ is the arithmetic mean, "
+        "$\\sigma_{{x}}$ is the sample standard deviation, $\\langle x \\rangle$ is the "
+        "median, and $\\text{{IQR}}_{{x}}$ is the normalized interquartile range of the "
+        "expression value of {unit}. " + _RESCALE
     ),
     "batch": ("removing donor effects from {values} with a linear model of donor "
               "membership fitted to all donors simultaneously; values were residualized "
@@ -200,8 +264,8 @@ _SIM_TEXT = ("Tissue samples whose total inter-areal similarity (i.e., the summe
              "same donor) was more than {threshold} standard deviations below the mean across "
              "samples were discarded [A2019N]. ")
 _MIRROR_TEXT: Mapping[str, str] = MappingProxyType({
-    "bidirectional": ("To increase spatial coverage, tissue samples were mirrored across the "
-                      "left and right hemispheres [R2018N]. "),
+    "bidirectional": ("To increase spatial coverage, tissue samples were mirrored bilaterally "
+                      "across the left and right hemispheres [R2018N]. "),
     "leftright": ("To increase spatial coverage, tissue samples in the left hemisphere were "
                   "mirrored into the right hemisphere [R2018N]. "),
     "rightleft": ("To increase spatial coverage, tissue samples in the right hemisphere were "
@@ -213,10 +277,12 @@ _CONSTRAIN_TEXT = ("To reduce the potential for misassignment, sample-to-region 
                    "cortex could only be assigned to an atlas parcel in the left cortex; "
                    "[A2019N]). ")
 _MISSING_TEXT: Mapping[str, str] = MappingProxyType({
-    "centroids": ("If a brain region was not assigned a tissue sample based on the above "
-                  "procedure, the tissue sample from the donor closest (in Euclidean "
-                  "distance) to the centroid of that region was assigned to it, in order to "
-                  "ensure that every region was represented by at least one sample. "),
+    "centroids": ("If a brain region was not assigned a sample from any donor based on the "
+                  "above procedure, the tissue sample closest to the centroid of that parcel "
+                  "was identified independently for each donor. The average of these samples "
+                  "was taken across donors, weighted by the distance between the parcel "
+                  "centroid and the sample, to obtain an estimate of the parcellated "
+                  "expression values for the missing region. "),
     "interpolate": ("If a brain region was not assigned a tissue sample based on the above "
                     "procedure, every {node} in the region was mapped to the nearest tissue "
                     "sample from the donor in order to generate a dense, interpolated "
@@ -229,8 +295,13 @@ _DISCARD_TEXT = ("All tissue samples not assigned to a brain region in the provi
                  "were discarded. ")
 _ALL_SAMPLES_TEXT = ("All available tissue samples were used in the normalization process "
                      "regardless of whether they were assigned to a brain region. ")
-_STRUCTURES_TEXT = ("Gene normalization was performed separately within each gross "
-                    "structural division (i.e., cortex, subcortex/brainstem, and cerebellum). ")
+_STRUCTURES_TEXT = ("Normalization was performed separately for samples in distinct "
+                    "structural classes (i.e., cortex, subcortex/brainstem, cerebellum). ")
+_ALL_SAMPLES_STRUCTURES_TEXT = (
+    "All available tissue samples were used in the normalization process regardless of "
+    "whether they were matched to a brain region; however, normalization was performed "
+    "separately for samples in distinct structural classes (i.e., cortex, "
+    "subcortex/brainstem, cerebellum). ")
 _AGG_SUBJECT = {
     "mean": "Samples assigned to the same brain region were averaged",
     "median": "The median value of samples assigned to the same brain region was computed",
@@ -345,6 +416,19 @@ def describe_atlas(atlas: Any) -> AtlasDescriptor:
     return AtlasDescriptor(len(labels), kind, space)
 
 
+def _has_label_tables(atlas: Any) -> bool:
+    """Whether `atlas` is a pair of GIFTI images whose label tables give atlas_info."""
+    if not (isinstance(atlas, tuple | list) and len(atlas) == 2):
+        return False
+    if isinstance(atlas[0], int | np.integer):  # a (n_regions, kind) descriptor
+        return False
+    try:
+        info = images.check_atlas(tuple(atlas)).atlas_info
+    except Exception:  # not loadable as a surface atlas: nothing to intuit
+        return False
+    return info is not None
+
+
 def _fmt_number(value: float) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -383,6 +467,22 @@ donors, data_dir, verbose, n_proc, return_report
         states the shape of the result.
     synthetic : bool, default=False
         Prepend a one-line warning that the data are synthetic.
+
+    Attributes
+    ----------
+    body : str
+        The report text as of construction (as abagen 0.1.3's attribute).
+
+    Notes
+    -----
+    The text is abagen 0.1.3's, checked against abagen's ``Report`` for
+    every option value, except the software sentence, which names
+    abagen-core (see :func:`software_sentence`; :func:`as_abagen_text`
+    restores abagen's). Remaining differences: ``sim_threshold`` adds a
+    sentence (abagen's ``Report`` does not take it), 'batch' normalization
+    has a sentence of its own (abagen refuses it), and
+    ``probe_selection='mean'`` is described as 'average' (abagen omits the
+    sentence).
 
     Examples
     --------
@@ -428,6 +528,9 @@ donors, data_dir, verbose, n_proc, return_report
         by_donor = isinstance(atlas, Mapping) and "n_regions" not in atlas
         self.donor_specific = by_donor or self.atlas.space == "native"
         self.atlas_info = atlas_info
+        # GIFTI label tables stand in for atlas_info (abagen 0.1.3 says matching
+        # was constrained for such surface atlases even without atlas_info)
+        self._labelled_surface = atlas_info is None and _has_label_tables(atlas)
         self.ibf_threshold = float(ibf_threshold)
         probe_selection = _PROBE_ALIASES.get(probe_selection, probe_selection)
         self.probe_selection = check_choice("probe_selection", probe_selection,
@@ -461,6 +564,9 @@ donors, data_dir, verbose, n_proc, return_report
         self.n_probes = n_probes
         self.n_genes = n_genes
         self.synthetic = bool(synthetic)
+        #: the report as of construction (abagen 0.1.3's attribute; gen_report()
+        #: regenerates it from the current attributes)
+        self.body = self.gen_report()
 
     # ------------------------------------------------------------ paragraphs
 
@@ -469,23 +575,25 @@ donors, data_dir, verbose, n_proc, return_report
         info = info.set_index(info["uid"].astype(str)).loc[self.donors]
         ages = info["age"].to_numpy(dtype=np.float64)
         n_female = int((info["sex"] == "F").sum())
-        if len(ages) == 1:
-            # abagen would print a NaN SD for one donor; we give the age
-            return f"{n_female} female, age {ages[0]:.1f}"
-        # the SD is the sample SD (ddof=1): 42.50 +/- 13.38 for the six donors
+        # the SD is the sample SD (ddof=1): 42.50 +/- 13.38 for the six donors;
+        # abagen 0.1.3 prints "nan" for one donor (and "1 post-mortem brains")
+        sd = f"{ages.std(ddof=1):.2f}" if len(ages) > 1 else "nan"
         return (f"{n_female} female, ages {ages.min():.1f}--{ages.max():.1f}, "
-                f"{ages.mean():.2f} +/- {ages.std(ddof=1):.2f}")
+                f"{ages.mean():.2f} +/- {sd}")
 
     def _intro(self) -> str:
         n = len(self.donors)
-        brains = "brain" if n == 1 else "brains"
         atlas = self.atlas
+        # abagen 0.1.3 says "surface-based atlas in MNI space" for fsaverage atlases
+        kind, space = atlas.kind, atlas.space
+        if kind == "surface":
+            kind = "surface-based"
+            space = "native" if self.donor_specific else "MNI"
         return (
-            f"Regional microarry expression data were obtained from {n} post-mortem {brains} "
+            f"Regional microarry expression data were obtained from {n} post-mortem brains "
             f"({self._demographics()}) provided by the Allen Human Brain Atlas (AHBA, "
-            "https://human.brain-map.org; [H2012N]). Data were processed with the abagen "
-            f"toolbox (version {ABAGEN_VERSION}; https://github.com/rmarkello/abagen) using a "
-            f"{atlas.n_regions}-region {atlas.kind} atlas in {atlas.space} space."
+            f"https://human.brain-map.org; [H2012N]). {software_sentence()} using a "
+            f"{atlas.n_regions}-region {kind} atlas in {space} space."
         )
 
     def _probes(self) -> str:
@@ -500,13 +608,13 @@ donors, data_dir, verbose, n_proc, return_report
                  f"background in >={self.ibf_threshold * 100:.2f}% of samples across donors "
                  "were discarded")
         if self.n_probes is not None:
-            text += f" , yielding {int(self.n_probes)} probes "
-        text += ". "
+            text += f" , yielding {int(self.n_probes)} probes"
+        text += " . "  # abagen 0.1.3: " ." with or without the optional clause
         method = self.probe_selection
-        template = _PROBE_TEXT[method]
-        if method not in _AGGREGATE_ONLY:
-            template = _fill(template, donors=_DONOR_PROBES_TEXT[self.donor_probes])
-        return text + template
+        text += _PROBE_TEXT[method]
+        if method in _NO_DONOR_TEXT_IF_AGGREGATE and self.donor_probes == "aggregate":
+            return text
+        return text + _DONOR_PROBES_TEXT[self.donor_probes]
 
     def _samples(self) -> str:
         surface = self.atlas.kind == "surface"
@@ -520,20 +628,28 @@ donors, data_dir, verbose, n_proc, return_report
         coords = "native-space" if self.donor_specific else "MNI"
         tol = _fmt_number(self.tolerance)
         if surface:
-            text += (f"Samples were assigned to brain regions in the provided atlas by "
-                     f"matching their {coords} coordinates to the nearest surface vertex; "
-                     "samples whose distance to the nearest vertex was more than "
-                     f"{tol} standard deviations above the mean distance across samples "
-                     "were left unassigned. ")
+            text += ("Samples were assigned to brain regions by minimizing the Euclidean "
+                     f"distance between the {coords} coordinates of each sample and the "
+                     "nearest surface vertex. Samples where the Euclidean distance to the "
+                     "nearest vertex was ")
+            if self.tolerance < 0:  # a distance in mm
+                text += f"more than {_fmt_number(abs(self.tolerance))}mm were excluded. "
+            elif self.tolerance == 0:
+                text += ("greater than the mean distance for all samples belonging to that "
+                         "donor were excluded. ")
+            else:
+                text += (f"more than {tol} standard deviations above the mean distance for "
+                         "all samples belonging to that donor were excluded. ")
         elif self.tolerance == 0:
-            text += (f"Samples were assigned to brain regions in the provided atlas if their "
-                     f"{coords} coordinates fell directly within a given parcel. ")
-        else:
-            # a negative volumetric tolerance searches |tolerance| mm as well
-            tol = _fmt_number(abs(self.tolerance))
+            text += ("Samples were assigned to brain regions in the provided atlas only if "
+                     f"their {coords} coordinates were directly within a voxel belonging to a "
+                     "parcel. ")
+        elif self.tolerance > 0:
             text += (f"Samples were assigned to brain regions in the provided atlas if their "
                      f"{coords} coordinates were within {tol} mm of a given parcel. ")
-        if self.atlas_info is not None:
+        # a negative volumetric tolerance (|tolerance| mm are searched): abagen
+        # 0.1.3 says nothing about the matching
+        if self.atlas_info is not None or self._labelled_surface:
             text += _CONSTRAIN_TEXT
         if self.missing is not None:
             text += _fill(_MISSING_TEXT[self.missing], node="vertex" if surface else "voxel",
@@ -544,23 +660,25 @@ donors, data_dir, verbose, n_proc, return_report
 
     def _normalization(self) -> str:
         sample, gene = self.sample_norm, self.gene_norm
-        if sample is None and gene is None:
-            return ("Expression values were not normalized (i.e., no normalization across "
-                    "genes or across tissue samples was performed). ")
+        # abagen 0.1.3 says nothing when neither normalization is done
+        text = ""
         if sample is not None:
-            text = _INTER_SUBJECT + _fill(_NORM_TEXT[sample], **_SAMPLE_SLOTS)
-            if gene == sample:
-                text += ("Gene expression values were then normalized across tissue samples "
-                         "using an identical procedure. ")
-            elif gene is not None:
-                text += ("Next, inter-subject variation was further addressed by "
-                         + _fill(_NORM_TEXT[gene], **_GENE_SLOTS))
+            text += _INTER_SUBJECT + _fill(_NORM_TEXT[sample], **_SAMPLE_SLOTS)
+        if gene is not None and gene == sample:
+            text += ("Gene expression values were then normalized across tissue samples "
+                     "using an identical procedure. ")
+        elif gene is not None:
+            lead = (_INTER_SUBJECT if sample is None else
+                    "Inter-subject variation in gene expression was then addressed by ")
+            text += lead + _fill(_NORM_TEXT[gene], **_GENE_SLOTS)
+        # abagen 0.1.3's sentences, whichever normalizations are done
+        if self.norm_matched:
+            text += _STRUCTURES_TEXT if self.norm_structures else ""
         else:
-            text = _INTER_SUBJECT + _fill(_NORM_TEXT[gene], **_GENE_SLOTS)
-        if gene is not None and self.norm_structures:
-            text += _STRUCTURES_TEXT
-        if not self.norm_matched:
-            text += _ALL_SAMPLES_TEXT
+            text += _ALL_SAMPLES_STRUCTURES_TEXT if self.norm_structures else _ALL_SAMPLES_TEXT
+            if gene is not None:
+                text += ("Tissue samples not matched to a brain region were discarded after "
+                         "normalization. ")
         return text
 
     def _aggregation(self) -> str:
@@ -571,23 +689,25 @@ donors, data_dir, verbose, n_proc, return_report
                     f"function {name}")
         else:
             text = _AGG_SUBJECT[metric]
-        n_donors = len(self.donors)
         if self.return_donors:
             text += " separately for each donor"
-            matrices = "matrix" if n_donors == 1 else "matrices"
-            result = f"{n_donors} regional expression {matrices} (one per donor), each with"
+            result = "a regional expression matrix for each donor"
         elif self.region_agg == "donors":
             text += " separately for each donor and then across donors"
-            result = "a regional expression matrix with"
-        else:
+            result = "a regional expression matrix"
+        elif metric == "median":
             text += " across donors"
-            result = "a single regional expression matrix with"
-        if self.n_genes is None:
-            return text + "."
-        rows = len(self.counts) if self.counts is not None else self.atlas.n_regions
+            result = "a single regional expression matrix"
+        else:
+            text += " across donors" if callable(metric) else " across all donors"
+            result = "a regional expression matrix"
+        shape = ""
+        if self.n_genes is not None:
+            rows = len(self.counts) if self.counts is not None else self.atlas.n_regions
+            shape = (f" with {rows} rows, corresponding to brain regions, and "
+                     f"{int(self.n_genes)} columns, corresponding to the retained genes")
         # " \b." (space, backspace, full stop) is abagen 0.1.3's output verbatim
-        return (f"{text}, yielding {result} {rows} rows, corresponding to brain regions, and "
-                f"{int(self.n_genes)} columns, corresponding to the retained genes \b.")
+        return f"{text}, yielding {result}{shape} \b."
 
     def _body(self) -> list[str]:
         paragraphs = [self._intro(), self._probes(), self._samples(),
@@ -603,11 +723,13 @@ donors, data_dir, verbose, n_proc, return_report
         -------
         report : str
             Paragraphs separated by blank lines, then ``REFERENCES`` listing
-            (sorted by key) exactly the works cited in the text; ends with a
-            newline.
+            (sorted by reference text) exactly the works cited in the text;
+            ends with a newline.
         """
         body = "\n\n".join(self._body())
-        keys = sorted(set(re.findall(r"\[([A-Z]\d{4}[A-Z])\]", body)))
+        # sorted by the reference text, as abagen 0.1.3 lists them ([F2016P]
+        # "Fulcher, B. D., & Fornito" before [F2013J] "Fulcher, B. D., Little")
+        keys = sorted(set(re.findall(r"\[([A-Z]\d{4}[A-Z])\]", body)), key=REFERENCES.get)
         refs = "\n".join(f"[{key}]: {REFERENCES[key]}" for key in keys)
         return f"{body}\n\nREFERENCES\n----------\n{refs}\n"
 

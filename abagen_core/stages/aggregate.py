@@ -37,13 +37,21 @@ AGG_METRICS: dict[str, Callable] = {"mean": np.nanmean, "median": np.nanmedian}
 REGION_AGG_OPTIONS = ["donors", "samples"]
 
 
+_METRIC_ERROR = ("Provided metric {metric!r} does not perform as expected. Please ensure it "
+                 "accepts the `axis` keyword argument and can reduce an `N`-dimensional "
+                 "input to an `N-1`-dimensional output (e.g. numpy.nanmean).")
+
+
 def check_metric(metric: str | Callable) -> Callable:
     """Resolve `agg_metric` to a function ``f(array, axis=...)``.
+
+    A callable must reduce an N-d array along the ``axis`` keyword, as
+    abagen 0.1.3 requires: it is tried on a small 2-D array first.
 
     Parameters
     ----------
     metric : {'mean', 'median'} or callable
-        A callable is returned as is.
+        A callable is returned as is once it passes the check.
 
     Returns
     -------
@@ -53,8 +61,18 @@ def check_metric(metric: str | Callable) -> Callable:
     ------
     InvalidOptionError
         If a string is not 'mean' or 'median'.
+    TypeError
+        If a callable does not accept ``axis`` or does not reduce along it
+        (abagen 0.1.3's error).
     """
     if callable(metric):
+        probe = np.arange(6, dtype=np.float64).reshape(2, 3)
+        try:
+            shape = np.shape(metric(probe, axis=1))
+        except Exception as exc:  # any failure on the probe means the same thing
+            raise TypeError(_METRIC_ERROR.format(metric=metric)) from exc
+        if shape != (2,):
+            raise TypeError(_METRIC_ERROR.format(metric=metric))
         return metric
     check_choice("agg_metric", metric, list(AGG_METRICS),
                  hint="Or pass a callable accepting an `axis` keyword.")

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import numbers
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -288,7 +289,9 @@ def normalize_genes(expression: pd.DataFrame, annotation: pd.DataFrame, labels: 
         annotation = annotation.iloc[keep]
         coords = None if coords is None else np.asarray(coords)[keep]
         labels = labels[keep]
-    if gene_norm is not None:
+    if gene_norm is not None and len(expression):
+        # a donor none of whose samples matched the atlas has nothing to
+        # normalise (abagen 0.1.3 skips it with a warning; see combine_donors)
         structures = annotation["structure"].to_numpy() if norm_structures else None
         expression = normalize.normalize_expression(expression, norm=gene_norm,
                                                     structures=structures, ignore_warn=True)
@@ -544,6 +547,57 @@ def _centroid_fill(expression: pd.DataFrame, candidates: Mapping[str, pd.DataFra
     return expression
 
 
+def unmatched_donors(normalized: Mapping[str, pd.DataFrame]) -> list[str]:
+    """Donors none of whose samples matched a region of the atlas.
+
+    Parameters
+    ----------
+    normalized : dict of str -> pandas.DataFrame
+        Outputs of :func:`normalize_donor` (column ``fill``: matched rows
+        are ``FILL_NONE``).
+
+    Returns
+    -------
+    donors : list of str
+        In the order of `normalized`.
+    """
+    return [str(d) for d, f in normalized.items()
+            if not (f["fill"].to_numpy() == FILL_NONE).any()]
+
+
+def warn_unmatched_donors(normalized: Mapping[str, pd.DataFrame]) -> list[str]:
+    """Warn (``UserWarning``) about the donors that matched no region, and return them.
+
+    abagen 0.1.3 logs ``No samples matched to atlas for donor <ID>`` and
+    leaves such donors out of the aggregate (their donor-level matrices are
+    all NaN); so do we, with one warning naming all of them. It happens, for
+    example, with a right-hemisphere atlas: four of the six AHBA donors were
+    sampled in the left hemisphere only, and ``lr_mirror`` gives them samples
+    in the right one.
+
+    Parameters
+    ----------
+    normalized : mapping of str -> pandas.DataFrame
+        Per donor, :func:`normalize_donor` output.
+
+    Returns
+    -------
+    donors : list of str
+        The donors without any matched sample, in `normalized` order.
+    """
+    empty = unmatched_donors(normalized)
+    if empty:
+        msg = (f"No samples matched to atlas for donor(s) {', '.join(empty)}: they "
+               "contribute nothing to the regional expression (their donor-level "
+               "matrices are all NaN). If the atlas covers only one hemisphere, "
+               "lr_mirror='bidirectional' (or 'leftright' / 'rightleft') mirrors "
+               "samples across the midline and would give these donors samples.")
+        if LOG.hasHandlers():  # the workflow job log (the API user sees the warning)
+            LOG.warning(msg)
+        warnings.warn(msg, UserWarning, stacklevel=3)
+    return empty
+
+
 def combine_donors(normalized: Mapping[str, pd.DataFrame], regions: Sequence[int], *,
                    region_agg: str, agg_metric: Any
                    ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
@@ -566,6 +620,7 @@ def combine_donors(normalized: Mapping[str, pd.DataFrame], regions: Sequence[int
         Donor-level matrices (empty when ``region_agg='samples'``).
     """
     aggregate.check_region_agg(region_agg)
+    warn_unmatched_donors(normalized)
     real = {d: f.loc[f["fill"].to_numpy() != FILL_CENTROID] for d, f in normalized.items()}
     candidates = {d: f.loc[f["fill"].to_numpy() == FILL_CENTROID] for d, f in normalized.items()}
     per_donor = {}

@@ -100,6 +100,43 @@ Outputs: --output-file (the region x gene matrix, regions as rows), with
 # --------------------------------------------------------------------------- parser
 
 
+def _absolute(value: str) -> str:
+    return os.path.abspath(os.path.expanduser(value))
+
+
+class _ExistingFiles(argparse.Action):
+    """Store absolute paths of existing files: a string for one value, a list for more.
+
+    As abagen 0.1.3's parser does: a missing file is an error when the
+    arguments are parsed, and one atlas parses to one path (two GIFTIs to a
+    list of two).
+    """
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        given = [values] if isinstance(values, str) else list(values)
+        for value in given:
+            if not os.path.isfile(_absolute(value)):
+                raise argparse.ArgumentError(self, f"file not found: {value}")
+        paths = [_absolute(v) for v in given]
+        setattr(namespace, self.dest, paths[0] if len(paths) == 1 else paths)
+
+
+class _ExistingFolder(argparse.Action):
+    """Store the absolute path of an existing folder (a typo is an error, not a download)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if not os.path.isdir(_absolute(values)):
+            what = "is not a folder" if os.path.exists(_absolute(values)) else "folder not found"
+            raise argparse.ArgumentError(self, f"{what}: {values}")
+        setattr(namespace, self.dest, _absolute(values))
+
+
+def _atlas_list(atlas: str | Sequence[str]) -> list[str]:
+    """The parsed atlas argument (one path or a list of paths) as a list."""
+    return [atlas] if isinstance(atlas, str) else list(atlas)
+
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``abagen`` command.
 
@@ -117,20 +154,26 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "atlas", nargs="+", metavar="atlas",
+        "atlas", nargs="+", metavar="atlas", action=_ExistingFiles,
         help="The parcellation: one NIfTI image in MNI152 space, or two GIFTI label "
              "images in fsaverage5 space (left hemisphere first, then right). Every "
-             "parcel is labelled by its own integer id; 0 is background.")
+             "parcel is labelled by its own integer id; 0 is background. Parsed as "
+             "abagen does: one path (a string) or a list of two paths, made "
+             "absolute; missing files are an error.")
     parser.add_argument("--version", action="version",
                         version=f"abagen (abagen_core) {__version__}",
                         help="Show the program's version and exit.")
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="Report progress on stderr; give twice (-vv) to also show "
                              "Snakemake's own output. Default: quiet.")
+    parser.add_argument("--debug", action="store_true", default=False,
+                        help="Print the parsed arguments and exit without doing any work "
+                             "(as abagen's hidden --debug flag does).")
 
     grp = parser.add_argument_group("Options to specify information about the atlas used")
     grp.add_argument(
         "--atlas_info", "--atlas-info", dest="atlas_info", metavar="PATH", default=None,
+        action=_ExistingFiles,
         help="CSV table describing the atlas, with at least the columns 'id', "
              "'hemisphere' ('L', 'R' or 'B') and 'structure' ('cortex', "
              "'subcortex/brainstem', 'cerebellum'). When given, a sample can only be "
@@ -146,8 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
              "Allen UIDs (e.g. H0351.2001), or 'all' for all six. Default: all.")
     grp.add_argument(
         "--data_dir", "--data-dir", dest="data_dir", metavar="PATH", default=None,
-        help="Folder holding the AHBA download (abagen's layout). Default: "
-             "$ABAGEN_DATA, else $HOME/abagen-data. Donors missing there are "
+        action=_ExistingFolder,
+        help="Folder holding the AHBA download (abagen's layout); it must exist. "
+             "Default: $ABAGEN_DATA, else $HOME/abagen-data. Donors missing there are "
              "downloaded from the Allen Institute into the cache.")
     grp.add_argument(
         "--n_proc", "--n-proc", dest="n_proc", metavar="N_PROC", type=int, default=1,
@@ -312,19 +356,20 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 
 def _check_files(parser: argparse.ArgumentParser, args: argparse.Namespace
                  ) -> tuple[list[Path], Path | None]:
-    if len(args.atlas) not in (1, 2):
+    given = _atlas_list(args.atlas)
+    if len(given) not in (1, 2):
         parser.error(f"argument atlas: expected one NIfTI image or two GIFTI images "
-                     f"(lh rh); got {len(args.atlas)} files: {' '.join(args.atlas)}")
-    atlas = [Path(a).expanduser().resolve() for a in args.atlas]
-    for given, path in zip(args.atlas, atlas, strict=True):
+                     f"(lh rh); got {len(given)} files: {' '.join(given)}")
+    atlas = [Path(a).expanduser().resolve() for a in given]
+    for name, path in zip(given, atlas, strict=True):
         if not path.is_file():
-            parser.error(f"argument atlas: file not found: {given}")
+            parser.error(f"argument atlas: file not found: {name}")
     if len(atlas) == 1 and _is(atlas[0], _GIFTI):
         parser.error(f"argument atlas: a surface atlas needs two GIFTI images (left "
-                     f"hemisphere, then right); got only {args.atlas[0]}")
+                     f"hemisphere, then right); got only {given[0]}")
     if len(atlas) == 2 and not all(_is(p, _GIFTI) for p in atlas):
         parser.error(f"argument atlas: two files must be GIFTI label images (.gii or "
-                     f".gii.gz; left hemisphere, then right); got {' '.join(args.atlas)}")
+                     f".gii.gz; left hemisphere, then right); got {' '.join(given)}")
     info = None
     if args.atlas_info is not None:
         info = Path(args.atlas_info).expanduser().resolve()
@@ -365,7 +410,7 @@ def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace
     if args.save_donors and opts["region_agg"] == "samples":
         parser.error("--save-donors needs --region_agg donors: donor-level matrices do not "
                      "exist when samples are pooled across donors.")
-    _check_atlas(parser, atlas, info, args.atlas)
+    _check_atlas(parser, atlas, info, _atlas_list(args.atlas))
     return opts, atlas, info
 
 
@@ -592,6 +637,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.debug:  # abagen 0.1.3: print the parsed arguments, do nothing else
+        print(args)
+        return 0
     opts, atlas, info = _validate(parser, args)
     verbose = args.verbose
     start = time.perf_counter()
