@@ -14,17 +14,19 @@ def main(snakemake) -> None:
         opts = snakemake.params.options
         samples = read_frame(snakemake.input["samples"], kind="samples")
         kept = read_frame(snakemake.input["kept"], kind="kept_probes")
-        selection, attrs = read_frame(snakemake.input["selection"], kind="selection", with_attrs=True)
+        selection, attrs = read_frame(snakemake.input["selection"], kind="selection",
+                                      with_attrs=True)
         if attrs.get("average"):
             selection = None
         columns = matrix_columns(samples)
         # only the rows the genes are made of: the chosen probes (all kept ones for 'average')
         rows = probes.probes_used(kept, selection, donor=snakemake.wildcards.donor)
-        microarray = io.read_matrix_parquet(snakemake.input["microarray"], "microarray", columns=columns,
-                                            rows=rows)
+        microarray = io.read_matrix_parquet(snakemake.input["microarray"], "microarray",
+                                            columns=columns, rows=rows)
         genes = pipeline.donor_genes(microarray, samples, kept, selection,
                                      probe_selection=opts["probe_selection"],
-                                     sample_norm=opts["sample_norm"], donor=snakemake.wildcards.donor)
+                                     sample_norm=opts["sample_norm"],
+                                     donor=snakemake.wildcards.donor)
         write_frame(genes, snakemake.output["genes"], kind="genes")
 
 

@@ -13,7 +13,8 @@ def main(snakemake) -> None:
     with job_log(snakemake.log[0]) as log:
         samples = read_frame(snakemake.input["samples"], kind="samples")
         tree = load_atlas(snakemake.params.atlas, snakemake.wildcards.donor)
-        labels = pipeline.label_donor(samples, tree, tolerance=snakemake.params.options["tolerance"])
+        labels = pipeline.label_donor(samples, tree,
+                                      tolerance=snakemake.params.options["tolerance"])
         log.info("%d of %d samples matched to a region", int((labels != 0).sum()), len(labels))
         write_frame(pd.DataFrame({"label": labels}), snakemake.output["labels"], kind="labels",
                     attrs={"regions": atlas_regions(tree)})

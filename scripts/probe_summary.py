@@ -17,8 +17,8 @@ def main(snakemake) -> None:
         samples = read_frame(snakemake.input["samples"], kind="samples")
         table = read_frame(snakemake.input["probes"], kind="probes")
         columns = matrix_columns(samples)
-        microarray = io.read_matrix_parquet(snakemake.input["microarray"], "microarray", columns=columns,
-                                            rows=table.index)
+        microarray = io.read_matrix_parquet(snakemake.input["microarray"], "microarray",
+                                            columns=columns, rows=table.index)
         summary = probes.probe_summaries(microarray, samples, table,
                                          snakemake.params.options["probe_selection"])
         write_probe_summary(summary, snakemake.output["summary"])

@@ -19,8 +19,10 @@ def main(snakemake) -> None:
         rnaseq = None
         if opts["probe_selection"] == "rnaseq":
             rnaseq = {}
-            for donor, tpm_path, annot_path in zip(snakemake.params.rnaseq_donors, snakemake.input["tpm"],
-                                                   snakemake.input["rnaseq_annotation"], strict=True):
+            for donor, tpm_path, annot_path in zip(snakemake.params.rnaseq_donors,
+                                                   snakemake.input["tpm"],
+                                                   snakemake.input["rnaseq_annotation"],
+                                                   strict=True):
                 tpm = io.read_tpm(tpm_path)
                 annot = read_frame(annot_path, kind="rnaseq_annotation")
                 rnaseq[donor] = probes.rnaseq_region_expression(tpm, annot)
