@@ -8,7 +8,7 @@ import pandas as pd
 
 from abagen_core.utils import data_path
 
-__all__ = ["DONORS", "UID_TO_DONOR", "check_donors", "donor_info"]
+__all__ = ["DONORS", "UID_TO_DONOR", "RNASEQ_DONORS", "check_donors", "donor_info"]
 
 #: donor number -> Allen Institute UID, in abagen's canonical order
 DONORS: dict[str, str] = {
@@ -20,6 +20,8 @@ DONORS: dict[str, str] = {
     "15697": "H0351.1016",
 }
 UID_TO_DONOR: dict[str, str] = {uid: num for num, uid in DONORS.items()}
+#: the two donors with RNA-seq data in the AHBA
+RNASEQ_DONORS: tuple[str, ...] = ("9861", "10021")
 
 
 def check_donors(donors: str | int | Iterable[str | int] = "all") -> list[str]:

@@ -2,10 +2,16 @@
 
 from abagen_core import io
 from abagen_core.storage.artifacts import write_frame
-from abagen_core.workflow.joblog import setup_logging
+from abagen_core.workflow.joblog import job_log
 
-snakemake = globals()["snakemake"]
-setup_logging(snakemake.log[0])
-io.csv_to_parquet(snakemake.input["tpm"], snakemake.output["tpm"], "tpm")
-write_frame(io.read_rnaseq_annotation(snakemake.input["annotation"]),
-            snakemake.output["annotation"], kind="rnaseq_annotation")
+
+def main(snakemake) -> None:
+    """Run one ``convert_rnaseq`` job: Snakemake's inputs, params and outputs."""
+    with job_log(snakemake.log[0]):
+        io.csv_to_parquet(snakemake.input["tpm"], snakemake.output["tpm"], "tpm")
+        write_frame(io.read_rnaseq_annotation(snakemake.input["annotation"]),
+                    snakemake.output["annotation"], kind="rnaseq_annotation")
+
+
+if "snakemake" in globals():  # run by Snakemake's `script:` directive
+    main(globals()["snakemake"])

@@ -3,10 +3,16 @@
 from abagen_core import io
 from abagen_core.stages import regional as pipeline
 from abagen_core.storage.artifacts import write_frame
-from abagen_core.workflow.joblog import setup_logging
+from abagen_core.workflow.joblog import job_log
 
-snakemake = globals()["snakemake"]
-setup_logging(snakemake.log[0])
-raw = io.read_probes(snakemake.input["probes"])
-table = pipeline.prepare_probes(raw, reannotated=snakemake.params.reannotated)
-write_frame(table, snakemake.output["probes"], kind="probes")
+
+def main(snakemake) -> None:
+    """Run one ``prepare_probes`` job: Snakemake's inputs, params and outputs."""
+    with job_log(snakemake.log[0]):
+        raw = io.read_probes(snakemake.input["probes"])
+        table = pipeline.prepare_probes(raw, reannotated=snakemake.params.reannotated)
+        write_frame(table, snakemake.output["probes"], kind="probes")
+
+
+if "snakemake" in globals():  # run by Snakemake's `script:` directive
+    main(globals()["snakemake"])

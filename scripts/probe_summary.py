@@ -8,15 +8,21 @@ from abagen_core import io
 from abagen_core.stages import probes
 from abagen_core.stages.samples import matrix_columns
 from abagen_core.storage.artifacts import read_frame, write_probe_summary
-from abagen_core.workflow.joblog import setup_logging
+from abagen_core.workflow.joblog import job_log
 
-snakemake = globals()["snakemake"]
-setup_logging(snakemake.log[0])
-samples = read_frame(snakemake.input["samples"], kind="samples")
-table = read_frame(snakemake.input["probes"], kind="probes")
-columns = matrix_columns(samples)
-microarray = io.read_matrix_parquet(snakemake.input["microarray"], "microarray", columns=columns,
-                                    rows=table.index)
-summary = probes.probe_summaries(microarray, samples, table,
-                                 snakemake.params.options["probe_selection"])
-write_probe_summary(summary, snakemake.output["summary"])
+
+def main(snakemake) -> None:
+    """Run one ``probe_summary`` job: Snakemake's inputs, params and outputs."""
+    with job_log(snakemake.log[0]):
+        samples = read_frame(snakemake.input["samples"], kind="samples")
+        table = read_frame(snakemake.input["probes"], kind="probes")
+        columns = matrix_columns(samples)
+        microarray = io.read_matrix_parquet(snakemake.input["microarray"], "microarray",
+                                            columns=columns, rows=table.index)
+        summary = probes.probe_summaries(microarray, samples, table,
+                                         snakemake.params.options["probe_selection"])
+        write_probe_summary(summary, snakemake.output["summary"])
+
+
+if "snakemake" in globals():  # run by Snakemake's `script:` directive
+    main(globals()["snakemake"])

@@ -487,6 +487,29 @@ def test_resolve_data_dir_order(tmp_path, csvs, monkeypatch, no_env):
     assert fetch.resolve_data_dir(donors=["12876", "9861"]) == env
 
 
+def test_workflow_resolves_the_data_dir_as_the_api(tmp_path, csvs, monkeypatch, no_env):
+    """One rule (datasets.layout): the workflow only reads, so it creates nothing."""
+    from abagen_core.datasets import layout
+    from abagen_core.workflow.plan import resolve_data_dir as workflow_data_dir
+
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(cwd)
+    assert fetch.resolve_data_dir is layout.resolve_data_dir
+    # nothing anywhere: the first candidate, not created
+    assert workflow_data_dir(None) == str(home / "abagen-data")
+    assert not home.exists()
+    # data in the working folder: both find it there
+    place_donor(cwd / "microarray" / "normalized_microarray_donor12876", csvs)
+    assert workflow_data_dir(None) == str(cwd) == str(fetch.resolve_data_dir())
+    # an explicit folder: ~ and $VARS expanded, returned as is
+    monkeypatch.setenv("SOMEWHERE", str(tmp_path / "x"))
+    assert workflow_data_dir("$SOMEWHERE/data") == str(tmp_path / "x" / "data")
+    assert fetch.resolve_data_dir("$SOMEWHERE/data") == tmp_path / "x" / "data"
+    assert workflow_data_dir("") == str(cwd)
+
+
 def test_resolve_data_dir_skips_unwritable(tmp_path, monkeypatch, no_env):
     blocker = tmp_path / "afile"
     blocker.write_text("")

@@ -1,9 +1,18 @@
-"""pyproject.toml and environment.yml list the same dependencies."""
+"""Packaging: pyproject.toml and environment.yml agree; a built wheel runs the workflow."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
+import pytest
 import tomllib
 from conftest import REPO
 
@@ -32,3 +41,72 @@ def test_environment_matches_pyproject():
 def test_python_floor():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     assert project["requires-python"] == ">=3.10"
+
+
+# --------------------------------------------------------------------------- the wheel
+
+#: what a wheel is built from (the sdist holds the same)
+SOURCES = ("pyproject.toml", "setup.py", "README.md", "LICENSE", "abagen_core", "workflow",
+           "scripts", "config")
+#: repository folders shipped inside the package (setup.py)
+WORKFLOW_FOLDERS = ("workflow", "scripts", "config")
+
+
+def _run(cmd, **kwargs):
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    result = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, env=env,
+                            **kwargs)
+    assert result.returncode == 0, \
+        f"{cmd} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
+def _tracked(folder: str) -> set[str]:
+    return {str(p.relative_to(REPO)) for p in (REPO / folder).rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts}
+
+
+@pytest.mark.slow
+def test_wheel_runs_the_workflow(bundled_parity, tmp_path):
+    """`pip install .` (a built wheel, not editable) gives a working `abagen` command."""
+    from abagen_core.api import get_expression_data
+    from abagen_core.utils import data_path
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in SOURCES:
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, src / name,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy(REPO / name, src / name)
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", tmp_path / "dist", src])
+    wheel, = (tmp_path / "dist").glob("abagen_core-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+    for folder in WORKFLOW_FOLDERS:
+        for rel in _tracked(folder):
+            assert f"abagen_core/_workflow/{rel}" in names, rel
+
+    # a fresh environment: the wheel and its declared dependencies, nothing else
+    venv = tmp_path / "venv"
+    _run([sys.executable, "-m", "venv", venv])
+    python, abagen = venv / "bin" / "python", venv / "bin" / "abagen"
+    _run([python, "-m", "pip", "install", "-q", wheel], cwd=tmp_path)
+    assert "usage: abagen" in _run([abagen, "--help"], cwd=tmp_path).stdout
+    where = _run([python, "-c", "import abagen_core.workflow.cli as c; print(c.SNAKEFILE)"],
+                 cwd=tmp_path).stdout.strip()
+    assert Path(where).is_relative_to(venv) and Path(where).is_file(), where
+
+    atlas, info = data_path("atlas-desikankilliany.nii.gz"), data_path("atlas-desikankilliany.csv")
+    data_dir = bundled_parity / "data"
+    out = tmp_path / "dk.csv"
+    _run([abagen, "--cache-dir", tmp_path / "cache", "--data-dir", data_dir, "--donors", "12876",
+          "15496", "--n_proc", "2", "--atlas_info", info, "--output-file", out, atlas],
+         cwd=tmp_path)
+    expected = get_expression_data(str(atlas), str(info), data_dir=str(data_dir),
+                                   donors=["12876", "15496"])
+    got = pd.read_csv(out, index_col=0)
+    assert list(got.index) == list(expected.index)
+    assert list(got.columns) == list(expected.columns)
+    np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=0, atol=1e-9)

@@ -10,6 +10,7 @@ import pytest
 
 from abagen_core import io
 from abagen_core.datasets import checks, fetch, raw, synth
+from abagen_core.datasets.layout import MICROARRAY_FILES
 from abagen_core.errors import CorruptArtifactError
 from abagen_core.storage.artifacts import read_frame
 
@@ -35,9 +36,10 @@ def test_obtain_donor_links_an_existing_download(data_dir, tmp_path):
     before = _snapshot(data_dir)
     out = tmp_path / "raw" / DONOR
     files = raw.obtain_donor(DONOR, out, data_dir=str(data_dir))
-    assert sorted(files) == sorted(raw.MICROARRAY_NAMES)
+    assert sorted(files) == sorted(MICROARRAY_FILES)
     folder = data_dir / "microarray" / f"normalized_microarray_donor{DONOR}"
-    for name, path in files.items():
+    for key, path in files.items():
+        name = MICROARRAY_FILES[key]
         assert path == str(out / name)
         assert (out / name).read_bytes() == (folder / name).read_bytes()
     assert _snapshot(data_dir) == before  # the data directory is only read
@@ -66,15 +68,15 @@ def test_obtain_donor_synthetic(tmp_path, caplog):
     out = tmp_path / "raw" / "12876"
     files = raw.obtain_donor("12876", out, source="synthetic",
                              synthetic={"n_probes": 30, "seed": 2})
-    assert sorted(p.name for p in out.iterdir()) == sorted(raw.MICROARRAY_NAMES)
-    assert files["Probes.csv"] == str(out / "Probes.csv")
-    assert len(io.read_probes(files["Probes.csv"])) == 30
+    assert sorted(p.name for p in out.iterdir()) == sorted(MICROARRAY_FILES.values())
+    assert files["probes"] == str(out / "Probes.csv")
+    assert len(io.read_probes(files["probes"])) == 30
     assert "SYNTHETIC" in caplog.text
     # the same settings give the same bytes
     again = raw.obtain_donor("12876", tmp_path / "again", source="synthetic",
                              synthetic={"n_probes": 30, "seed": 2})
     assert (out / "MicroarrayExpression.csv").read_bytes() == \
-        open(again["MicroarrayExpression.csv"], "rb").read()
+        open(again["microarray"], "rb").read()
 
 
 # --- T1w ----------------------------------------------------------------------

@@ -355,7 +355,6 @@ KNOWN_UNDOCUMENTED_PARAMETERS: set[str] = {
     "abagen_core.workflow.cli:cache_root",
     "abagen_core.workflow.cli:workdir_for",
     "abagen_core.workflow.cli:jobs_run",
-    "abagen_core.workflow.joblog:setup_logging",
     "abagen_core.workflow.plan:AtlasSpec.donor_files",
     "abagen_core.workflow.plan:expand_sweep",
     "abagen_core.workflow.plan:Plan.options_for",

@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from abagen_core import io
 from abagen_core.datasets import fetch
+from abagen_core.datasets.layout import MICROARRAY_FILES
 from abagen_core.errors import InputError
 from abagen_core.storage.parquet import MATRIX_KINDS
 
@@ -138,9 +139,8 @@ def check_donor_tables(*, microarray: pd.DataFrame, pacall: pd.DataFrame,
         ``Probes.csv``, or PACall values other than 0 and 1.
     """
     files = dict(files or {})
-    names = {k: _named(files.get(k), default) for k, default in (
-        ("microarray", "MicroarrayExpression.csv"), ("pacall", "PACall.csv"),
-        ("annotation", "SampleAnnot.csv"), ("probes", "Probes.csv"))}
+    names = {k: _named(files.get(k), MICROARRAY_FILES[k])
+             for k in ("microarray", "pacall", "annotation", "probes")}
     for kind, frame in (("microarray", microarray), ("pacall", pacall)):
         _compare(frame.index.to_numpy(), frame.shape[1], probe_ids=probes.index,
                  n_samples=len(annotation), matrix_file=names[kind],
@@ -176,7 +176,8 @@ def check_converted_matrix(parquet: PathLike, kind: str, csv: PathLike) -> None:
     if kind not in ("microarray", "pacall"):
         return
     csv = Path(csv)
-    probes_csv, annot_csv = csv.parent / "Probes.csv", csv.parent / "SampleAnnot.csv"
+    probes_name, annot_name = MICROARRAY_FILES["probes"], MICROARRAY_FILES["annotation"]
+    probes_csv, annot_csv = csv.parent / probes_name, csv.parent / annot_name
     pfile = pq.ParquetFile(parquet)
     index_name = MATRIX_KINDS[kind][0]
     ids = pfile.read(columns=[index_name]).column(0).to_numpy()
@@ -184,5 +185,5 @@ def check_converted_matrix(parquet: PathLike, kind: str, csv: PathLike) -> None:
     probe_ids = io.read_probes(probes_csv).index if probes_csv.is_file() else None
     n_samples = len(io.read_annotation(annot_csv)) if annot_csv.is_file() else None
     _compare(ids, n_columns, probe_ids=probe_ids, n_samples=n_samples,
-             matrix_file=_named(csv, csv.name), probes_file=_named(probes_csv, "Probes.csv"),
-             annotation_file=_named(annot_csv, "SampleAnnot.csv"))
+             matrix_file=_named(csv, csv.name), probes_file=_named(probes_csv, probes_name),
+             annotation_file=_named(annot_csv, annot_name))

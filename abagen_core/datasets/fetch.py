@@ -43,7 +43,6 @@ is complete.
 from __future__ import annotations
 
 import csv
-import hashlib
 import http.client
 import json
 import os
@@ -65,8 +64,25 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from abagen_core import __version__
+from abagen_core.datasets.layout import (
+    LAYOUTS,
+    MICROARRAY_FILES,
+    RNASEQ_DONORS,
+    RNASEQ_FILES,
+    DataDirError,
+    candidate_data_dirs,
+    donor_folder,
+    existing_file,
+    kind_donors,
+    locate,
+    missing_files,
+    probe_writable,
+    resolve_data_dir,
+    rnaseq_donors,
+)
 from abagen_core.donors import DONORS, check_donors
 from abagen_core.donors import donor_info as _donor_info
+from abagen_core.storage.atomic import link_or_copy, sha256_file
 from abagen_core.utils import check_choice, data_path
 
 __all__ = [
@@ -109,24 +125,6 @@ PathLike = str | os.PathLike
 DEFAULT_API_URL = "https://human.brain-map.org"
 #: name of the JSON checksum registry kept in each data directory
 CHECKSUM_REGISTRY = ".abagen_checksums.json"
-#: microarray file key (as in abagen's ``fetch_microarray``) -> file name
-MICROARRAY_FILES: Mapping[str, str] = {
-    "microarray": "MicroarrayExpression.csv",
-    "annotation": "SampleAnnot.csv",
-    "pacall": "PACall.csv",
-    "probes": "Probes.csv",
-    "ontology": "Ontology.csv",
-}
-#: RNA-seq file key (as in abagen's ``fetch_rnaseq``) -> file name
-RNASEQ_FILES: Mapping[str, str] = {
-    "counts": "RNAseqCounts.csv",
-    "tpm": "RNAseqTPM.csv",
-    "ontology": "Ontology.csv",
-    "genes": "Genes.csv",
-    "annotation": "SampleAnnot.csv",
-}
-#: the two donors with RNA-seq data
-RNASEQ_DONORS: tuple[str, ...] = ("9861", "10021")
 #: gene groups of Burt et al. 2018 available through :func:`fetch_gene_group`
 GENE_GROUPS: tuple[str, ...] = ("brain", "neuron", "oligodendrocyte", "synaptome", "layers")
 #: surfaces available in a donor's FreeSurfer ``surf/`` folder
@@ -159,10 +157,6 @@ class CorruptDownloadError(DownloadError):
 
 class SourceNotConfiguredError(FetchError):
     """No download source is configured for the requested file."""
-
-
-class DataDirError(PermissionError):
-    """The data directory cannot be created or written to."""
 
 
 # --------------------------------------------------------------------------- sources
@@ -278,167 +272,17 @@ def get_api_url(api_url: str | None = None) -> str:
 # --------------------------------------------------------------------------- layouts
 
 
-@dataclass(frozen=True)
-class _Layout:
-    subdir: str  # folder inside data_dir where downloads go
-    folder: str  # per-donor folder name, formatted with `donor`
-    files: Mapping[str, str]  # file key -> file name; empty for directory datasets
-    source_kinds: tuple[str, ...]  # rows of the sources table to download
-    what: str  # words for messages
-
-
-_LAYOUTS: Mapping[str, _Layout] = {
-    "microarray": _Layout("microarray", "normalized_microarray_donor{donor}",
-                          MICROARRAY_FILES, ("microarray",), "microarray"),
-    "rnaseq": _Layout("rnaseq", "rnaseq_donor{donor}", RNASEQ_FILES, ("rnaseq",), "RNA-seq"),
-    "raw_mri": _Layout("rawmri", "donor{donor}", {"t1w": "T1w.nii.gz", "t2w": "T2w.nii.gz"},
-                       ("t1w", "t2w"), "raw MRI"),
-    "freesurfer": _Layout("freesurfer", "donor{donor}", {}, ("freesurfer",), "FreeSurfer"),
-}
-
-
-def _candidate_folders(data_dir: Path, layout: _Layout, donor: str) -> list[Path]:
-    name = layout.folder.format(donor=donor)
-    return [data_dir / layout.subdir / name, data_dir / name]
-
-
-def _existing_file(folder: Path, name: str) -> Path | None:
-    path = folder / name
-    if path.is_file():
-        return path
-    if name.endswith(".nii.gz") and (folder / name[:-3]).is_file():  # uncompressed NIfTI
-        return folder / name[:-3]
-    return None
-
-
-def _missing(folder: Path, layout: _Layout) -> list[str]:
-    if not layout.files:  # a directory dataset: complete when non-empty
-        return [] if folder.is_dir() and any(folder.iterdir()) else [folder.name + "/"]
-    return [name for name in layout.files.values() if _existing_file(folder, name) is None]
-
-
-def _locate(data_dir: Path, kind: str, donor: str) -> dict[str, Path] | None:
-    """Files of one donor under `data_dir`, or None when not all are there."""
-    layout = _LAYOUTS[kind]
-    for folder in _candidate_folders(data_dir, layout, donor):
-        if folder.is_dir() and not _missing(folder, layout):
-            if not layout.files:
-                return {"dir": folder}
-            return {key: _existing_file(folder, name) for key, name in layout.files.items()}
-    return None
-
-
 # --------------------------------------------------------------------------- data dir
 
 
-def _candidate_data_dirs(data_dir: PathLike | None) -> list[Path]:
-    if data_dir is not None:
-        return [Path(data_dir).expanduser()]
-    out = []
-    env = os.environ.get("ABAGEN_DATA")
-    if env:
-        out.append(Path(env).expanduser())
-    out.append(Path.home() / "abagen-data")
-    out.append(Path.cwd())
-    return out
-
-
-def _probe_writable(path: Path) -> str | None:
-    """Create `path` if needed and test writing there; return None or the reason."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
-            pass
-    except OSError as exc:
-        return exc.strerror or str(exc)
-    return None
-
-
 def _ensure_writable(path: Path, data_dir: Path, what: str) -> None:
-    reason = _probe_writable(path)
+    reason = probe_writable(path)
     if reason is not None:
         raise DataDirError(
             f"Cannot write to the data directory {data_dir} ({path}: {reason}), so {what} "
             "cannot be downloaded there. Pass data_dir=... (or set $ABAGEN_DATA) to a "
             "writable folder, or to a folder that already holds the data."
         )
-
-
-def resolve_data_dir(data_dir: PathLike | None = None, *, donors: Any = None,
-                     kind: str = "microarray") -> Path:
-    """Folder to read the AHBA data from and download missing data to.
-
-    Parameters
-    ----------
-    data_dir : str or os.PathLike, optional
-        Explicit folder; when given it is returned as is (it need not exist
-        yet). Otherwise the candidates are ``$ABAGEN_DATA`` (if set),
-        ``~/abagen-data`` and the current working directory.
-    donors : 'all', str, int or list, optional
-        Donors whose data decide where "the data already exist"; default:
-        any donor.
-    kind : {'microarray', 'rnaseq', 'raw_mri', 'freesurfer'}, default='microarray'
-        Which dataset to look for.
-
-    Returns
-    -------
-    data_dir : pathlib.Path
-        The first candidate that holds the data of all requested donors;
-        else the first writable one that holds some of them; else the first
-        that exists (or can be created) and is writable.
-
-    Raises
-    ------
-    DataDirError
-        If no candidate holds the data or is writable.
-    """
-    check_choice("kind", kind, list(_LAYOUTS))
-    candidates = _candidate_data_dirs(data_dir)
-    if data_dir is not None:
-        return candidates[0]
-    wanted = list(DONORS) if donors is None else _kind_donors(kind, donors)
-
-    def present(cand: Path) -> list[bool]:
-        return [_locate(cand, kind, d) is not None for d in wanted]
-
-    found = {cand: present(cand) for cand in candidates}
-    for cand in candidates:  # 1. holds the data (all requested donors; any when unspecified)
-        flags = found[cand]
-        if all(flags) if donors is not None else any(flags):
-            return cand
-    for cand in candidates:  # 2. holds some of it and can take the rest
-        if any(found[cand]) and _probe_writable(cand) is None:
-            return cand
-    reasons = []
-    for cand in candidates:
-        reason = _probe_writable(cand)
-        if reason is None:
-            return cand
-        reasons.append(f"{cand} ({reason})")
-    raise DataDirError(
-        "No usable data directory: none of " + ", ".join(reasons) + " holds the "
-        f"{_LAYOUTS[kind].what} data or is writable. Pass data_dir=... or set $ABAGEN_DATA "
-        "to a writable folder (or to one that already holds the data)."
-    )
-
-
-def _kind_donors(kind: str, donors: Any) -> list[str]:
-    if kind == "rnaseq":
-        return _rnaseq_donors(donors)
-    return check_donors(donors)
-
-
-def _rnaseq_donors(donors: Any) -> list[str]:
-    if isinstance(donors, str | int):
-        donors = [donors]
-    donors = list(donors)
-    out = list(RNASEQ_DONORS) if "all" in donors else check_donors(donors)
-    bad = [d for d in out if d not in RNASEQ_DONORS]
-    if bad:
-        raise ValueError(
-            f"RNA-seq data exist only for donors {list(RNASEQ_DONORS)}; got {bad}."
-        )
-    return out
 
 
 # --------------------------------------------------------------------------- checksums
@@ -496,14 +340,6 @@ class ChecksumRegistry:
             except OSError as exc:  # the registry is a safety net, never a blocker
                 warnings.warn(f"Could not update checksum registry {self.path}: {exc}",
                               stacklevel=2)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(_CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------- download engine
@@ -734,7 +570,7 @@ def _verify(path: Path, *, url: str, label: str, expected_size: int | None, sha2
             raise CorruptDownloadError(
                 f"{label}: {path.name} from {url} lacks {lacking} (it holds {sorted(names)})."
             )
-    digest = _sha256(path)
+    digest = sha256_file(path)
     if sha256 and digest != sha256.lower():
         raise CorruptDownloadError(
             f"{label}: sha256 of {path.name} is {digest}, expected {sha256} (sources table)."
@@ -988,7 +824,7 @@ def _say(verbose: int, msg: str, level: int = 1) -> None:
 
 
 def _fix_hint(kind: str, donor: str, opts: _Options) -> str:
-    layout = _LAYOUTS[kind]
+    layout = LAYOUTS[kind]
     folder = f"<data_dir>/{layout.subdir}/{layout.folder.format(donor=donor)}/"
     return (f"Fix: check the file id for donor {donor} in {opts.sources_name} and the server "
             f"address (api_url / $ABAGEN_API_URL, now {get_api_url(opts.api_url)}), or "
@@ -998,7 +834,7 @@ def _fix_hint(kind: str, donor: str, opts: _Options) -> str:
 def _source(kind: str, donor: str, opts: _Options, skind: str | None = None
             ) -> tuple[Source, str]:
     """Row and URL of one file (`skind`: sources-table kind, default the dataset's)."""
-    layout = _LAYOUTS[kind]
+    layout = LAYOUTS[kind]
     skind = skind or layout.source_kinds[0]
     src = opts.sources.get((skind, donor))
     url = src.resolve_url(opts.api_url) if src is not None else None
@@ -1016,15 +852,15 @@ def _source(kind: str, donor: str, opts: _Options, skind: str | None = None
 
 def _download_donor(data_dir: Path, kind: str, donor: str, opts: _Options,
                     registry: ChecksumRegistry) -> None:
-    layout = _LAYOUTS[kind]
-    target = _candidate_folders(data_dir, layout, donor)[0]
+    layout = LAYOUTS[kind]
+    target = donor_folder(data_dir, kind, donor)
     what = f"donor {donor} {layout.what} data"
     _ensure_writable(target.parent, data_dir, what)
     if kind == "raw_mri":
         target.mkdir(parents=True, exist_ok=True)
         for skind in layout.source_kinds:
             name = layout.files[skind]
-            if _existing_file(target, name) is not None:
+            if existing_file(target, name) is not None:
                 continue
             src, url = _source(kind, donor, opts, skind)
             label = f"donor {donor} {skind.upper()} image"
@@ -1054,12 +890,12 @@ def _download_donor(data_dir: Path, kind: str, donor: str, opts: _Options,
 
 
 def _not_found_message(data_dir: Path, kind: str, donor: str) -> str:
-    layout = _LAYOUTS[kind]
-    folders = _candidate_folders(data_dir, layout, donor)
+    layout = LAYOUTS[kind]
+    folders = [donor_folder(data_dir, kind, donor), data_dir / layout.folder.format(donor=donor)]
     existing = [f for f in folders if f.is_dir()]
     if existing:
         folder = existing[0]
-        missing = ", ".join(str(folder / m) for m in _missing(folder, layout))
+        missing = ", ".join(str(folder / m) for m in missing_files(folder, kind))
     else:
         folder = folders[0]
         first = next(iter(layout.files.values()), "")
@@ -1123,12 +959,12 @@ def find_donor_files(data_dir: PathLike | None, donors: Any, *, download: bool =
     DataDirError, DownloadError, CorruptDownloadError, SourceNotConfiguredError
         When a download is needed and cannot be completed.
     """
-    check_choice("kind", kind, list(_LAYOUTS))
-    donors = _kind_donors(kind, donors)
+    check_choice("kind", kind, list(LAYOUTS))
+    donors = kind_donors(kind, donors)
     if data_dir is None:
         data_dir = resolve_data_dir(None, donors=donors, kind=kind)
     data_dir = Path(data_dir).expanduser()
-    found = {donor: _locate(data_dir, kind, donor) for donor in donors}
+    found = {donor: locate(data_dir, kind, donor) for donor in donors}
     missing = [donor for donor, files in found.items() if files is None]
     if missing and not download:
         raise FileNotFoundError(_not_found_message(data_dir, kind, missing[0]))
@@ -1139,14 +975,14 @@ def find_donor_files(data_dir: PathLike | None, donors: Any, *, download: bool =
                         retries=retries, timeout=timeout, backoff=backoff,
                         sources=_as_sources(sources), sources_name=_sources_name(sources))
         for donor in missing:  # fail before touching the disk when a source is missing
-            for skind in _LAYOUTS[kind].source_kinds:
+            for skind in LAYOUTS[kind].source_kinds:
                 _source(kind, donor, opts, skind)
-        _ensure_writable(data_dir, data_dir, f"{_LAYOUTS[kind].what} data of donor(s) {missing}")
+        _ensure_writable(data_dir, data_dir, f"{LAYOUTS[kind].what} data of donor(s) {missing}")
         registry = ChecksumRegistry(data_dir / CHECKSUM_REGISTRY)
         _run_all(missing, n_proc,
                  lambda donor: _download_donor(data_dir, kind, donor, opts, registry))
         for donor in missing:
-            found[donor] = _locate(data_dir, kind, donor)
+            found[donor] = locate(data_dir, kind, donor)
             if found[donor] is None:  # should not happen: downloads are verified
                 raise FileNotFoundError(_not_found_message(data_dir, kind, donor))
     return {donor: _result(files) for donor, files in found.items()}
@@ -1172,19 +1008,6 @@ def _run_all(donors: list[str], n_proc: int, job: Any) -> None:
                             + " | ".join(str(e) for e in errors)) from errors[0]
 
 
-def _link_or_copy(src: Path, dest: Path) -> None:
-    if dest.exists():
-        if os.path.samefile(src, dest):
-            return
-        dest.unlink()
-    try:
-        os.link(src, dest)
-    except OSError:
-        tmp = dest.with_name(f".{dest.name}.tmp")
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dest)
-
-
 def fetch_donor(donor: str | int, out_dir: PathLike, *, api_url: str | None = None,
                 source_dir: PathLike | None = None, resume: bool = True, verbose: int = 1,
                 retries: int = 3, timeout: float = 60.0, backoff: float = 1.0,
@@ -1204,8 +1027,10 @@ def fetch_donor(donor: str | int, out_dir: PathLike, *, api_url: str | None = No
     source_dir : str or os.PathLike, optional
         An existing abagen-style data folder (holding
         ``normalized_microarray_donor<ID>/`` directly or under
-        ``microarray/``). When given, the files are hard-linked (or copied)
-        from there and nothing is downloaded.
+        ``microarray/``). When given, the files are symbolic links to the
+        files there (copies where links are not allowed; see
+        :func:`abagen_core.storage.atomic.link_or_copy`) and nothing is
+        downloaded.
     resume, verbose, retries, timeout, backoff, sources
         As in :func:`find_donor_files`. The downloaded archive goes to
         ``out_dir``'s parent (removed after unpacking) and its checksum to
@@ -1223,15 +1048,15 @@ def fetch_donor(donor: str | int, out_dir: PathLike, *, api_url: str | None = No
     out = Path(out_dir)
     if source_dir is not None:
         source_dir = Path(source_dir).expanduser()
-        found = _locate(source_dir, "microarray", donor)
+        found = locate(source_dir, "microarray", donor)
         if found is None:
             raise FileNotFoundError(_not_found_message(source_dir, "microarray", donor))
         _ensure_writable(out, out, f"donor {donor} microarray files")
         for key, name in MICROARRAY_FILES.items():
-            _link_or_copy(found[key], out / name)
+            link_or_copy(found[key], out / name)
         _say(verbose, f"Donor {donor}: linked microarray files from {found['microarray'].parent}")
         return {key: str(out / name) for key, name in MICROARRAY_FILES.items()}
-    if out.is_dir() and not _missing(out, _LAYOUTS["microarray"]):
+    if out.is_dir() and not missing_files(out, "microarray"):
         return {key: str(out / name) for key, name in MICROARRAY_FILES.items()}
     _ensure_writable(out.parent, out.parent, f"donor {donor} microarray files")
     opts = _Options(api_url=api_url, resume=resume, verbose=verbose,
@@ -1253,6 +1078,13 @@ def fetch_donor(donor: str | int, out_dir: PathLike, *, api_url: str | None = No
 
 
 # --------------------------------------------------------------------------- abagen fetchers
+
+
+def _fetch_kind(kind: str, data_dir: PathLike | None, donors: list[str], **kwargs: Any
+                ) -> dict[str, dict[str, str]]:
+    """The abagen fetchers' common body: resolve the data folder, find or download."""
+    data_dir = resolve_data_dir(data_dir, donors=donors, kind=kind)
+    return find_donor_files(data_dir, donors, kind=kind, **kwargs)
 
 
 def fetch_microarray(data_dir: PathLike | None = None, donors: Any = None, resume: bool = True,
@@ -1298,11 +1130,10 @@ def fetch_microarray(data_dir: PathLike | None = None, donors: Any = None, resum
     ['annotation', 'microarray', 'ontology', 'pacall', 'probes']
     """
     del convert  # parquet conversion is a separate step here (see docstring)
-    donors = check_donors(donors if donors is not None else "12876")
-    data_dir = resolve_data_dir(data_dir, donors=donors, kind="microarray")
-    return find_donor_files(data_dir, donors, kind="microarray", api_url=api_url, resume=resume,
-                            verbose=verbose, n_proc=n_proc, retries=retries, timeout=timeout,
-                            backoff=backoff, sources=sources)
+    donors = check_donors("12876" if donors is None else donors)
+    return _fetch_kind("microarray", data_dir, donors, api_url=api_url,
+                       resume=resume, verbose=verbose, n_proc=n_proc, retries=retries,
+                       timeout=timeout, backoff=backoff, sources=sources)
 
 
 def fetch_rnaseq(data_dir: PathLike | None = None, donors: Any = None, resume: bool = True,
@@ -1327,11 +1158,10 @@ def fetch_rnaseq(data_dir: PathLike | None = None, donors: Any = None, resume: b
     data : dict of str -> dict of str -> str
         ``{donor: {'counts', 'tpm', 'ontology', 'genes', 'annotation': path}}``.
     """
-    donors = _rnaseq_donors(donors if donors is not None else "9861")
-    data_dir = resolve_data_dir(data_dir, donors=donors, kind="rnaseq")
-    return find_donor_files(data_dir, donors, kind="rnaseq", api_url=api_url, resume=resume,
-                            verbose=verbose, retries=retries, timeout=timeout, backoff=backoff,
-                            sources=sources)
+    donors = rnaseq_donors("9861" if donors is None else donors)
+    return _fetch_kind("rnaseq", data_dir, donors, api_url=api_url,
+                       resume=resume, verbose=verbose, retries=retries, timeout=timeout,
+                       backoff=backoff, sources=sources)
 
 
 def fetch_raw_mri(data_dir: PathLike | None = None, donors: Any = None, resume: bool = True,
@@ -1365,7 +1195,7 @@ def fetch_raw_mri(data_dir: PathLike | None = None, donors: Any = None, resume: 
     donors = check_donors(donors if donors is not None else "12876")
     found = {}
     for donor in donors:  # abagen's layout: nothing to download
-        for root in _candidate_data_dirs(data_dir):
+        for root in candidate_data_dirs(data_dir):
             folder = root / "mri" / f"mri_donor{donor}"
             t1w, t2w = folder / "T1.nii.gz", folder / "T2.nii.gz"
             if t1w.is_file() and t2w.is_file():
@@ -1373,10 +1203,9 @@ def fetch_raw_mri(data_dir: PathLike | None = None, donors: Any = None, resume: 
                 break
     rest = [d for d in donors if d not in found]
     if rest:
-        data_dir = resolve_data_dir(data_dir, donors=rest, kind="raw_mri")
-        found.update(find_donor_files(
-            data_dir, rest, kind="raw_mri", api_url=api_url, resume=resume, verbose=verbose,
-            retries=retries, timeout=timeout, backoff=backoff, sources=sources))
+        found.update(_fetch_kind("raw_mri", data_dir, rest, api_url=api_url, resume=resume,
+                                 verbose=verbose, retries=retries, timeout=timeout,
+                                 backoff=backoff, sources=sources))
     return {donor: found[donor] for donor in donors}
 
 
@@ -1406,11 +1235,10 @@ def fetch_freesurfer(data_dir: PathLike | None = None, donors: Any = None, resum
     freesurfer : dict of str -> str
         Donor -> path of its FreeSurfer subject folder.
     """
-    donors = check_donors(donors if donors is not None else "12876")
-    data_dir = resolve_data_dir(data_dir, donors=donors, kind="freesurfer")
-    files = find_donor_files(data_dir, donors, kind="freesurfer", api_url=api_url,
-                             resume=resume, verbose=verbose, retries=retries, timeout=timeout,
-                             backoff=backoff, sources=sources)
+    donors = check_donors("12876" if donors is None else donors)
+    files = _fetch_kind("freesurfer", data_dir, donors,
+                        api_url=api_url, resume=resume, verbose=verbose, retries=retries,
+                        timeout=timeout, backoff=backoff, sources=sources)
     return {donor: entry["dir"] for donor, entry in files.items()}
 
 

@@ -11,45 +11,52 @@ Three sources, one interface:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from abagen_core import io
-from abagen_core.datasets import fetch, synth
+from abagen_core.datasets import fetch, layout, synth
 from abagen_core.storage.atomic import copy_atomic, link_or_copy, sha256_file, write_text_atomic
 
-__all__ = ["obtain_donor", "obtain_t1", "t1_candidates", "obtain_rnaseq", "convert_matrix_with_checksum", "convert_donor"]
+__all__ = ["obtain_donor", "obtain_t1", "t1_candidates", "obtain_rnaseq",
+           "convert_matrix_with_checksum", "convert_donor"]
 
 LOG = logging.getLogger("abagen_core")
-MICROARRAY_NAMES = ("MicroarrayExpression.csv", "PACall.csv", "Probes.csv",
-                    "SampleAnnot.csv", "Ontology.csv")
 
 
-def _synthetic_donor(donor: str, settings: Mapping[str, Any], *, what: str,
-                     names: tuple[str, ...], out_dir: Path) -> None:
-    """Generate one donor's `what` data in a private temp root; move `names` to `out_dir`."""
-    root = Path(tempfile.mkdtemp(prefix=f"synth_{donor}_"))
+@contextlib.contextmanager
+def _scratch_dir(near: Path, prefix: str) -> Iterator[Path]:
+    """A temporary folder beside `near` (same file system: files move out by rename)."""
+    near.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix=f".{prefix}", suffix=".tmp", dir=near))
     try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _synthetic_donor(donor: str, settings: Mapping[str, Any], *, kind: str,
+                     names: Iterable[str], out_dir: Path) -> None:
+    """Generate one donor's `kind` data beside `out_dir` and move `names` into it."""
+    with _scratch_dir(out_dir.parent, f"synth_{donor}_") as root:
         synth.generate_dataset(
             root,
             n_probes=int(settings.get("n_probes", 2000)),
             donors=[donor],
             seed=int(settings.get("seed", 1)),
             precision=settings.get("precision", "short"),
-            rnaseq=what == "rnaseq",
-            mri=what == "mri",
+            rnaseq=kind == "rnaseq",
+            mri=False,
         )
-        prefix = "normalized_microarray_donor" if what == "microarray" else "rnaseq_donor"
-        folder = root / what / f"{prefix}{donor}"
+        folder = layout.donor_folder(root, kind, donor)
         for name in names:
             os.replace(folder / name, out_dir / name)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def obtain_donor(donor: str, out_dir: str | os.PathLike, *, source: str = "folder",
@@ -57,6 +64,9 @@ def obtain_donor(donor: str, out_dir: str | os.PathLike, *, source: str = "folde
                  api_url: str | None = None,
                  synthetic: Mapping[str, Any] | None = None) -> dict[str, str]:
     """Put a donor's five microarray CSVs in `out_dir`.
+
+    The workflow reads the donors that `data_dir` holds where they are (no
+    job); this step generates, links or downloads the others.
 
     Parameters
     ----------
@@ -66,7 +76,8 @@ def obtain_donor(donor: str, out_dir: str | os.PathLike, *, source: str = "folde
         Destination folder (``resources/raw/<donor>``).
     source : {'folder', 'synthetic'}, default='folder'
     data_dir : str, optional
-        AHBA download folder to read from (abagen layout).
+        AHBA download folder to read from (abagen layout); its files are
+        linked (:func:`abagen_core.datasets.fetch.fetch_donor`).
     download : bool, default=False
         Download the donor when `data_dir` lacks it.
     api_url : str, optional
@@ -77,32 +88,27 @@ def obtain_donor(donor: str, out_dir: str | os.PathLike, *, source: str = "folde
     Returns
     -------
     files : dict of str -> str
+        File key (as in :data:`~abagen_core.datasets.layout.MICROARRAY_FILES`) -> path.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if source == "synthetic":
         LOG.warning("Generating SYNTHETIC data for donor %s (not AHBA data).", donor)
-        _synthetic_donor(donor, synthetic or {}, what="microarray", names=MICROARRAY_NAMES,
-                         out_dir=out_dir)
-        return {name: str(out_dir / name) for name in MICROARRAY_NAMES}
-    try:
-        found = fetch.find_donor_files(data_dir, [donor], download=False)[donor]
-    except FileNotFoundError:
-        if not download:
-            raise FileNotFoundError(
-                f"Donor {donor} is not in data_dir={data_dir!r} (expected "
-                f"microarray/normalized_microarray_donor{donor}/ with {', '.join(MICROARRAY_NAMES)}). "
-                "Point `data_dir` at your AHBA download, or set `download: true` to fetch it."
-            ) from None
-        LOG.info("Downloading donor %s from the Allen Institute.", donor)
-        return fetch.fetch_donor(donor, out_dir, api_url=api_url)
-    keys = {"microarray": "MicroarrayExpression.csv", "pacall": "PACall.csv",
-            "probes": "Probes.csv", "annotation": "SampleAnnot.csv",
-            "ontology": "Ontology.csv"}
-    for key, name in keys.items():
-        link_or_copy(Path(found[key]), out_dir / name)
-    LOG.info("Linked donor %s from %s", donor, data_dir)
-    return {name: str(out_dir / name) for name in MICROARRAY_NAMES}
+        _synthetic_donor(donor, synthetic or {}, kind="microarray",
+                         names=layout.MICROARRAY_FILES.values(), out_dir=out_dir)
+        return {key: str(out_dir / name) for key, name in layout.MICROARRAY_FILES.items()}
+    if data_dir and layout.locate(Path(data_dir), "microarray", donor) is not None:
+        LOG.info("Linking donor %s from %s", donor, data_dir)
+        return fetch.fetch_donor(donor, out_dir, source_dir=data_dir, verbose=0)
+    if not download:
+        raise FileNotFoundError(
+            f"Donor {donor} is not in data_dir={data_dir!r} (expected "
+            f"{layout.donor_folder('<data_dir>', 'microarray', donor)}/ with "
+            f"{', '.join(layout.MICROARRAY_FILES.values())}). Point `data_dir` at your AHBA "
+            "download, or set `download: true` to fetch it."
+        )
+    LOG.info("Downloading donor %s from the Allen Institute.", donor)
+    return fetch.fetch_donor(donor, out_dir, api_url=api_url)
 
 
 def t1_candidates(data_dir: str | os.PathLike | None, donor: str) -> list[Path]:
@@ -121,12 +127,8 @@ def obtain_t1(donor: str, dest: str | os.PathLike, *, source: str = "folder",
     """Put the donor's T1w image (used for its affine) at `dest`."""
     dest = Path(dest)
     if source == "synthetic":
-        root = Path(tempfile.mkdtemp(prefix=f"synth_mri_{donor}_"))
-        try:
-            folder = synth.write_mri(root, donor)
-            copy_atomic(Path(folder) / "T1.nii.gz", dest)
-        finally:
-            shutil.rmtree(root, ignore_errors=True)
+        with _scratch_dir(dest.parent, f"synth_mri_{donor}_") as root:
+            os.replace(synth.write_mri(root, donor) / "T1.nii.gz", dest)
         return dest
     candidates = t1_candidates(data_dir, donor)
     for cand in candidates:
@@ -153,9 +155,9 @@ def obtain_rnaseq(donor: str, out_dir: str | os.PathLike, *, source: str = "fold
     """Put a donor's RNA-seq ``RNAseqTPM.csv`` and ``SampleAnnot.csv`` in `out_dir`."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    names = ("RNAseqTPM.csv", "SampleAnnot.csv")
+    names = (layout.RNASEQ_FILES["tpm"], layout.RNASEQ_FILES["annotation"])
     if source == "synthetic":
-        _synthetic_donor(donor, synthetic or {}, what="rnaseq", names=names, out_dir=out_dir)
+        _synthetic_donor(donor, synthetic or {}, kind="rnaseq", names=names, out_dir=out_dir)
     else:
         try:
             files = _existing_rnaseq(data_dir, donor)
@@ -171,8 +173,8 @@ def obtain_rnaseq(donor: str, out_dir: str | os.PathLike, *, source: str = "fold
 
 
 def _existing_rnaseq(data_dir: str | None, donor: str) -> dict[str, str]:
-    folder = Path(data_dir or ".") / "rnaseq" / f"rnaseq_donor{donor}"
-    tpm, annot = folder / "RNAseqTPM.csv", folder / "SampleAnnot.csv"
+    folder = layout.donor_folder(data_dir or ".", "rnaseq", donor)
+    tpm, annot = folder / layout.RNASEQ_FILES["tpm"], folder / layout.RNASEQ_FILES["annotation"]
     if not (tpm.is_file() and annot.is_file()):
         raise FileNotFoundError(
             f"RNA-seq data of donor {donor} not found in {folder} (needed by "

@@ -54,7 +54,8 @@ import numpy as np
 import pandas as pd
 
 from abagen_core import __version__
-from abagen_core.donors import DONORS, check_donors
+from abagen_core.datasets import layout
+from abagen_core.donors import DONORS, RNASEQ_DONORS, check_donors
 from abagen_core.utils import check_choice, data_path
 
 __all__ = [
@@ -85,26 +86,12 @@ N_SAMPLES: dict[str, int] = {
     "15496": 470,
     "15697": 501,
 }
-#: donors with RNA-seq data in the AHBA
-RNASEQ_DONORS: tuple[str, ...] = ("9861", "10021")
 #: allowed values of `precision`
 PRECISIONS: tuple[str, ...] = ("short", "full")
-#: members of a donor's microarray folder (and of the Allen zip)
-MICROARRAY_FILES: tuple[str, ...] = (
-    "MicroarrayExpression.csv",
-    "PACall.csv",
-    "Probes.csv",
-    "SampleAnnot.csv",
-    "Ontology.csv",
-)
-#: members of a donor's RNA-seq folder (and of the Allen zip)
-RNASEQ_FILES: tuple[str, ...] = (
-    "RNAseqTPM.csv",
-    "RNAseqCounts.csv",
-    "Genes.csv",
-    "SampleAnnot.csv",
-    "Ontology.csv",
-)
+#: members of a donor's microarray folder (and of the Allen zip), in zip order
+MICROARRAY_FILES: tuple[str, ...] = tuple(layout.MICROARRAY_FILES.values())
+#: members of a donor's RNA-seq folder (and of the Allen zip), in zip order
+RNASEQ_FILES: tuple[str, ...] = tuple(layout.RNASEQ_FILES.values())
 
 MANIFEST = "synth_manifest.json"
 SAMPLES_TABLE = "synth_samples.csv.gz"
@@ -254,7 +241,7 @@ def build_reference_tables(
     rows: list[list[str]] = []
     ontology: bytes | None = None
     for donor in DONORS:
-        folder = source / "microarray" / f"normalized_microarray_donor{donor}"
+        folder = layout.donor_folder(source, "microarray", donor)
         with open(folder / "SampleAnnot.csv", newline="") as fh:
             reader = csv.reader(fh)
             header = next(reader)
@@ -911,7 +898,7 @@ def _write_microarray_donor(job: _DonorJob) -> dict:
     """Write one donor's microarray folder; returns timing and size figures."""
     t0 = time.perf_counter()
     donor, model = job.donor, job.model
-    final = Path(job.root) / "microarray" / f"normalized_microarray_donor{donor}"
+    final = layout.donor_folder(job.root, "microarray", donor)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_dir(final)
     try:
@@ -1055,7 +1042,7 @@ def _write_rnaseq_donor(
     counts = tpm * genes["length_factor"].to_numpy()[:, None] * depth[None, :]
     symbols = genes["gene_symbol"].tolist()
 
-    final = root / "rnaseq" / f"rnaseq_donor{donor}"
+    final = layout.donor_folder(root, "rnaseq", donor)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_dir(final)
     try:
@@ -1412,10 +1399,10 @@ def make_donor_zip(
     check_choice("modality", modality, ("microarray", "rnaseq"))
     (donor,) = check_donors([donor])
     if modality == "microarray":
-        folder = Path(data_dir) / "microarray" / f"normalized_microarray_donor{donor}"
+        folder = layout.donor_folder(data_dir, "microarray", donor)
         members = MICROARRAY_FILES
     else:
-        folder = Path(data_dir) / "rnaseq" / f"rnaseq_donor{donor}"
+        folder = layout.donor_folder(data_dir, "rnaseq", donor)
         members = RNASEQ_FILES
     missing = [m for m in members if not (folder / m).is_file()]
     if missing:

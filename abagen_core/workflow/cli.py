@@ -43,10 +43,30 @@ from abagen_core.options import (
     stage_key,
 )
 
-__all__ = ["main", "build_parser", "cache_root", "workdir_for", "jobs_run", "SNAKEFILE"]
+__all__ = ["main", "build_parser", "cache_root", "workdir_for", "jobs_run", "workflow_root",
+           "SNAKEFILE"]
 
-#: the workflow the command runs (the package is installed from the repository)
-SNAKEFILE = Path(__file__).resolve().parents[2] / "workflow" / "Snakefile"
+
+def workflow_root() -> Path:
+    """The folder holding the workflow's ``workflow/``, ``scripts/`` and ``config/``.
+
+    Returns
+    -------
+    root : pathlib.Path
+        The repository when the package is run from a checkout (or an
+        editable install), so that the workflow being edited is the one that
+        runs; otherwise the copy installed with the package,
+        ``abagen_core/_workflow`` (see setup.py).
+    """
+    package = Path(__file__).resolve().parents[1]
+    checkout = package.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "workflow" / "Snakefile").is_file():
+        return checkout
+    return package / "_workflow"
+
+
+#: the workflow the command runs
+SNAKEFILE = workflow_root() / "workflow" / "Snakefile"
 
 _GIFTI = (".gii", ".gii.gz")
 _LR_MIRROR = ["None", "bidirectional", "leftright", "rightleft"]
@@ -527,14 +547,7 @@ def _snakemake_command(workdir: Path, configfile: Path, cores: int, targets: lis
            "--cores", str(cores),
            "--rerun-incomplete",
            # only our config: not merged with the repository's config/config.yaml
-           "--replace-workflow-config",
-           # WORKAROUND: the workflow's `params: options=stage_options(...)` carry
-           # the whole option set of the first variant using a stage key, so the
-           # `params` trigger would re-run shared, atlas-independent jobs whenever
-           # a call differs in a downstream option. Options are already in every
-           # output path (stage keys), the atlas name is a content hash and the
-           # data folder has its own working folder, so `params` adds nothing here.
-           "--rerun-triggers", "mtime", "input", "code", "software-env"]
+           "--replace-workflow-config"]
     if locked:
         cmd.append("--nolock")  # calls are serialised by _locked(); no stale locks
     return cmd + targets
@@ -644,8 +657,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     verbose = args.verbose
     start = time.perf_counter()
     if not SNAKEFILE.is_file():
-        print(f"abagen: error: the workflow {SNAKEFILE} is missing; install abagen-core "
-              "from its repository (pip install -e .)", file=sys.stderr)
+        print(f"abagen: error: the workflow {SNAKEFILE} is missing; reinstall abagen-core "
+              "(pip install abagen-core, or pip install . in its repository)", file=sys.stderr)
         return 1
     data_dir = _data_dir(args.data_dir)
     workdir = workdir_for(args.cache_dir, args.data_dir)

@@ -207,13 +207,15 @@ class Plan:
 
 
 def resolve_data_dir(data_dir: str | None) -> str:
-    """The data folder as abagen resolves it: argument, $ABAGEN_DATA, ~/abagen-data."""
-    if data_dir:
-        return os.path.expandvars(os.path.expanduser(str(data_dir)))
-    env = os.environ.get("ABAGEN_DATA")
-    if env:
-        return env
-    return str(Path.home() / "abagen-data")
+    """The data folder the workflow reads (only reads: nothing is created or tested).
+
+    :func:`abagen_core.datasets.layout.resolve_data_dir`, the rule of the
+    Python API: `data_dir`, else the first of ``$ABAGEN_DATA``,
+    ``~/abagen-data`` and the working folder that holds the data.
+    """
+    from abagen_core.datasets.layout import resolve_data_dir as _resolve_data_dir
+
+    return str(_resolve_data_dir(data_dir, writable=False))
 
 
 def build_plan(config: Mapping[str, Any], base: str | os.PathLike = ".") -> Plan:
