@@ -37,7 +37,7 @@ rule combine_donors:
     log:
         "logs/combine_donors/{atlas}_{variant}.log",
     benchmark:
-        "benchmarks/combine_donors/{atlas}_{variant}.tsv"
+        "logs/benchmarks/combine_donors/{atlas}_{variant}.tsv"
     threads: 1
     priority: FINISH_PRIORITY
     resources:
@@ -62,7 +62,7 @@ rule donor_expression:
     log:
         "logs/donor_expression/{atlas}_{variant}_{donor}.log",
     benchmark:
-        "benchmarks/donor_expression/{atlas}_{variant}_{donor}.tsv"
+        "logs/benchmarks/donor_expression/{atlas}_{variant}_{donor}.tsv"
     threads: 1
     priority: FINISH_PRIORITY
     resources:

@@ -22,7 +22,7 @@ rule convert_donor:
     log:
         "logs/convert_donor/{donor}.log",
     benchmark:
-        "benchmarks/convert_donor/{donor}.tsv"
+        "logs/benchmarks/convert_donor/{donor}.tsv"
     # the streamed parse is single-threaded: one core per donor, donors in parallel
     threads: 1
     priority: convert_priority
@@ -47,7 +47,7 @@ rule convert_rnaseq:
     log:
         "logs/convert_rnaseq/{donor}.log",
     benchmark:
-        "benchmarks/convert_rnaseq/{donor}.tsv"
+        "logs/benchmarks/convert_rnaseq/{donor}.tsv"
     threads: 2
     resources:
         mem_mb=scaled_mem(1000),

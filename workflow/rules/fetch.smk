@@ -22,7 +22,7 @@ rule obtain_raw:
     log:
         "logs/obtain_raw/{donor}.log",
     benchmark:
-        "benchmarks/obtain_raw/{donor}.tsv"
+        "logs/benchmarks/obtain_raw/{donor}.tsv"
     localrule: True
     retries: 2
     threads: 1
@@ -47,7 +47,7 @@ rule obtain_t1:
     log:
         "logs/obtain_t1/{donor}.log",
     benchmark:
-        "benchmarks/obtain_t1/{donor}.tsv"
+        "logs/benchmarks/obtain_t1/{donor}.tsv"
     localrule: True
     retries: 2
     threads: 1
@@ -74,7 +74,7 @@ rule obtain_rnaseq:
     log:
         "logs/obtain_rnaseq/{donor}.log",
     benchmark:
-        "benchmarks/obtain_rnaseq/{donor}.tsv"
+        "logs/benchmarks/obtain_rnaseq/{donor}.tsv"
     localrule: True
     retries: 2
     threads: 1

@@ -17,7 +17,7 @@ rule label_samples:
     log:
         "logs/label_samples/{atlas}_{key}_{donor}.log",
     benchmark:
-        "benchmarks/label_samples/{atlas}_{key}_{donor}.tsv"
+        "logs/benchmarks/label_samples/{atlas}_{key}_{donor}.tsv"
     threads: 1
     priority: PROBE_CHAIN_PRIORITY
     resources:
@@ -44,7 +44,7 @@ rule normalize_donor:
     log:
         "logs/normalize_donor/{atlas}_{key}_{donor}.log",
     benchmark:
-        "benchmarks/normalize_donor/{atlas}_{key}_{donor}.tsv"
+        "logs/benchmarks/normalize_donor/{atlas}_{key}_{donor}.tsv"
     threads: 1
     priority: FINISH_PRIORITY
     resources:

@@ -30,7 +30,7 @@ rule samples_in_mask:
     log:
         "logs/samples_in_mask/{name}.log",
     benchmark:
-        "benchmarks/samples_in_mask/{name}.tsv"
+        "logs/benchmarks/samples_in_mask/{name}.tsv"
     threads: 1
     resources:
         mem_mb=scaled_mem(4000),
@@ -57,7 +57,7 @@ rule map_samples:
     log:
         "logs/map_samples/{name}.log",
     benchmark:
-        "benchmarks/map_samples/{name}.tsv"
+        "logs/benchmarks/map_samples/{name}.tsv"
     threads: 1
     resources:
         mem_mb=scaled_mem(4000),
@@ -84,7 +84,7 @@ rule interpolated_map_volume:
     log:
         "logs/interpolated_map/{name}_{gene}.log",
     benchmark:
-        "benchmarks/interpolated_map/{name}_{gene}.tsv"
+        "logs/benchmarks/interpolated_map/{name}_{gene}.tsv"
     threads: 1
     resources:
         mem_mb=scaled_mem(2000),
@@ -112,7 +112,7 @@ rule interpolated_map_surface:
     log:
         "logs/interpolated_map/{name}_{gene}_surface.log",
     benchmark:
-        "benchmarks/interpolated_map/{name}_{gene}_surface.tsv"
+        "logs/benchmarks/interpolated_map/{name}_{gene}_surface.tsv"
     threads: 1
     resources:
         mem_mb=scaled_mem(2000),
@@ -140,7 +140,7 @@ rule map_metadata:
     log:
         "logs/map_metadata/{name}.log",
     benchmark:
-        "benchmarks/map_metadata/{name}.tsv"
+        "logs/benchmarks/map_metadata/{name}.tsv"
     threads: 1
     resources:
         mem_mb=500,

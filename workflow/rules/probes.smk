@@ -20,7 +20,7 @@ rule intensity_filter:
     log:
         "logs/intensity_filter/{key}.log",
     benchmark:
-        "benchmarks/intensity_filter/{key}.tsv"
+        "logs/benchmarks/intensity_filter/{key}.tsv"
     threads: 1
     priority: PROBE_CHAIN_PRIORITY
     resources:
@@ -43,7 +43,7 @@ rule probe_summary:
     log:
         "logs/probe_summary/{key}_{donor}.log",
     benchmark:
-        "benchmarks/probe_summary/{key}_{donor}.tsv"
+        "logs/benchmarks/probe_summary/{key}_{donor}.tsv"
     threads: 1
     priority: PROBE_CHAIN_PRIORITY
     resources:
@@ -68,7 +68,7 @@ rule select_probes:
     log:
         "logs/select_probes/{key}.log",
     benchmark:
-        "benchmarks/select_probes/{key}.tsv"
+        "logs/benchmarks/select_probes/{key}.tsv"
     threads: 1
     priority: PROBE_CHAIN_PRIORITY
     resources:
@@ -94,7 +94,7 @@ rule donor_genes:
     log:
         "logs/donor_genes/{key}_{donor}.log",
     benchmark:
-        "benchmarks/donor_genes/{key}_{donor}.tsv"
+        "logs/benchmarks/donor_genes/{key}_{donor}.tsv"
     threads: 1
     priority: AFTER_SELECTION_PRIORITY
     resources:

@@ -64,7 +64,7 @@ rule qc_figures:
     log:
         "logs/qc_figures/{atlas}_{variant}.log",
     benchmark:
-        "benchmarks/qc_figures/{atlas}_{variant}.tsv"
+        "logs/benchmarks/qc_figures/{atlas}_{variant}.tsv"
     threads: 1
     resources:
         mem_mb=scaled_mem(2000),
@@ -131,7 +131,7 @@ rule robustness_summary:
     log:
         "logs/robustness_summary/{atlas}.log",
     benchmark:
-        "benchmarks/robustness_summary/{atlas}.tsv"
+        "logs/benchmarks/robustness_summary/{atlas}.tsv"
     threads: 1
     resources:
         mem_mb=scaled_mem(2000),

@@ -18,7 +18,7 @@ rule prepare_probes:
     log:
         "logs/prepare_probes/{which}.log",
     benchmark:
-        "benchmarks/prepare_probes/{which}.tsv"
+        "logs/benchmarks/prepare_probes/{which}.tsv"
     threads: 1
     priority: PROBE_CHAIN_PRIORITY
     resources:
@@ -45,7 +45,7 @@ rule prepare_samples:
     log:
         "logs/prepare_samples/{donor}_{key}.log",
     benchmark:
-        "benchmarks/prepare_samples/{donor}_{key}.tsv"
+        "logs/benchmarks/prepare_samples/{donor}_{key}.tsv"
     threads: 1
     priority: PROBE_CHAIN_PRIORITY
     resources:
