@@ -148,3 +148,16 @@ def test_dry_run_and_lint_change_no_file_and_a_real_run_repairs(damaged):
     assert "pid 1 " not in damaged["run lock"].read_text()
     assert (root / paths.STATE_DIR / "checked-atlases.json").is_file()
     assert (root / target).is_file()
+
+
+def test_late_start_leaves_snakemakes_own_locks(tmp_path):
+    """From onstart, Snakemake's locks are this run's: they stay."""
+    lock = tmp_path / ".snakemake" / "locks" / "0.output.lock"
+    lock.parent.mkdir(parents=True)
+    lock.write_text("x")
+    start = wd.RunStart(_workflow(), tmp_path)
+    try:
+        start(late=True)
+        assert start.lock.acquired and lock.exists()
+    finally:
+        start.lock.release()

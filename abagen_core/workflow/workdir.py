@@ -208,7 +208,8 @@ def _file_problem(path: Path, rel: str) -> str | None:
     return None
 
 
-def repair_workdir(root: PathLike, *, log: Log | None = None) -> list[str]:
+def repair_workdir(root: PathLike, *, log: Log | None = None,
+                   snakemake_locks: bool = True) -> list[str]:
     """Clean up what interrupted runs left in working folder `root`.
 
     Call only while holding the run lock (:func:`acquire_run_lock`): it
@@ -223,6 +224,9 @@ def repair_workdir(root: PathLike, *, log: Log | None = None) -> list[str]:
     root : path-like
     log : callable, optional
         Receives one line per action.
+    snakemake_locks : bool, default=True
+        Remove Snakemake's directory locks. False once Snakemake has taken
+        its own locks for this run (from an ``onstart:`` handler).
 
     Returns
     -------
@@ -236,7 +240,7 @@ def repair_workdir(root: PathLike, *, log: Log | None = None) -> list[str]:
         if log is not None:
             log(msg)
 
-    locks = sorted((root / ".snakemake" / "locks").glob("*.lock"))
+    locks = sorted((root / ".snakemake" / "locks").glob("*.lock")) if snakemake_locks else []
     if locks:
         for lock in locks:
             lock.unlink(missing_ok=True)
@@ -295,7 +299,8 @@ def repair_workdir(root: PathLike, *, log: Log | None = None) -> list[str]:
     return actions
 
 
-def prepare_workdir(root: PathLike, *, log: Log | None = None) -> RunLock:
+def prepare_workdir(root: PathLike, *, log: Log | None = None,
+                    snakemake_locks: bool = True) -> RunLock:
     """Start a run in `root`: take the run lock, then repair what interrupted runs left.
 
     When another run holds the lock nothing is touched; the returned lock
@@ -308,6 +313,8 @@ def prepare_workdir(root: PathLike, *, log: Log | None = None) -> RunLock:
         The working folder.
     log : callable, optional
         Receives one line per action or warning.
+    snakemake_locks : bool, default=True
+        See :func:`repair_workdir`.
 
     Returns
     -------
@@ -316,7 +323,7 @@ def prepare_workdir(root: PathLike, *, log: Log | None = None) -> RunLock:
     """
     lock = acquire_run_lock(root)
     if lock.acquired:
-        repair_workdir(root, log=log)
+        repair_workdir(root, log=log, snakemake_locks=snakemake_locks)
     elif log is not None:
         log(f"Another run of this workflow is using {Path(root).resolve()} ({lock.holder}). "
             "This run does not check or repair its files, and Snakemake refuses to start "
@@ -382,11 +389,18 @@ class RunStart:
     also: tuple[Callable[[], Any], ...] = ()
     lock: RunLock | None = None
 
-    def __call__(self) -> None:
-        """Start the run if this is a real run and it has not started yet."""
+    def __call__(self, *, late: bool = False) -> None:
+        """Start the run if this is a real run and it has not started yet.
+
+        Parameters
+        ----------
+        late : bool, default=False
+            Called from an ``onstart:`` handler: Snakemake holds its own
+            directory locks by then, so they are left alone.
+        """
         if self.lock is not None or not is_real_run(self.workflow):
             return
-        self.lock = prepare_workdir(self.root, log=self.log)
+        self.lock = prepare_workdir(self.root, log=self.log, snakemake_locks=not late)
         if self.lock.acquired:
             for step in self.also:
                 step()

@@ -82,6 +82,12 @@ START_RUN = workdir.RunStart(
 )
 
 
+# fallback for targets whose jobs have no input function (the obtain_* rules):
+# too late to change Snakemake's plan, but the run lock is taken all the same
+onstart:
+    START_RUN(late=True)
+
+
 wildcard_constraints:
     donor="|".join(DONORS),
     atlas="|".join(PLAN.atlases),
