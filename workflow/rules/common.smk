@@ -5,7 +5,6 @@
 # Parsing this file, `snakemake -n` and `snakemake --lint` write nothing.
 
 import inspect
-import os
 from pathlib import Path
 
 from snakemake.logging import logger
