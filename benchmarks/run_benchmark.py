@@ -28,7 +28,7 @@ and, with ``--abagen-python``, N single abagen runs (``sweep-abagen``).
 
 Every command runs under ``/usr/bin/time -v`` (wall time, maximum RSS) while
 the harness samples the summed RSS of the whole process tree; Snakemake's
-per-job benchmark files (``benchmarks/<rule>/*.tsv``) give the peak RSS per
+per-job benchmark files (``logs/benchmarks/<rule>/*.tsv``) give the peak RSS per
 rule. Results go to ``<work>/results.json``, ``results.csv`` and
 ``rules.csv``; command logs to ``<work>/logs/``. See benchmarks/README.md.
 """
@@ -132,7 +132,7 @@ class RunResult:
 
 @dataclass
 class JobBenchmark:
-    """One Snakemake benchmark file (``benchmarks/<rule>/<name>.tsv``)."""
+    """One Snakemake benchmark file (``logs/benchmarks/<rule>/<name>.tsv``)."""
 
     rule: str
     name: str
@@ -309,7 +309,7 @@ def _float_or_none(value: str | None) -> float | None:
 
 def benchmark_snapshot(workdir: str | os.PathLike) -> dict[str, int]:
     """Modification times (ns) of the benchmark files now in a working directory."""
-    root = Path(workdir) / "benchmarks"
+    root = Path(workdir) / "logs" / "benchmarks"
     return {str(f): f.stat().st_mtime_ns for f in root.glob("*/*.tsv")}
 
 
@@ -320,7 +320,7 @@ def read_benchmarks(workdir: str | os.PathLike,
     Parameters
     ----------
     workdir : path-like
-        Snakemake working directory; files are ``benchmarks/<rule>/*.tsv``.
+        Snakemake working directory; files are ``logs/benchmarks/<rule>/*.tsv``.
     before : mapping, optional
         A :func:`benchmark_snapshot` taken before a run: only files that are
         new or changed since are read, i.e. the jobs of that run.
@@ -332,7 +332,7 @@ def read_benchmarks(workdir: str | os.PathLike,
         of the last row); values Snakemake could not measure (``NA``, ``-``)
         are None.
     """
-    root = Path(workdir) / "benchmarks"
+    root = Path(workdir) / "logs" / "benchmarks"
     jobs = []
     for tsv in sorted(root.glob("*/*.tsv")):
         if before is not None and before.get(str(tsv)) == tsv.stat().st_mtime_ns:

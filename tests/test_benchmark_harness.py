@@ -108,7 +108,7 @@ def _write_tsv(path: Path, rows: list[tuple[str, str]]) -> None:
 
 
 def test_read_and_summarise_benchmarks(rb, tmp_path):
-    bench = tmp_path / "benchmarks"
+    bench = tmp_path / "logs" / "benchmarks"
     _write_tsv(bench / "convert_matrix" / "9861_microarray.tsv", [("10.5", "1500.25")])
     _write_tsv(bench / "convert_matrix" / "9861_pacall.tsv", [("8.0", "900.0")])
     _write_tsv(bench / "select_probes" / "abc.tsv", [("0.01", "NA")])
@@ -244,7 +244,7 @@ rule toy:
     output:
         "results/{atlas}/{variant}/expression.csv",
     benchmark:
-        "benchmarks/toy/{atlas}_{variant}.tsv"
+        "logs/benchmarks/toy/{atlas}_{variant}.tsv"
     shell:
         "echo 'label,G1' > {output} && echo '1,0.5' >> {output}"
 """

@@ -688,8 +688,8 @@ def test_unreadable_but_intact_file_is_kept(tmp_path):
 
 
 def test_leftovers_of_an_interrupted_run_are_cleaned(workdir):
-    """Snakemake's stale lock, temporary files of interrupted writes and the results of
-    an interrupted job go; complete files stay."""
+    """Snakemake's stale lock and temporary files of interrupted writes go; complete
+    files stay (outputs of interrupted jobs are left to Snakemake's --rerun-incomplete)."""
     locks = workdir / ".snakemake" / "locks"
     locks.mkdir(parents=True)
     (locks / "0.input.lock").write_text("x")
@@ -699,21 +699,13 @@ def test_leftovers_of_an_interrupted_run_are_cleaned(workdir):
             workdir / "resources" / "genes" / "k" / ".genes_x.parquet.tmp77"]
     for tmp in tmps:
         tmp.write_bytes(b"partial")
-    import base64
-
-    incomplete = workdir / ".snakemake" / "incomplete"
-    incomplete.mkdir(parents=True)
-    for rel in ("results/dk/default/expression.csv", "results/dk/default/counts.csv"):
-        (incomplete / base64.urlsafe_b64encode(rel.encode()).decode()).write_text("{}")
     actions = wd.repair_workdir(workdir)
     assert not list(locks.iterdir())
     assert _leftovers(workdir) == []
     res = workdir / "results" / "dk" / "default"
-    assert not (res / "expression.csv").exists() and not (res / "counts.csv").exists()
     assert (res / "metadata.json").exists() and (res / "expression.parquet").exists()
     assert any("interrupted run" in a for a in actions)
     assert sum("interrupted write" in a for a in actions) == 3
-    assert sum("its job was interrupted" in a for a in actions) == 2
 
 
 _HOLDER = textwrap.dedent("""
@@ -940,7 +932,8 @@ def test_killed_run_restarts_to_identical_results(point, baseline, small_data, t
     assert restart.returncode == 0, restart.stderr[-4000:]
     log = restart.stdout + restart.stderr
     assert "left by an interrupted run" in log
-    assert ("interrupted write" in log) if converting else ("its job was interrupted" in log)
+    if converting:
+        assert "interrupted write" in log
     _assert_same_results(workdir, baseline)
     _assert_clean(workdir)
 

@@ -165,7 +165,7 @@ def check_atlas_spec(spec: Any) -> list[str]:
     return found
 
 def check_atlases(atlases: Mapping[str, Any], *, state_dir: PathLike | None = None,
-                  log: Log | None = None) -> list[str]:
+                  log: Log | None = None, save: bool = True) -> list[str]:
     """Check every configured atlas (see :func:`check_atlas_spec`) before any job.
 
     Parameters
@@ -177,6 +177,11 @@ def check_atlases(atlases: Mapping[str, Any], *, state_dir: PathLike | None = No
         modification time), so unchanged atlases are not loaded again.
     log : callable, optional
         Receives each warning.
+    save : bool, default=True
+        Write what was checked to `state_dir`. False when the Snakefile is
+        parsed (parsing never writes a file); the start of a real run calls
+        again with True, which reads the atlases again only when they were
+        not remembered.
 
     Returns
     -------
@@ -194,7 +199,7 @@ def check_atlases(atlases: Mapping[str, Any], *, state_dir: PathLike | None = No
             msgs = check_atlas_spec(spec)
         seen[key] = msgs
         found += msgs
-    if state is not None and seen != known:
+    if save and state is not None and seen != known:
         with contextlib.suppress(OSError):
             write_state(state, seen)
     for msg in found:

@@ -1,26 +1,22 @@
-"""Guards against bad input, interrupted runs and concurrent runs.
+"""Repairing a working folder at the start of a run, and the per-folder run lock.
 
-Three groups of checks, so that bad input fails early with a message naming
-the config key or the file, and no run ever uses or leaves broken files:
+Nothing here runs when the Snakefile is parsed, for ``snakemake -n`` or for
+``snakemake --lint``: ``workflow/rules/common.smk`` calls a :class:`RunStart`
+from its input functions, and it acts only in the main process of a real
+run (:func:`is_real_run`), once, before Snakemake looks at any file.
 
-- **Before any job runs** (called from ``workflow/rules/common.smk`` when
-  the Snakefile is parsed): the config against its schema, with one short
-  line per problem (:func:`check_config`); the data folder
-  (:func:`check_data_dir`); every atlas (:func:`check_atlases`).
-- **While the data are read**: a donor's expression and PACall matrices must
-  agree with its ``Probes.csv`` and ``SampleAnnot.csv``
-  (:func:`check_converted_matrix` after the CSV -> parquet conversion,
-  :func:`check_donor_tables` in the Python API).
-- **When a run starts in a working folder** (:func:`prepare_workdir`): a
-  run lock (``.snakemake/abagen/run.lock``, an OS file lock released when the
-  process ends, even on SIGKILL) tells whether another run of the workflow is
-  alive in the folder. Holding it proves none is, so what an interrupted run
-  left behind is cleaned up: Snakemake's stale directory locks, temporary
-  files of interrupted atomic writes, results of interrupted jobs, and cached
-  files that fail a cheap check of their parquet footer and of the
-  ``abagen_core`` kind / schema metadata (:func:`parquet_problem`; data pages
-  are not read). Files that passed are remembered by size and modification
-  time, so a warm re-run checks only new files.
+- A run lock (``.snakemake/abagen/run.lock``, an OS file lock released when
+  the process ends, even on SIGKILL) tells whether another run of the
+  workflow is alive in the folder (:func:`acquire_run_lock`).
+- Holding it proves none is, so what an interrupted run left behind is
+  cleaned up (:func:`repair_workdir`): Snakemake's stale directory locks
+  (without them a killed run would need ``--unlock``), temporary files of
+  interrupted atomic writes, and cached files that fail a cheap check of
+  their parquet footer and of the ``abagen_core`` kind / schema metadata
+  (:func:`parquet_problem`; data pages are not read). Files that passed are
+  remembered by size and modification time, so a warm re-run checks only
+  new files. Outputs of interrupted jobs are Snakemake's business
+  (``rerun-incomplete: true`` in the workflow profiles).
 
 Corruption inside data pages is caught when a file is read: parquet files are
 written with page checksums (``write_page_checksum=True``) and read with
@@ -33,7 +29,6 @@ they are.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import os
@@ -48,48 +43,28 @@ from typing import Any
 
 from abagen_core.storage.atomic import is_temporary, write_text_atomic
 from abagen_core.storage.checks import parquet_problem
+from abagen_core.workflow import paths
 
-__all__ = ["STATE_DIR", "RunLock", "acquire_run_lock", "repair_workdir", "prepare_workdir",
-           "read_state", "write_state"]
+__all__ = ["STATE_DIR", "RunLock", "RunStart", "acquire_run_lock", "repair_workdir",
+           "prepare_workdir", "is_real_run", "read_state", "write_state"]
 
 PathLike = str | os.PathLike
 Log = Callable[[str], None]
 
 #: state of these checks inside a working folder
-STATE_DIR = Path(".snakemake") / "abagen"
+STATE_DIR = Path(paths.STATE_DIR)
 #: folders of a working folder whose files the start-up check looks at
-CHECKED_FOLDERS = ("resources", "results")
+CHECKED_FOLDERS = (paths.RESOURCES, paths.RESULTS)
 #: directory outputs: a broken file inside invalidates the whole folder, and
 #: the folder is complete only with its marker file
-_DIRECTORY_ARTIFACTS = {"resources/probes/summary/*/summary_*": "summary.json"}
-#: where the workflow keeps matrices written by abagen_core.io.csv_to_parquet
-#: (no abagen_core metadata: their column layout is checked instead)
-_MATRIX_FILES = {"resources/parquet/*/microarray.parquet": "microarray",
-                 "resources/parquet/*/pacall.parquet": "pacall",
-                 "resources/parquet/rnaseq_*/tpm.parquet": "tpm"}
+_DIRECTORY_ARTIFACTS = {paths.glob_pattern(paths.SUMMARY): paths.SUMMARY_MARKER}
+#: matrices written by abagen_core.io.csv_to_parquet (no abagen_core metadata:
+#: their column layout is checked instead)
+_MATRIX_FILES = {paths.glob_pattern(paths.MICROARRAY): "microarray",
+                 paths.glob_pattern(paths.PACALL): "pacall",
+                 paths.glob_pattern(paths.RNASEQ_TPM): "tpm"}
 #: checksum files of the conversion ('<sha256>  <name>')
-_CHECKSUM_FILES = "resources/parquet/*/*.sha256"
-
-
-# --------------------------------------------------------------------------- config
-
-
-# --------------------------------------------------------------------------- data folder
-
-
-# --------------------------------------------------------------------------- atlases
-
-
-# --------------------------------------------------------------------------- data files
-
-
-    # PACall values (0 or 1) are checked while converting (io.csv_to_parquet)
-
-
-# --------------------------------------------------------------------------- parquet files
-
-
-# --------------------------------------------------------------------------- working folder
+_CHECKSUM_FILES = paths.glob_pattern(paths.CHECKSUM)
 
 
 @dataclass
@@ -167,6 +142,16 @@ def acquire_run_lock(root: PathLike) -> RunLock:
 
 
 def read_state(path: Path) -> dict[str, Any]:
+    """A JSON state file of :data:`STATE_DIR` (empty when absent or unreadable).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+
+    Returns
+    -------
+    state : dict
+    """
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -175,6 +160,13 @@ def read_state(path: Path) -> dict[str, Any]:
 
 
 def write_state(path: Path, data: Any) -> None:
+    """Write a JSON state file atomically.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+    data : JSON-serialisable
+    """
     write_text_atomic(json.dumps(data, sort_keys=True), path)
 
 
@@ -183,22 +175,6 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
-
-
-def _incomplete_outputs(root: Path) -> list[Path]:
-    """Files Snakemake marked incomplete (jobs started, never finished)."""
-    base = root / ".snakemake" / "incomplete"
-    out = []
-    for dirpath, _, names in os.walk(base):
-        rel = Path(dirpath).relative_to(base)
-        prefix = "".join(part.lstrip("@") for part in rel.parts)
-        for name in names:
-            try:
-                target = base64.urlsafe_b64decode(prefix + name).decode()
-            except (ValueError, UnicodeDecodeError):
-                continue
-            out.append(Path(target))
-    return out
 
 
 def _directory_artifact(rel: str) -> tuple[str, str] | None:
@@ -232,13 +208,13 @@ def _file_problem(path: Path, rel: str) -> str | None:
     return None
 
 
-def repair_workdir(root: PathLike, *, log: Log | None = None) -> list[str]:
+def repair_workdir(root: PathLike, *, log: Log | None = None,
+                   snakemake_locks: bool = True) -> list[str]:
     """Clean up what interrupted runs left in working folder `root`.
 
     Call only while holding the run lock (:func:`acquire_run_lock`): it
     removes Snakemake's directory locks, temporary files of interrupted
-    atomic writes under ``resources/`` and ``results/``, result files of
-    interrupted jobs, and cached files that fail :func:`parquet_problem` (a
+    atomic writes under ``resources/`` and ``results/``, and cached files that fail :func:`parquet_problem` (a
     broken file inside a directory output removes the whole folder), so
     that Snakemake rebuilds them. Files that passed are remembered by size
     and modification time in ``.snakemake/abagen/checked-files.json``.
@@ -248,6 +224,9 @@ def repair_workdir(root: PathLike, *, log: Log | None = None) -> list[str]:
     root : path-like
     log : callable, optional
         Receives one line per action.
+    snakemake_locks : bool, default=True
+        Remove Snakemake's directory locks. False once Snakemake has taken
+        its own locks for this run (from an ``onstart:`` handler).
 
     Returns
     -------
@@ -261,21 +240,12 @@ def repair_workdir(root: PathLike, *, log: Log | None = None) -> list[str]:
         if log is not None:
             log(msg)
 
-    locks = sorted((root / ".snakemake" / "locks").glob("*.lock"))
+    locks = sorted((root / ".snakemake" / "locks").glob("*.lock")) if snakemake_locks else []
     if locks:
         for lock in locks:
             lock.unlink(missing_ok=True)
         act(f"removed Snakemake's lock of {root}, left by an interrupted run (no run is "
             "alive there)")
-    for target in _incomplete_outputs(root):
-        # results of interrupted jobs go at once (intermediate files are left to
-        # Snakemake's --rerun-incomplete)
-        if target.is_absolute() or target.parts[:1] != ("results",):
-            continue
-        full = root / target
-        if full.exists() or full.is_symlink():
-            _remove(full)
-            act(f"removed {target}: its job was interrupted; it will be rebuilt")
 
     state = root / STATE_DIR / "checked-files.json"
     known = read_state(state)
@@ -329,7 +299,8 @@ def repair_workdir(root: PathLike, *, log: Log | None = None) -> list[str]:
     return actions
 
 
-def prepare_workdir(root: PathLike, *, log: Log | None = None) -> RunLock:
+def prepare_workdir(root: PathLike, *, log: Log | None = None,
+                    snakemake_locks: bool = True) -> RunLock:
     """Start a run in `root`: take the run lock, then repair what interrupted runs left.
 
     When another run holds the lock nothing is touched; the returned lock
@@ -342,6 +313,8 @@ def prepare_workdir(root: PathLike, *, log: Log | None = None) -> RunLock:
         The working folder.
     log : callable, optional
         Receives one line per action or warning.
+    snakemake_locks : bool, default=True
+        See :func:`repair_workdir`.
 
     Returns
     -------
@@ -350,10 +323,84 @@ def prepare_workdir(root: PathLike, *, log: Log | None = None) -> RunLock:
     """
     lock = acquire_run_lock(root)
     if lock.acquired:
-        repair_workdir(root, log=log)
+        repair_workdir(root, log=log, snakemake_locks=snakemake_locks)
     elif log is not None:
         log(f"Another run of this workflow is using {Path(root).resolve()} ({lock.holder}). "
             "This run does not check or repair its files, and Snakemake refuses to start "
             "jobs whose files that run is writing: wait until it has finished (do not use "
             "--unlock while it runs).")
     return lock
+
+
+def is_real_run(workflow: Any) -> bool:
+    """True in the main process of a Snakemake run that executes jobs.
+
+    False while the Snakefile is parsed (no executor is chosen yet), for
+    ``--dry-run``, ``--touch``, ``--lint``, ``--report``, ``--summary`` and
+    the other commands that do not execute (no executor), and in the
+    processes Snakemake starts for single jobs (cluster jobs, groups).
+
+    Parameters
+    ----------
+    workflow : snakemake.workflow.Workflow
+        The ``workflow`` object of a Snakefile.
+
+    Returns
+    -------
+    real : bool
+    """
+    return (getattr(workflow, "executor_plugin", None) is not None
+            and not workflow.dryrun and not workflow.touch and workflow.is_main_process)
+
+
+@dataclass
+class RunStart:
+    """The start of a real run: run lock, repair of the folder, then `also`.
+
+    Call it from the input functions of the workflow: Snakemake evaluates
+    the first of them when it starts planning (building its DAG), before it
+    looks at any file or at its own directory lock, and only then is it
+    known whether this is a real run. A Snakemake ``onstart:`` handler would
+    come too late: it runs once the plan is made, with removed files
+    counted as present, and after Snakemake has refused a folder with a
+    stale lock. The call does nothing unless :func:`is_real_run`, and acts
+    once per process.
+
+    Parameters
+    ----------
+    workflow : snakemake.workflow.Workflow
+    root : path-like
+        The working folder.
+    log : callable, optional
+        Receives one line per action or warning.
+    also : sequence of callables, optional
+        Called (without arguments) after the repair, while the lock is held:
+        e.g. saving the atlas check results.
+
+    Attributes
+    ----------
+    lock : RunLock or None
+        The run lock, held until the process ends (None before the start).
+    """
+
+    workflow: Any
+    root: PathLike
+    log: Log | None = None
+    also: tuple[Callable[[], Any], ...] = ()
+    lock: RunLock | None = None
+
+    def __call__(self, *, late: bool = False) -> None:
+        """Start the run if this is a real run and it has not started yet.
+
+        Parameters
+        ----------
+        late : bool, default=False
+            Called from an ``onstart:`` handler: Snakemake holds its own
+            directory locks by then, so they are left alone.
+        """
+        if self.lock is not None or not is_real_run(self.workflow):
+            return
+        self.lock = prepare_workdir(self.root, log=self.log, snakemake_locks=not late)
+        if self.lock.acquired:
+            for step in self.also:
+                step()

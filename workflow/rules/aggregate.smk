@@ -4,69 +4,68 @@
 
 rule combine_donors:
     input:
-        unpack(regional_inputs),
+        unpack(combine_inputs),
     output:
         expression=report(
-            "results/{atlas}/{variant}/expression.csv",
+            RESULT["expression.csv"],
             caption="../report/expression.rst",
             category="Expression",
             labels={"atlas": "{atlas}", "variant": "{variant}", "file": "expression"},
         ),
-        parquet="results/{atlas}/{variant}/expression.parquet",
+        parquet=RESULT["expression.parquet"],
         counts=report(
-            "results/{atlas}/{variant}/counts.csv",
+            RESULT["counts.csv"],
             caption="../report/counts.rst",
             category="Counts",
             labels={"atlas": "{atlas}", "variant": "{variant}", "file": "counts"},
         ),
         methods=report(
-            "results/{atlas}/{variant}/report.md",
+            RESULT["report.md"],
             caption="../report/methods.rst",
             category="Methods",
             labels={"atlas": "{atlas}", "variant": "{variant}", "file": "methods"},
         ),
-        metadata="results/{atlas}/{variant}/metadata.json",
+        metadata=RESULT["metadata.json"],
+    log:
+        log_file("combine_donors", "{atlas}_{variant}"),
+    benchmark:
+        benchmark_file("combine_donors", "{atlas}_{variant}")
+    priority: FINISH_PRIORITY
+    conda:
+        "../envs/abagen.yaml"
+    threads: 1
+    resources:
+        mem_mb=scaled_mem(1000),
+        runtime=10,
     params:
         code=code("combine_donors"),
         options=variant_params,
         atlas=atlas_description,
         donors=DONORS,
         synthetic=SYNTHETIC,
-    conda:
-        "../envs/abagen.yaml"
-    log:
-        "logs/combine_donors/{atlas}_{variant}.log",
-    benchmark:
-        "benchmarks/combine_donors/{atlas}_{variant}.tsv"
-    threads: 1
-    priority: FINISH_PRIORITY
-    resources:
-        mem_mb=scaled_mem(1000),
-        runtime=10,
     script:
         "../../scripts/combine_donors.py"
 
 
 rule donor_expression:
     input:
-        normalized=donor_normalized,
-        labels=donor_labels,
+        unpack(donor_expression_inputs),
     output:
-        expression="results/{atlas}/{variant}/donors/expression_{donor}.csv",
+        expression=paths.DONOR_EXPRESSION,
+    log:
+        log_file("donor_expression", "{atlas}_{variant}_{donor}"),
+    benchmark:
+        benchmark_file("donor_expression", "{atlas}_{variant}_{donor}")
+    priority: FINISH_PRIORITY
+    conda:
+        "../envs/abagen.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
     params:
         code=code("donor_expression"),
         options=variant_params,
         atlas=atlas_description,
-    conda:
-        "../envs/abagen.yaml"
-    log:
-        "logs/donor_expression/{atlas}_{variant}_{donor}.log",
-    benchmark:
-        "benchmarks/donor_expression/{atlas}_{variant}_{donor}.tsv"
-    threads: 1
-    priority: FINISH_PRIORITY
-    resources:
-        mem_mb=500,
-        runtime=5,
     script:
         "../../scripts/donor_expression.py"

@@ -9,48 +9,48 @@ rule convert_donor:
     input:
         unpack(raw_files),
     output:
-        microarray="resources/parquet/{donor}/microarray.parquet",
-        microarray_checksum="resources/parquet/{donor}/microarray.sha256",
-        pacall="resources/parquet/{donor}/pacall.parquet",
-        pacall_checksum="resources/parquet/{donor}/pacall.sha256",
-        annotation="resources/parquet/{donor}/annotation.parquet",
-        ontology="resources/parquet/{donor}/ontology.parquet",
-    params:
-        code=code("convert_donor"),
+        microarray=paths.MICROARRAY,
+        microarray_checksum=CHECKSUM["microarray"],
+        pacall=paths.PACALL,
+        pacall_checksum=CHECKSUM["pacall"],
+        annotation=paths.ANNOTATION,
+        ontology=paths.ONTOLOGY,
+    log:
+        log_file("convert_donor", "{donor}"),
+    benchmark:
+        benchmark_file("convert_donor", "{donor}")
+    priority: convert_priority
     conda:
         "../envs/abagen.yaml"
-    log:
-        "logs/convert_donor/{donor}.log",
-    benchmark:
-        "benchmarks/convert_donor/{donor}.tsv"
     # the streamed parse is single-threaded: one core per donor, donors in parallel
     threads: 1
-    priority: convert_priority
     resources:
         mem_mb=scaled_mem(1000),
         runtime=20,
+    params:
+        code=code("convert_donor"),
     script:
         "../../scripts/convert_donor.py"
 
 
 rule convert_rnaseq:
     input:
-        tpm="resources/raw/rnaseq_{donor}/RNAseqTPM.csv",
-        annotation="resources/raw/rnaseq_{donor}/SampleAnnot.csv",
+        tpm=paths.RNASEQ_RAW_TPM,
+        annotation=paths.RNASEQ_RAW_ANNOTATION,
     output:
-        tpm="resources/parquet/rnaseq_{donor}/tpm.parquet",
-        annotation="resources/parquet/rnaseq_{donor}/annotation.parquet",
-    params:
-        code=code("convert_rnaseq"),
+        tpm=paths.RNASEQ_TPM,
+        annotation=paths.RNASEQ_ANNOTATION,
+    log:
+        log_file("convert_rnaseq", "{donor}"),
+    benchmark:
+        benchmark_file("convert_rnaseq", "{donor}")
     conda:
         "../envs/abagen.yaml"
-    log:
-        "logs/convert_rnaseq/{donor}.log",
-    benchmark:
-        "benchmarks/convert_rnaseq/{donor}.tsv"
     threads: 2
     resources:
         mem_mb=scaled_mem(1000),
         runtime=20,
+    params:
+        code=code("convert_rnaseq"),
     script:
         "../../scripts/convert_rnaseq.py"

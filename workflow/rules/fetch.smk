@@ -5,11 +5,23 @@
 
 rule obtain_raw:
     output:
-        microarray=temp("resources/raw/{donor}/MicroarrayExpression.csv"),
-        pacall=temp("resources/raw/{donor}/PACall.csv"),
-        probes="resources/raw/{donor}/Probes.csv",
-        annotation="resources/raw/{donor}/SampleAnnot.csv",
-        ontology="resources/raw/{donor}/Ontology.csv",
+        microarray=temp(RAW["microarray"]),
+        pacall=temp(RAW["pacall"]),
+        probes=RAW["probes"],
+        annotation=RAW["annotation"],
+        ontology=RAW["ontology"],
+    log:
+        log_file("obtain_raw", "{donor}"),
+    benchmark:
+        benchmark_file("obtain_raw", "{donor}")
+    retries: 2
+    localrule: True
+    conda:
+        "../envs/abagen.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=60,
     params:
         code=code("obtain_raw"),
         source=RAW_SOURCE,
@@ -17,51 +29,51 @@ rule obtain_raw:
         download=config["download"],
         api_url=config["api_url"],
         synthetic=config["synthetic"],
-    conda:
-        "../envs/abagen.yaml"
-    log:
-        "logs/obtain_raw/{donor}.log",
-    benchmark:
-        "benchmarks/obtain_raw/{donor}.tsv"
-    localrule: True
-    retries: 2
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=60,
     script:
         "../../scripts/obtain_raw.py"
 
 
 rule obtain_t1:
     output:
-        t1="resources/raw/{donor}/T1.nii.gz",
+        t1=paths.T1,
+    log:
+        log_file("obtain_t1", "{donor}"),
+    benchmark:
+        benchmark_file("obtain_t1", "{donor}")
+    retries: 2
+    localrule: True
+    conda:
+        "../envs/abagen.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=30,
     params:
         code=code("obtain_t1"),
         source=RAW_SOURCE,
         data_dir=DATA_DIR,
         download=config["download"],
         api_url=config["api_url"],
-    conda:
-        "../envs/abagen.yaml"
-    log:
-        "logs/obtain_t1/{donor}.log",
-    benchmark:
-        "benchmarks/obtain_t1/{donor}.tsv"
-    localrule: True
-    retries: 2
-    threads: 1
-    resources:
-        mem_mb=500,
-        runtime=30,
     script:
         "../../scripts/obtain_t1.py"
 
 
 rule obtain_rnaseq:
     output:
-        tpm=temp("resources/raw/rnaseq_{donor}/RNAseqTPM.csv"),
-        annotation="resources/raw/rnaseq_{donor}/SampleAnnot.csv",
+        tpm=temp(paths.RNASEQ_RAW_TPM),
+        annotation=paths.RNASEQ_RAW_ANNOTATION,
+    log:
+        log_file("obtain_rnaseq", "{donor}"),
+    benchmark:
+        benchmark_file("obtain_rnaseq", "{donor}")
+    retries: 2
+    localrule: True
+    conda:
+        "../envs/abagen.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=60,
     params:
         code=code("obtain_rnaseq"),
         source=RAW_SOURCE,
@@ -69,17 +81,5 @@ rule obtain_rnaseq:
         download=config["download"],
         api_url=config["api_url"],
         synthetic=config["synthetic"],
-    conda:
-        "../envs/abagen.yaml"
-    log:
-        "logs/obtain_rnaseq/{donor}.log",
-    benchmark:
-        "benchmarks/obtain_rnaseq/{donor}.tsv"
-    localrule: True
-    retries: 2
-    threads: 1
-    resources:
-        mem_mb=500,
-        runtime=60,
     script:
         "../../scripts/obtain_rnaseq.py"

@@ -4,51 +4,47 @@
 
 rule label_samples:
     input:
-        atlas=atlas_files,
-        samples=samples_of_labels,
+        unpack(label_inputs),
     output:
-        labels="resources/labels/{atlas}/{key}/labels_{donor}.parquet",
+        labels=paths.LABELS,
+    log:
+        log_file("label_samples", "{atlas}_{key}_{donor}"),
+    benchmark:
+        benchmark_file("label_samples", "{atlas}_{key}_{donor}")
+    priority: PROBE_CHAIN_PRIORITY
+    conda:
+        "../envs/abagen.yaml"
+    threads: 1
+    resources:
+        mem_mb=scaled_mem(1000),
+        runtime=10,
     params:
         code=code("label_samples"),
         atlas=atlas_spec,
         options=stage_options("labels"),
-    conda:
-        "../envs/abagen.yaml"
-    log:
-        "logs/label_samples/{atlas}_{key}_{donor}.log",
-    benchmark:
-        "benchmarks/label_samples/{atlas}_{key}_{donor}.tsv"
-    threads: 1
-    priority: PROBE_CHAIN_PRIORITY
-    resources:
-        mem_mb=scaled_mem(1000),
-        runtime=10,
     script:
         "../../scripts/label_samples.py"
 
 
 rule normalize_donor:
     input:
-        genes=genes_of_regional,
-        samples=samples_of_regional,
-        labels=labels_of_regional,
-        atlas=atlas_files,
+        unpack(normalize_inputs),
     output:
-        normalized="resources/regional/{atlas}/{key}/normalized_{donor}.parquet",
+        normalized=paths.NORMALIZED,
+    log:
+        log_file("normalize_donor", "{atlas}_{key}_{donor}"),
+    benchmark:
+        benchmark_file("normalize_donor", "{atlas}_{key}_{donor}")
+    priority: FINISH_PRIORITY
+    conda:
+        "../envs/abagen.yaml"
+    threads: 1
+    resources:
+        mem_mb=scaled_mem(1000),
+        runtime=10,
     params:
         code=code("normalize_donor"),
         atlas=atlas_spec,
         options=stage_options("regional"),
-    conda:
-        "../envs/abagen.yaml"
-    log:
-        "logs/normalize_donor/{atlas}_{key}_{donor}.log",
-    benchmark:
-        "benchmarks/normalize_donor/{atlas}_{key}_{donor}.tsv"
-    threads: 1
-    priority: FINISH_PRIORITY
-    resources:
-        mem_mb=scaled_mem(1000),
-        runtime=10,
     script:
         "../../scripts/normalize_donor.py"

@@ -9,32 +9,32 @@ rule samples_in_mask:
         unpack(samples_in_mask_inputs),
     output:
         expression=report(
-            "results/samples_in_mask/{name}/expression.csv",
+            MASK_RESULT["expression.csv"],
             caption="../report/samples_in_mask.rst",
             category="Samples in mask",
             labels={"name": "{name}", "file": "expression"},
         ),
-        parquet="results/samples_in_mask/{name}/expression.parquet",
-        coordinates="results/samples_in_mask/{name}/coordinates.csv",
-        metadata="results/samples_in_mask/{name}/metadata.json",
-    params:
-        code=code("samples_in_mask"),
-        mask=samples_in_mask_mask,
-        options=samples_in_mask_options,
-        donors=DONORS,
-        synthetic=SYNTHETIC,
+        parquet=MASK_RESULT["expression.parquet"],
+        coordinates=MASK_RESULT["coordinates.csv"],
+        metadata=MASK_RESULT["metadata.json"],
+    log:
+        log_file("samples_in_mask", "{name}"),
+    benchmark:
+        benchmark_file("samples_in_mask", "{name}")
     wildcard_constraints:
         name="[A-Za-z0-9_.-]+",
     conda:
         "../envs/abagen.yaml"
-    log:
-        "logs/samples_in_mask/{name}.log",
-    benchmark:
-        "benchmarks/samples_in_mask/{name}.tsv"
     threads: 1
     resources:
         mem_mb=scaled_mem(4000),
         runtime=20,
+    params:
+        code=code("samples_in_mask"),
+        mask=mask_target("samples_in_mask", "mask"),
+        options=mask_target("samples_in_mask", "options"),
+        donors=DONORS,
+        synthetic=SYNTHETIC,
     script:
         "../../scripts/samples_in_mask.py"
 
@@ -43,107 +43,107 @@ rule map_samples:
     input:
         unpack(map_samples_inputs),
     output:
-        samples="resources/maps/{name}/samples.parquet",
-    params:
-        code=code("map_samples"),
-        options=map_options,
-        genes=map_genes,
-        donors=DONORS,
-        synthetic=SYNTHETIC,
+        samples=paths.MAP_SAMPLES,
+    log:
+        log_file("map_samples", "{name}"),
+    benchmark:
+        benchmark_file("map_samples", "{name}")
     wildcard_constraints:
         name="[A-Za-z0-9_.-]+",
     conda:
         "../envs/abagen.yaml"
-    log:
-        "logs/map_samples/{name}.log",
-    benchmark:
-        "benchmarks/map_samples/{name}.tsv"
     threads: 1
     resources:
         mem_mb=scaled_mem(4000),
         runtime=20,
+    params:
+        code=code("map_samples"),
+        options=mask_target("interpolated_maps", "options"),
+        genes=mask_target("interpolated_maps", "genes"),
+        donors=DONORS,
+        synthetic=SYNTHETIC,
     script:
         "../../scripts/map_samples.py"
 
 
 rule interpolated_map_volume:
     input:
-        samples="resources/maps/{name}/samples.parquet",
-        mask=map_mask_files,
+        samples=paths.MAP_SAMPLES,
+        mask=mask_target("interpolated_maps", "mask_files", start=True),
     output:
-        image="results/maps/{name}/{gene}.nii.gz",
-    params:
-        code=code("interpolated_map"),
-        mask=map_mask,
-        n_neighbors=map_n_neighbors,
+        image=paths.MAP_VOLUME,
+    log:
+        log_file("interpolated_map", "{name}_{gene}"),
+    benchmark:
+        benchmark_file("interpolated_map", "{name}_{gene}")
     wildcard_constraints:
         name="[A-Za-z0-9_.-]+",
         gene="[^/]+",
     conda:
         "../envs/abagen.yaml"
-    log:
-        "logs/interpolated_map/{name}_{gene}.log",
-    benchmark:
-        "benchmarks/interpolated_map/{name}_{gene}.tsv"
     threads: 1
     resources:
         mem_mb=scaled_mem(2000),
         runtime=10,
+    params:
+        code=code("interpolated_map"),
+        mask=mask_target("interpolated_maps", "mask"),
+        n_neighbors=mask_target("interpolated_maps", "n_neighbors"),
     script:
         "../../scripts/interpolated_map.py"
 
 
 rule interpolated_map_surface:
     input:
-        samples="resources/maps/{name}/samples.parquet",
-        mask=map_mask_files,
+        samples=paths.MAP_SAMPLES,
+        mask=mask_target("interpolated_maps", "mask_files", start=True),
     output:
-        lh="results/maps/{name}/{gene}_lh.func.gii",
-        rh="results/maps/{name}/{gene}_rh.func.gii",
-    params:
-        code=code("interpolated_map"),
-        mask=map_mask,
-        n_neighbors=map_n_neighbors,
+        lh=paths.fill(paths.MAP_SURFACE, hemi="lh"),
+        rh=paths.fill(paths.MAP_SURFACE, hemi="rh"),
+    log:
+        log_file("interpolated_map", "{name}_{gene}_surface"),
+    benchmark:
+        benchmark_file("interpolated_map", "{name}_{gene}_surface")
     wildcard_constraints:
         name="[A-Za-z0-9_.-]+",
         gene="[^/]+",
     conda:
         "../envs/abagen.yaml"
-    log:
-        "logs/interpolated_map/{name}_{gene}_surface.log",
-    benchmark:
-        "benchmarks/interpolated_map/{name}_{gene}_surface.tsv"
     threads: 1
     resources:
         mem_mb=scaled_mem(2000),
         runtime=10,
+    params:
+        code=code("interpolated_map"),
+        mask=mask_target("interpolated_maps", "mask"),
+        n_neighbors=mask_target("interpolated_maps", "n_neighbors"),
     script:
         "../../scripts/interpolated_map.py"
 
 
 rule map_metadata:
     input:
-        samples="resources/maps/{name}/samples.parquet",
+        samples=paths.MAP_SAMPLES,
         maps=map_files_of,
     output:
-        metadata="results/maps/{name}/metadata.json",
-    params:
-        code=code("map_metadata"),
-        mask=map_mask,
-        genes=map_genes,
-        n_neighbors=map_n_neighbors,
-        options=map_options,
+        metadata=paths.MAP_METADATA,
+    log:
+        log_file("map_metadata", "{name}"),
+    benchmark:
+        benchmark_file("map_metadata", "{name}")
     wildcard_constraints:
         name="[A-Za-z0-9_.-]+",
     conda:
         "../envs/abagen.yaml"
-    log:
-        "logs/map_metadata/{name}.log",
-    benchmark:
-        "benchmarks/map_metadata/{name}.tsv"
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
+    params:
+        code=code("map_metadata"),
+        mask=mask_target("interpolated_maps", "mask"),
+        genes=mask_target("interpolated_maps", "genes"),
+        n_neighbors=mask_target("interpolated_maps", "n_neighbors"),
+        options=mask_target("interpolated_maps", "options"),
     script:
         "../../scripts/map_metadata.py"

@@ -8,24 +8,23 @@
 
 rule intensity_filter:
     input:
-        summaries=pacall_summaries_of_ibf,
-        probes=probes_table_of("ibf"),
+        unpack(filter_inputs),
     output:
-        kept="resources/probes/ibf/{key}/kept.parquet",
-    params:
-        code=code("intensity_filter"),
-        options=stage_options("ibf"),
+        kept=paths.KEPT,
+    log:
+        log_file("intensity_filter", "{key}"),
+    benchmark:
+        benchmark_file("intensity_filter", "{key}")
+    priority: PROBE_CHAIN_PRIORITY
     conda:
         "../envs/abagen.yaml"
-    log:
-        "logs/intensity_filter/{key}.log",
-    benchmark:
-        "benchmarks/intensity_filter/{key}.tsv"
     threads: 1
-    priority: PROBE_CHAIN_PRIORITY
     resources:
         mem_mb=500,
         runtime=5,
+    params:
+        code=code("intensity_filter"),
+        options=stage_options("ibf"),
     script:
         "../../scripts/intensity_filter.py"
 
@@ -34,21 +33,21 @@ rule probe_summary:
     input:
         unpack(probe_summary_inputs),
     output:
-        summary=directory("resources/probes/summary/{key}/summary_{donor}"),
-    params:
-        code=code("probe_summary"),
-        options=stage_options("psummary"),
+        summary=directory(paths.SUMMARY),
+    log:
+        log_file("probe_summary", "{key}_{donor}"),
+    benchmark:
+        benchmark_file("probe_summary", "{key}_{donor}")
+    priority: PROBE_CHAIN_PRIORITY
     conda:
         "../envs/abagen.yaml"
-    log:
-        "logs/probe_summary/{key}_{donor}.log",
-    benchmark:
-        "benchmarks/probe_summary/{key}_{donor}.tsv"
     threads: 1
-    priority: PROBE_CHAIN_PRIORITY
     resources:
         mem_mb=scaled_mem(1000),
         runtime=10,
+    params:
+        code=code("probe_summary"),
+        options=stage_options("psummary"),
     script:
         "../../scripts/probe_summary.py"
 
@@ -57,48 +56,45 @@ rule select_probes:
     input:
         unpack(selection_inputs),
     output:
-        selection="resources/probes/{key}/selection.parquet",
+        selection=paths.SELECTION,
+    log:
+        log_file("select_probes", "{key}"),
+    benchmark:
+        benchmark_file("select_probes", "{key}")
+    priority: PROBE_CHAIN_PRIORITY
+    conda:
+        "../envs/abagen.yaml"
+    threads: 1
+    resources:
+        mem_mb=scaled_mem(1000),
+        runtime=10,
     params:
         code=code("select_probes"),
         options=stage_options("probes"),
         donors=DONORS,
         rnaseq_donors=RNASEQ_DONORS,
-    conda:
-        "../envs/abagen.yaml"
-    log:
-        "logs/select_probes/{key}.log",
-    benchmark:
-        "benchmarks/select_probes/{key}.tsv"
-    threads: 1
-    priority: PROBE_CHAIN_PRIORITY
-    resources:
-        mem_mb=scaled_mem(1000),
-        runtime=10,
     script:
         "../../scripts/select_probes.py"
 
 
 rule donor_genes:
     input:
-        microarray="resources/parquet/{donor}/microarray.parquet",
-        samples=samples_of_genes_key,
-        kept=kept_of_genes,
-        selection=selection_of_genes,
+        unpack(genes_inputs),
     output:
-        genes="resources/genes/{key}/genes_{donor}.parquet",
-    params:
-        code=code("donor_genes"),
-        options=stage_options("genes"),
+        genes=paths.GENES,
+    log:
+        log_file("donor_genes", "{key}_{donor}"),
+    benchmark:
+        benchmark_file("donor_genes", "{key}_{donor}")
+    priority: AFTER_SELECTION_PRIORITY
     conda:
         "../envs/abagen.yaml"
-    log:
-        "logs/donor_genes/{key}_{donor}.log",
-    benchmark:
-        "benchmarks/donor_genes/{key}_{donor}.tsv"
     threads: 1
-    priority: AFTER_SELECTION_PRIORITY
     resources:
         mem_mb=scaled_mem(1000),
         runtime=10,
+    params:
+        code=code("donor_genes"),
+        options=stage_options("genes"),
     script:
         "../../scripts/donor_genes.py"

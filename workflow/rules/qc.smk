@@ -9,7 +9,7 @@ rule qc_figures:
         unpack(qc_inputs),
     output:
         counts=report(
-            "results/{atlas}/{variant}/qc/counts.png",
+            QC_FIGURE["counts"],
             caption="../report/qc_counts.rst",
             category="Quality control",
             subcategory="{atlas}",
@@ -20,7 +20,7 @@ rule qc_figures:
             },
         ),
         coverage_map=report(
-            "results/{atlas}/{variant}/qc/coverage_map.png",
+            QC_FIGURE["coverage_map"],
             caption="../report/qc_coverage_map.rst",
             category="Quality control",
             subcategory="{atlas}",
@@ -31,7 +31,7 @@ rule qc_figures:
             },
         ),
         gene_map=report(
-            "results/{atlas}/{variant}/qc/gene_map.png",
+            QC_FIGURE["gene_map"],
             caption="../report/qc_gene_map.rst",
             category="Quality control",
             subcategory="{atlas}",
@@ -42,7 +42,7 @@ rule qc_figures:
             },
         ),
         donor_agreement=report(
-            "results/{atlas}/{variant}/qc/donor_agreement.png",
+            QC_FIGURE["donor_agreement"],
             caption="../report/qc_donor_agreement.rst",
             category="Quality control",
             subcategory="{atlas}",
@@ -52,6 +52,16 @@ rule qc_figures:
                 "figure": "donor agreement",
             },
         ),
+    log:
+        log_file("qc_figures", "{atlas}_{variant}"),
+    benchmark:
+        benchmark_file("qc_figures", "{atlas}_{variant}")
+    conda:
+        "../envs/abagen.yaml"
+    threads: 1
+    resources:
+        mem_mb=scaled_mem(2000),
+        runtime=10,
     params:
         code=code("qc_figures"),
         atlas=atlas_description,
@@ -59,16 +69,6 @@ rule qc_figures:
         gene=QC["gene"],
         agg_metric=variant_agg_metric,
         dpi=100,
-    conda:
-        "../envs/abagen.yaml"
-    log:
-        "logs/qc_figures/{atlas}_{variant}.log",
-    benchmark:
-        "benchmarks/qc_figures/{atlas}_{variant}.tsv"
-    threads: 1
-    resources:
-        mem_mb=scaled_mem(2000),
-        runtime=10,
     script:
         "../../scripts/qc_figures.py"
 
@@ -78,63 +78,63 @@ rule robustness_summary:
         expression=robustness_inputs,
     output:
         variants=report(
-            "results/robustness/{atlas}/variants.csv",
+            ROBUSTNESS["variants.csv"],
             caption="../report/robustness_variants.rst",
             category="Robustness",
             subcategory="{atlas}",
             labels={"atlas": "{atlas}", "file": "per variant (table)"},
         ),
         genes=report(
-            "results/robustness/{atlas}/genes.csv",
+            ROBUSTNESS["genes.csv"],
             caption="../report/robustness_genes.rst",
             category="Robustness",
             subcategory="{atlas}",
             labels={"atlas": "{atlas}", "file": "per gene (table)"},
         ),
         decisions=report(
-            "results/robustness/{atlas}/decisions.csv",
+            ROBUSTNESS["decisions.csv"],
             caption="../report/robustness_decisions.rst",
             category="Robustness",
             subcategory="{atlas}",
             labels={"atlas": "{atlas}", "file": "decision points (table)"},
         ),
-        values="results/robustness/{atlas}/decision_values.csv",
+        values=ROBUSTNESS["decision_values.csv"],
         fig_correlations=report(
-            "results/robustness/{atlas}/correlations.png",
+            ROBUSTNESS["correlations.png"],
             caption="../report/robustness_correlations.rst",
             category="Robustness",
             subcategory="{atlas}",
             labels={"atlas": "{atlas}", "file": "agreement with the reference"},
         ),
         fig_decisions=report(
-            "results/robustness/{atlas}/decisions.png",
+            ROBUSTNESS["decisions.png"],
             caption="../report/robustness_decisions.rst",
             category="Robustness",
             subcategory="{atlas}",
             labels={"atlas": "{atlas}", "file": "decision points"},
         ),
         fig_gene_spread=report(
-            "results/robustness/{atlas}/gene_spread.png",
+            ROBUSTNESS["gene_spread.png"],
             caption="../report/robustness_genes.rst",
             category="Robustness",
             subcategory="{atlas}",
             labels={"atlas": "{atlas}", "file": "gene spread"},
         ),
+    log:
+        log_file("robustness_summary", "{atlas}"),
+    benchmark:
+        benchmark_file("robustness_summary", "{atlas}")
+    conda:
+        "../envs/abagen.yaml"
+    threads: 1
+    resources:
+        mem_mb=scaled_mem(2000),
+        runtime=30,
     params:
         code=code("robustness_summary"),
         variants=list(PLAN.variants),
         options=PLAN.variants,
         reference=ROBUSTNESS_REFERENCE,
         dpi=100,
-    conda:
-        "../envs/abagen.yaml"
-    log:
-        "logs/robustness_summary/{atlas}.log",
-    benchmark:
-        "benchmarks/robustness_summary/{atlas}.tsv"
-    threads: 1
-    resources:
-        mem_mb=scaled_mem(2000),
-        runtime=30,
     script:
         "../../scripts/robustness_summary.py"

@@ -7,23 +7,23 @@ rule prepare_probes:
     input:
         # Probes.csv is the same for every donor; read from the raw CSV so
         # this does not wait for a donor's conversion
-        probes=raw_file(DONORS[0], "probes"),
+        probes=TARGETS.raw_file(DONORS[0], "probes"),
     output:
-        probes="resources/probes/probes_{which}.parquet",
-    params:
-        code=code("prepare_probes"),
-        reannotated=probe_table_is_reannotated,
+        probes=paths.PROBES,
+    log:
+        log_file("prepare_probes", "{which}"),
+    benchmark:
+        benchmark_file("prepare_probes", "{which}")
+    priority: PROBE_CHAIN_PRIORITY
     conda:
         "../envs/abagen.yaml"
-    log:
-        "logs/prepare_probes/{which}.log",
-    benchmark:
-        "benchmarks/prepare_probes/{which}.tsv"
     threads: 1
-    priority: PROBE_CHAIN_PRIORITY
     resources:
         mem_mb=500,
         runtime=5,
+    params:
+        code=code("prepare_probes"),
+        reannotated=probe_table_is_reannotated,
     script:
         "../../scripts/prepare_probes.py"
 
@@ -31,25 +31,24 @@ rule prepare_probes:
 rule prepare_samples:
     input:
         unpack(sample_inputs),
-        pacall="resources/parquet/{donor}/pacall.parquet",
     output:
-        samples="resources/samples/{donor}/samples_{key}.parquet",
+        samples=paths.SAMPLES,
         # samples with signal per probe (all probes): the donor's part of the
         # intensity filter, a small per-donor reduction
-        pacall="resources/samples/{donor}/pacall_{key}.parquet",
-    params:
-        code=code("prepare_samples"),
-        options=stage_options("samples"),
+        pacall=paths.PACALL_COUNTS,
+    log:
+        log_file("prepare_samples", "{donor}_{key}"),
+    benchmark:
+        benchmark_file("prepare_samples", "{donor}_{key}")
+    priority: PROBE_CHAIN_PRIORITY
     conda:
         "../envs/abagen.yaml"
-    log:
-        "logs/prepare_samples/{donor}_{key}.log",
-    benchmark:
-        "benchmarks/prepare_samples/{donor}_{key}.tsv"
     threads: 1
-    priority: PROBE_CHAIN_PRIORITY
     resources:
         mem_mb=scaled_mem(1000),
         runtime=10,
+    params:
+        code=code("prepare_samples"),
+        options=stage_options("samples"),
     script:
         "../../scripts/prepare_samples.py"

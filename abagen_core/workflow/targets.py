@@ -1,0 +1,447 @@
+"""What the workflow builds and from which files: the plan turned into paths.
+
+:class:`Targets` holds everything ``workflow/rules/common.smk`` used to
+compute itself: the upstream key of every cached file, the input files of
+each rule, job priorities, the QC variants and the final outputs. Its
+methods take wildcard values as keyword arguments and return paths built
+from the templates of :mod:`abagen_core.workflow.paths`, so the Snakefile
+only wires them to rules (and they are tested like the rest of the library).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from abagen_core.workflow import paths
+from abagen_core.workflow.plan import AtlasSpec, MaskTarget, Plan, expand_sweep
+
+__all__ = ["Targets", "PROBE_CHAIN_PRIORITY", "AFTER_SELECTION_PRIORITY", "FINISH_PRIORITY",
+           "RNASEQ_DONORS", "QC_FIGURES", "ROBUSTNESS_TABLES", "ROBUSTNESS_FIGURES",
+           "upstream_keys", "qc_variants", "convert_priority", "donors_in_data_dir"]
+
+# Scheduling (Snakemake runs the highest priority first among ready jobs, then
+# the one with the largest inputs): conversions first, largest first
+# (convert_priority); then the atlas-independent chain up to probe selection,
+# a gather every atlas waits for, and labelling (cheap; it fills the second
+# core while the one-job gathers run); the per-donor genes below them.
+# Normalization and the per-variant gathers rank above the genes: a variant is
+# finished as soon as its inputs exist, depth first, so that in a sweep the set
+# of ready jobs stays small (Snakemake's scheduler re-reads every input of
+# every ready job at each step).
+#: prepare_probes ... select_probes, label_samples
+PROBE_CHAIN_PRIORITY = 2
+#: donor_genes
+AFTER_SELECTION_PRIORITY = 1
+#: normalize_donor, combine_donors, donor_expression
+FINISH_PRIORITY = PROBE_CHAIN_PRIORITY
+
+#: donors with RNA-seq data (probe_selection: rnaseq)
+RNASEQ_DONORS = ("9861", "10021")
+QC_FIGURES = ("counts", "coverage_map", "gene_map", "donor_agreement")
+ROBUSTNESS_TABLES = ("variants", "genes", "decisions", "decision_values")
+ROBUSTNESS_FIGURES = ("correlations", "decisions", "gene_spread")
+
+#: stage -> template of its cached file (per donor, or one per key)
+_STAGE_FILES = {
+    "samples": paths.SAMPLES,
+    "ibf": paths.KEPT,
+    "psummary": paths.SUMMARY,
+    "probes": paths.SELECTION,
+    "genes": paths.GENES,
+    "labels": paths.LABELS,
+    "regional": paths.NORMALIZED,
+}
+
+
+def upstream_keys(plan: Plan) -> dict[str, dict[str, dict[str, str]]]:
+    """The keys of every stage that one stage key depends on.
+
+    Parameters
+    ----------
+    plan : Plan
+
+    Returns
+    -------
+    upstream : dict
+        ``upstream[stage][key][other_stage]`` is the key of `other_stage`
+        whose files the files of (`stage`, `key`) are made from; the
+        variants first, then the ``samples_in_mask`` and
+        ``interpolated_maps`` entries.
+    """
+    out: dict[str, dict[str, dict[str, str]]] = {}
+    for keys in plan.keys.values():
+        for stage, key in keys.items():
+            out.setdefault(stage, {})[key] = keys
+    for target in [*plan.samples_in_mask.values(), *plan.interpolated_maps.values()]:
+        for stage, key in target.keys.items():
+            out.setdefault(stage, {}).setdefault(key, target.keys)
+    return out
+
+
+def qc_variants(plan: Plan, config: Mapping[str, Any]) -> list[str]:
+    """Variants with QC figures: those of ``variants``, all with ``qc.sweep_figures``.
+
+    Parameters
+    ----------
+    plan : Plan
+    config : mapping
+        The validated workflow config.
+
+    Returns
+    -------
+    variants : list of str
+    """
+    if config["qc"]["sweep_figures"]:
+        return list(plan.variants)
+    configured = set(config.get("variants") or {"default": None})
+    swept = set(expand_sweep(config.get("sweep")))
+    return [v for v in plan.variants if v in configured or v not in swept]
+
+
+def convert_priority(size_bytes: int) -> int:
+    """Priority of a conversion: above every other rule, larger donors first.
+
+    The conversions are the run's longest jobs; started largest first, they
+    end close together instead of leaving the largest one alone at the end.
+
+    Parameters
+    ----------
+    size_bytes : int
+        Size of the donor's expression CSV (0 when not there yet).
+
+    Returns
+    -------
+    priority : int
+        ``PROBE_CHAIN_PRIORITY + 1`` plus the size in MiB.
+    """
+    return PROBE_CHAIN_PRIORITY + 1 + (int(size_bytes) >> 20)
+
+
+def donors_in_data_dir(data_dir: str | None, donors: list[str]) -> dict[str, dict[str, str]]:
+    """Donors whose five raw CSVs are in `data_dir` (converted from there, only read).
+
+    Parameters
+    ----------
+    data_dir : str or None
+        The data folder (None: synthetic data, nothing is there).
+    donors : list of str
+
+    Returns
+    -------
+    found : dict
+        donor -> {file key: path}, for the donors found.
+    """
+    if data_dir is None:
+        return {}
+    from abagen_core.datasets.fetch import find_donor_files
+
+    found = {}
+    for donor in donors:
+        try:
+            found[donor] = find_donor_files(data_dir, [donor], download=False)[donor]
+        except (FileNotFoundError, ValueError):
+            pass
+    return found
+
+
+def _atlas_files(spec: AtlasSpec, donor: str) -> list[str]:
+    files = spec.donor_files(donor)
+    if spec.info:
+        files = files + [spec.info]
+    if spec.geometry:
+        files = files + list(spec.geometry)
+    return files
+
+
+@dataclass
+class Targets:
+    """The plan's files: what each rule reads and what the run must build.
+
+    Parameters
+    ----------
+    plan : Plan
+    config : mapping
+        The validated workflow config (``outputs``, ``qc`` are read).
+    raw_in_data_dir : mapping, optional
+        donor -> {file key: path} for donors whose raw CSVs are read where
+        they are (``data_dir``); the others come from ``resources/raw/``.
+    """
+
+    plan: Plan
+    config: Mapping[str, Any]
+    raw_in_data_dir: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.upstream = upstream_keys(self.plan)
+        self.rnaseq_donors = [d for d in RNASEQ_DONORS if d in self.plan.donors]
+        self.qc_enabled = bool(self.config["qc"]["enabled"])
+        self.qc_variants = qc_variants(self.plan, self.config)
+
+    # ------------------------------------------------------------ helpers
+    def upstream_key(self, stage: str, key: str, upstream_stage: str) -> str:
+        """Key of `upstream_stage` behind the files of (`stage`, `key`)."""
+        return self.upstream[stage][key][upstream_stage]
+
+    def stage_file(self, stage: str, key: str, **wildcards: str) -> str:
+        """The cached file of (`stage`, `key`) for the given wildcards."""
+        return paths.fill(_STAGE_FILES[stage], key=key, **wildcards)
+
+    def upstream_file(self, stage: str, upstream_stage: str, *, key: str,
+                      **wildcards: str) -> str:
+        """The file of `upstream_stage` that the job (`stage`, `key`) reads.
+
+        Parameters
+        ----------
+        stage, upstream_stage : str
+            Stage names of :data:`abagen_core.workflow.plan.STAGES`.
+        key : str
+            The job's stage key.
+        **wildcards
+            The job's other wildcards (donor, atlas) that the upstream
+            template takes.
+
+        Returns
+        -------
+        path : str
+        """
+        template = _STAGE_FILES[upstream_stage]
+        names = set(paths.wildcard_names(template))
+        given = {k: v for k, v in wildcards.items() if k in names}
+        return paths.fill(template, key=self.upstream_key(stage, key, upstream_stage), **given)
+
+    def probe_table(self, stage: str, key: str) -> str:
+        """The probe annotation table the stage's options ask for."""
+        which = "reannotated" if self.plan.options_for(stage, key)["reannotated"] else "original"
+        return paths.fill(paths.PROBES, which=which)
+
+    def raw_file(self, donor: str, name: str) -> str:
+        """A donor's raw CSV: in data_dir when it is there, else under resources/raw/."""
+        if donor in self.raw_in_data_dir:
+            return str(self.raw_in_data_dir[donor][name])
+        return paths.fill(paths.RAW, donor=donor, name=paths.RAW_NAMES[name])
+
+    def raw_files(self, donor: str) -> dict[str, str]:
+        """File key -> path of each of a donor's five raw CSVs."""
+        return {name: self.raw_file(donor, name) for name in paths.RAW_NAMES}
+
+    def convert_priority(self, donor: str) -> int:
+        """:func:`convert_priority` of a donor's expression CSV (0 MiB when absent)."""
+        try:
+            size = os.path.getsize(self.raw_file(donor, "microarray"))
+        except OSError:  # not downloaded / generated yet
+            size = 0
+        return convert_priority(size)
+
+    def _checksums(self) -> list[str]:
+        return [paths.fill(paths.CHECKSUM, donor=d, kind=kind)
+                for d in self.plan.donors for kind in ("microarray", "pacall")]
+
+    # ------------------------------------------------------------ rule inputs
+    def sample_inputs(self, donor: str, key: str) -> dict[str, str]:
+        """prepare_samples: raw tables, plus expression and probes for sim_threshold."""
+        opts = self.plan.options_for("samples", key)
+        files = {"annotation": paths.fill(paths.ANNOTATION, donor=donor),
+                 "ontology": paths.fill(paths.ONTOLOGY, donor=donor)}
+        if opts["sim_threshold"] is not None:
+            files["microarray"] = paths.fill(paths.MICROARRAY, donor=donor)
+            files["probes"] = self.probe_table("samples", key)
+        if opts["native"]:
+            files["t1"] = paths.fill(paths.T1, donor=donor)
+        files["pacall"] = paths.fill(paths.PACALL, donor=donor)
+        return files
+
+    def filter_inputs(self, key: str) -> dict[str, Any]:
+        """intensity_filter: every donor's PACall counts and the probe table."""
+        skey = self.upstream_key("ibf", key, "samples")
+        return {"summaries": [paths.fill(paths.PACALL_COUNTS, donor=d, key=skey)
+                              for d in self.plan.donors],
+                "probes": self.probe_table("ibf", key)}
+
+    def probe_summary_inputs(self, key: str, donor: str) -> dict[str, str]:
+        """probe_summary: the donor's matrix, samples and the probe table."""
+        return {"microarray": paths.fill(paths.MICROARRAY, donor=donor),
+                "samples": self.upstream_file("psummary", "samples", key=key, donor=donor),
+                "probes": self.probe_table("psummary", key)}
+
+    def selection_inputs(self, key: str) -> dict[str, Any]:
+        """select_probes: every donor's summary, the filter, RNA-seq when asked for."""
+        pkey = self.upstream_key("probes", key, "psummary")
+        files: dict[str, Any] = {
+            "summaries": [paths.fill(paths.SUMMARY, key=pkey, donor=d)
+                          for d in self.plan.donors],
+            "kept": self.upstream_file("probes", "ibf", key=key),
+        }
+        if self.plan.options_for("probes", key)["probe_selection"] == "rnaseq":
+            files["tpm"] = [paths.fill(paths.RNASEQ_TPM, donor=d) for d in self.rnaseq_donors]
+            files["rnaseq_annotation"] = [paths.fill(paths.RNASEQ_ANNOTATION, donor=d)
+                                          for d in self.rnaseq_donors]
+        return files
+
+    def genes_inputs(self, key: str, donor: str) -> dict[str, str]:
+        """donor_genes: the donor's matrix, samples, the filter and the selection."""
+        return {"microarray": paths.fill(paths.MICROARRAY, donor=donor),
+                "samples": self.upstream_file("genes", "samples", key=key, donor=donor),
+                "kept": self.upstream_file("genes", "ibf", key=key),
+                "selection": self.upstream_file("genes", "probes", key=key)}
+
+    def atlas_files(self, atlas: str, donor: str) -> list[str]:
+        """The image(s) labelling of `donor` depends on, the info table and geometry."""
+        return _atlas_files(self.plan.atlases[atlas], donor)
+
+    def label_inputs(self, atlas: str, key: str, donor: str) -> dict[str, Any]:
+        """label_samples: the atlas files and the donor's samples."""
+        return {"atlas": self.atlas_files(atlas, donor),
+                "samples": self.upstream_file("labels", "samples", key=key, donor=donor)}
+
+    def normalize_inputs(self, atlas: str, key: str, donor: str) -> dict[str, Any]:
+        """normalize_donor: the donor's genes, samples and labels, the atlas files."""
+        return {"genes": self.upstream_file("regional", "genes", key=key, donor=donor),
+                "samples": self.upstream_file("regional", "samples", key=key, donor=donor),
+                "labels": self.upstream_file("regional", "labels", key=key, donor=donor,
+                                             atlas=atlas),
+                "atlas": self.atlas_files(atlas, donor)}
+
+    def _variant_file(self, stage: str, atlas: str, variant: str, donor: str) -> str:
+        key = self.plan.keys[atlas, variant][stage]
+        return paths.fill(_STAGE_FILES[stage], atlas=atlas, key=key, donor=donor)
+
+    def combine_inputs(self, atlas: str, variant: str) -> dict[str, Any]:
+        """combine_donors: every donor's normalized table and labels, filter, checksums."""
+        keys = self.plan.keys[atlas, variant]
+        return {"normalized": [self._variant_file("regional", atlas, variant, d)
+                               for d in self.plan.donors],
+                "labels": [self._variant_file("labels", atlas, variant, d)
+                           for d in self.plan.donors],
+                "kept": paths.fill(paths.KEPT, key=keys["ibf"]),
+                "checksums": self._checksums()}
+
+    def donor_expression_inputs(self, atlas: str, variant: str,
+                                donor: str) -> dict[str, str]:
+        """donor_expression: the donor's normalized table and labels."""
+        return {"normalized": self._variant_file("regional", atlas, variant, donor),
+                "labels": self._variant_file("labels", atlas, variant, donor)}
+
+    def qc_inputs(self, atlas: str, variant: str) -> dict[str, Any]:
+        """qc_figures: the result's matrix and counts, normalized tables, atlas files."""
+        spec = self.plan.atlases[atlas]
+        return {"expression": paths.fill(paths.RESULT, atlas=atlas, variant=variant,
+                                         file="expression.parquet"),
+                "counts": paths.fill(paths.RESULT, atlas=atlas, variant=variant,
+                                     file="counts.csv"),
+                "normalized": [self._variant_file("regional", atlas, variant, d)
+                               for d in self.plan.donors],
+                "atlas": _atlas_files(spec, self.plan.donors[0])}
+
+    def robustness_inputs(self, atlas: str) -> list[str]:
+        """robustness_summary: the expression matrix of every variant."""
+        return [paths.fill(paths.RESULT, atlas=atlas, variant=v, file="expression.parquet")
+                for v in self.plan.variants]
+
+    def _cached_inputs(self, target: MaskTarget) -> dict[str, Any]:
+        donors = self.plan.donors
+        return {"genes": [paths.fill(paths.GENES, key=target.keys["genes"], donor=d)
+                          for d in donors],
+                "samples": [paths.fill(paths.SAMPLES, key=target.keys["samples"], donor=d)
+                            for d in donors],
+                "kept": paths.fill(paths.KEPT, key=target.keys["ibf"]),
+                "checksums": self._checksums()}
+
+    def samples_in_mask_inputs(self, name: str) -> dict[str, Any]:
+        """samples_in_mask: per-donor genes and samples, probe list, checksums, mask."""
+        target = self.plan.samples_in_mask[name]
+        files = self._cached_inputs(target)
+        if target.mask is not None:
+            files["mask"] = target.mask["files"]
+        return files
+
+    def map_samples_inputs(self, name: str) -> dict[str, Any]:
+        """map_samples: per-donor genes and samples, probe list, checksums."""
+        return self._cached_inputs(self.plan.interpolated_maps[name])
+
+    # ------------------------------------------------------------ rule params
+    def atlas_spec(self, atlas: str, donor: str) -> dict[str, Any]:
+        """The atlas as labelling `donor` uses it (params of label_samples)."""
+        spec = self.plan.atlases[atlas]
+        return {"kind": spec.kind, "files": spec.donor_files(donor), "info": spec.info,
+                "geometry": list(spec.geometry) if spec.geometry else None,
+                "space": spec.space}
+
+    def atlas_description(self, atlas: str) -> dict[str, Any]:
+        """The atlas as recorded in a result's metadata."""
+        spec = self.plan.atlases[atlas]
+        return {"name": spec.name, "kind": spec.kind, "files": spec.files, "info": spec.info,
+                "geometry": list(spec.geometry) if spec.geometry else None,
+                "space": spec.space}
+
+    def mask_target(self, section: str, name: str) -> dict[str, Any]:
+        """Params of a samples_in_mask / interpolated_maps entry (rules in maps.smk).
+
+        Parameters
+        ----------
+        section : {'samples_in_mask', 'interpolated_maps'}
+        name : str
+            The entry's name.
+
+        Returns
+        -------
+        params : dict
+            ``mask``, ``mask_files``, ``options``, ``genes`` (list) and
+            ``n_neighbors``.
+        """
+        target = getattr(self.plan, section)[name]
+        return {"mask": target.mask,
+                "mask_files": target.mask["files"] if target.mask else [],
+                "options": target.options, "genes": list(target.genes),
+                "n_neighbors": target.n_neighbors}
+
+    # ------------------------------------------------------------ final outputs
+    def result_files(self, atlas: str, variant: str) -> list[str]:
+        """The files of one result folder (and its donor matrices with save_donors)."""
+        outs = [paths.fill(paths.RESULT, atlas=atlas, variant=variant, file=f)
+                for f in paths.RESULT_FILES]
+        if self.config["outputs"]["save_donors"]:
+            outs += [paths.fill(paths.DONOR_EXPRESSION, atlas=atlas, variant=variant, donor=d)
+                     for d in self.plan.donors]
+        return outs
+
+    def map_files(self, name: str) -> list[str]:
+        """The maps of an interpolated_maps entry: a NIfTI, or a GIFTI pair, per gene."""
+        target = self.plan.interpolated_maps[name]
+        if target.mask["kind"] == "volume":
+            return [paths.fill(paths.MAP_VOLUME, name=name, gene=g) for g in target.genes]
+        return [paths.fill(paths.MAP_SURFACE, name=name, gene=g, hemi=h)
+                for g in target.genes for h in ("lh", "rh")]
+
+    def mask_target_outputs(self) -> list[str]:
+        """Every file of the samples_in_mask and interpolated_maps entries."""
+        outs = [paths.fill(paths.MASK_RESULT, name=name, file=f)
+                for name in self.plan.samples_in_mask for f in paths.MASK_RESULT_FILES]
+        for name in self.plan.interpolated_maps:
+            outs += self.map_files(name) + [paths.fill(paths.MAP_METADATA, name=name)]
+        return outs
+
+    def qc_outputs(self) -> list[str]:
+        """QC figures of the QC variants and, with several variants, robustness files."""
+        if not self.qc_enabled:
+            return []
+        outs = []
+        for atlas in self.plan.atlases:
+            outs += [paths.fill(paths.QC_FIGURE, atlas=atlas, variant=v, figure=f)
+                     for v in self.qc_variants for f in QC_FIGURES]
+            if len(self.plan.variants) > 1:
+                outs += [paths.fill(paths.ROBUSTNESS, atlas=atlas, file=f"{t}.csv")
+                         for t in ROBUSTNESS_TABLES]
+                outs += [paths.fill(paths.ROBUSTNESS, atlas=atlas, file=f"{f}.png")
+                         for f in ROBUSTNESS_FIGURES]
+        return outs
+
+    def final_outputs(self) -> list[str]:
+        """Everything a run builds: results, mask targets, QC and robustness files."""
+        outs = []
+        for atlas in self.plan.atlases:
+            for variant in self.plan.variants:
+                outs += self.result_files(atlas, variant)
+        return outs + self.mask_target_outputs() + self.qc_outputs()
