@@ -35,6 +35,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "get_expression_data": (_API, "get_expression_data"),
     "get_samples_in_mask": (_API, "get_samples_in_mask"),
     "get_interpolated_map": (_API, "get_interpolated_map"),
+    # abagen-core additions
+    "explain_genes": (_API, "explain_genes"),
     # abagen.datasets
     **{name: (_FETCH, name) for name in (
         "fetch_desikan_killiany", "fetch_donor_info", "fetch_freesurfer", "fetch_gene_group",

@@ -32,9 +32,10 @@ from abagen_core.stages import probes
 from abagen_core.stages import regional as pipeline
 from abagen_core.stages import samples as samples_mod
 from abagen_core.stages.aggregate import check_metric, count_samples
+from abagen_core.stages.explain import explain_genes as explain
 
 __all__ = ["get_expression_data", "get_samples_in_mask", "get_interpolated_map",
-           "load_donors", "DonorData"]
+           "explain_genes", "load_donors", "DonorData"]
 
 LOG = logging.getLogger("abagen_core")
 
@@ -152,9 +153,20 @@ def _t1_affine(donor: str, data_dir: str | None) -> np.ndarray:
     return nib.load(t1).affine
 
 
-def _prepare(options: dict[str, Any], data_dir: str | None, n_proc: int, verbose: int,
-             native: bool = False):
-    """Shared front half: samples, probes, collapse, sample normalization.
+@dataclass
+class _Selected:
+    """The atlas-independent front half up to probe selection (see :func:`_select`)."""
+
+    data: dict[str, DonorData]
+    annotation: dict[str, pd.DataFrame]
+    pacall: dict[str, probes.PACallSummary]
+    kept: pd.DataFrame
+    selection: pd.DataFrame | None
+
+
+def _select(options: dict[str, Any], data_dir: str | None, n_proc: int, verbose: int,
+            native: bool = False) -> _Selected:
+    """Samples, probe annotation, intensity filter and probe selection.
 
     With `native` (donor-specific atlases) sample coordinates are native.
     """
@@ -180,6 +192,19 @@ def _prepare(options: dict[str, Any], data_dir: str | None, n_proc: int, verbose
         probe_selection=options["probe_selection"], donor_probes=options["donor_probes"],
         rnaseq=rnaseq, microarray={d: data[d].microarray for d in donors},
         annotation=annotation)
+    return _Selected(data, annotation, pacall, kept, selection)
+
+
+def _prepare(options: dict[str, Any], data_dir: str | None, n_proc: int, verbose: int,
+             native: bool = False):
+    """Shared front half: samples, probes, collapse, sample normalization.
+
+    With `native` (donor-specific atlases) sample coordinates are native.
+    """
+    donors = options["donors"]
+    chosen = _select(options, data_dir, n_proc, verbose, native)
+    data, annotation = chosen.data, chosen.annotation
+    kept, selection = chosen.kept, chosen.selection
     batch_samples = options["sample_norm"] == "batch"
     genes = {donor: pipeline.donor_genes(
         data[donor].microarray, annotation[donor], kept, selection,
@@ -423,3 +448,56 @@ def get_interpolated_map(genes: Any, mask: Any, n_neighbors: int = 10, **kwargs:
     values = pipeline.interpolate_samples(expression, coords, genes, points,
                                           n_neighbors=n_neighbors)
     return dense_maps(values, space, index, genes)
+
+
+def explain_genes(genes: Any = None, **kwargs: Any) -> pd.DataFrame:
+    """Why each gene symbol is, or is not, a column of the expression matrix.
+
+    Replays the atlas-independent steps of :func:`get_expression_data`
+    (reannotation, Entrez filter, intensity-based filter, probe selection)
+    with the same options and names, for every gene symbol, the step where
+    it left and the figures that decided it (see
+    :func:`abagen_core.stages.explain.explain_genes`). The genes with status
+    ``'kept'`` are exactly the columns :func:`get_expression_data` returns
+    with these options, for any atlas.
+
+    Parameters
+    ----------
+    genes : str or list of str, optional
+        Gene symbols to explain (e.g. ``['ESR2', 'PGR']``); default every
+        symbol of the probe annotation.
+    **kwargs
+        Options of :func:`get_expression_data` (``ibf_threshold``,
+        ``probe_selection``, ``donor_probes``, ``sim_threshold``,
+        ``lr_mirror``, ``corrected_mni``, ``reannotated``, ``donors``,
+        ``data_dir``, ``verbose``, ``n_proc``); options of later steps are
+        accepted and ignored (they do not remove genes).
+
+    Returns
+    -------
+    table : pandas.DataFrame of shape (n_genes, 6 + n_donors)
+        Index ``gene_symbol``; columns ``status``, ``detail``, ``n_probes``,
+        ``n_probes_above_threshold``, ``signal_fraction``,
+        ``fraction_<donor>`` per donor and ``probe``.
+
+    Examples
+    --------
+    >>> explain_genes(['ESR2', 'PGR'], data_dir='~/abagen-data')  # doctest: +SKIP
+    """
+    if isinstance(genes, str):
+        genes = [genes]
+    kwargs.pop("atlas", None)
+    kwargs.pop("atlas_info", None)
+    data_dir = kwargs.pop("data_dir", None)
+    verbose = kwargs.pop("verbose", 0)
+    n_proc = kwargs.pop("n_proc", 1)
+    for key in ("return_counts", "return_donors", "return_report"):
+        kwargs.pop(key, None)
+    set_verbosity(verbose)
+    options = check_options(kwargs)
+    chosen = _select(options, data_dir, n_proc, verbose)
+    table = chosen.data[options["donors"][0]].probes
+    annotated = probes.reannotate_probes(table) if options["reannotated"] else table
+    return explain(table, annotated, chosen.pacall, chosen.kept, chosen.selection,
+                   ibf_threshold=options["ibf_threshold"],
+                   reannotated=options["reannotated"], genes=genes)

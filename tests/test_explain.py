@@ -8,7 +8,6 @@ import pytest
 
 from abagen_core import api
 from abagen_core.stages import probes
-from abagen_core.stages import regional as stages
 from abagen_core.stages.explain import GENE_STATUSES, explain_genes
 from abagen_core.utils import data_path
 
@@ -17,25 +16,11 @@ ATLAS = str(data_path("atlas-desikankilliany.nii.gz"))
 
 
 def _explained(data_dir, genes=None, **options):
-    """explain_genes on the stage outputs the API computes for these options."""
+    """api.explain_genes with the test's default options, and those options."""
     opts = dict(ibf_threshold=0.5, probe_selection="max_intensity", donor_probes="aggregate",
                 reannotated=True)
     opts.update(options)
-    data, _ = api.load_donors(str(data_dir), DONORS)
-    table = data[DONORS[0]].probes
-    annotated = probes.reannotate_probes(table) if opts["reannotated"] else table
-    probe_info = probes.filter_probes_without_entrez(annotated)
-    annotation = {d: stages.prepare_samples(data[d].annotation, data[d].ontology)
-                  for d in DONORS}
-    pacall = {d: probes.pacall_summary(data[d].pacall.loc[probe_info.index], annotation[d])
-              for d in DONORS}
-    kept, selection = stages.select_probes(
-        pacall, None, probe_info, ibf_threshold=opts["ibf_threshold"],
-        probe_selection=opts["probe_selection"], donor_probes=opts["donor_probes"],
-        microarray={d: data[d].microarray for d in DONORS}, annotation=annotation)
-    return explain_genes(table, annotated, pacall, kept, selection,
-                         ibf_threshold=opts["ibf_threshold"],
-                         reannotated=opts["reannotated"], genes=genes), opts
+    return api.explain_genes(genes, donors=DONORS, data_dir=str(data_dir), **opts), opts
 
 
 @pytest.mark.parametrize("options", [
@@ -44,6 +29,7 @@ def _explained(data_dir, genes=None, **options):
     {"probe_selection": "average"},
     {"donor_probes": "independent"},
     {"ibf_threshold": 0.9},
+    {"lr_mirror": "bidirectional", "corrected_mni": False},
 ])
 def test_kept_genes_are_exactly_the_result_columns(bundled_parity, options):
     table, opts = _explained(bundled_parity / "data", **options)
@@ -107,3 +93,14 @@ def test_below_threshold_names_the_fraction():
     assert row["signal_fraction"] == pytest.approx(0.1)
     assert row["fraction_9861"] == pytest.approx(0.25) and row["fraction_10021"] == 0
     assert "10.0%" in row["detail"] and "ibf_threshold=0.5" in row["detail"]
+
+
+def test_a_few_genes_by_name(bundled_parity):
+    everything, _ = _explained(bundled_parity / "data")
+    some = list(everything.index[:3]) + ["NOT_A_GENE"]
+    table, _ = _explained(bundled_parity / "data", genes=some)
+    assert list(table.index) == some
+    pd.testing.assert_frame_equal(table.iloc[:3], everything.iloc[:3])
+    assert pd.isna(table.loc["NOT_A_GENE", "status"])
+    single, _ = _explained(bundled_parity / "data", genes=some[0])
+    assert list(single.index) == some[:1]
