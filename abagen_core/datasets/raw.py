@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from abagen_core import io
-from abagen_core.datasets import fetch, layout, synth
-from abagen_core.datasets.checks import check_converted_matrix
+from abagen_core.datasets import checks, fetch, layout, synth
 from abagen_core.storage.artifacts import write_frame
 from abagen_core.storage.atomic import copy_atomic, link_or_copy, sha256_file, write_text_atomic
 
@@ -275,7 +274,7 @@ def convert_matrix_with_checksum(csv: str | os.PathLike, parquet: str | os.PathL
         io.csv_to_parquet(csv, parquet, kind)
         digest = future.result()
     try:  # the matrix must match the donor's Probes.csv and SampleAnnot.csv
-        check_converted_matrix(parquet, kind, csv)
+        checks.check_converted_matrix(parquet, kind, csv)
     except Exception:
         Path(parquet).unlink(missing_ok=True)
         raise
