@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from abagen_core.datasets import fetch
 from abagen_core.datasets.checks import check_donor_tables
 from abagen_core.datasets.raw import t1_candidates
 from abagen_core.datasets.synth import is_synthetic
+from abagen_core.donors import RNASEQ_DONORS
 from abagen_core.options import INTERPOLATED_MAP_DEFAULTS, check_options
 from abagen_core.outputs.report import Report
 from abagen_core.stages import probes
@@ -35,7 +37,7 @@ from abagen_core.stages.aggregate import check_metric, count_samples
 from abagen_core.stages.explain import explain_genes as explain
 
 __all__ = ["get_expression_data", "get_samples_in_mask", "get_interpolated_map",
-           "explain_genes", "load_donors", "DonorData"]
+           "explain_genes", "load_donors", "DonorData", "native_pial"]
 
 LOG = logging.getLogger("abagen_core")
 
@@ -131,7 +133,7 @@ def load_donors(data_dir: str | None, donors: list[str], *, n_proc: int = 1,
 
 
 def _load_rnaseq(data_dir: str | None, donors: list[str]) -> dict[str, pd.DataFrame]:
-    wanted = [d for d in ("9861", "10021") if d in donors]
+    wanted = [d for d in RNASEQ_DONORS if d in donors]
     files = fetch.fetch_rnaseq(data_dir=data_dir, donors=wanted, verbose=0)
     out = {}
     for donor in wanted:
@@ -139,6 +141,29 @@ def _load_rnaseq(data_dir: str | None, donors: list[str]) -> dict[str, pd.DataFr
         annot = io.read_rnaseq_annotation(files[donor]["annotation"])
         out[donor] = probes.rnaseq_region_expression(tpm, annot)
     return out
+
+
+def native_pial(donor: str, data_dir: str | None = None) -> tuple[Any, Any]:
+    """A donor's FreeSurfer pial surfaces, downloaded when missing.
+
+    The geometry of a donor-specific surface atlas (the `native_geometry`
+    of :func:`abagen_core.atlas.images.coerce_atlas_to_dict`).
+
+    Parameters
+    ----------
+    donor : str
+        Donor number or UID.
+    data_dir : str, optional
+        Data folder (as in :func:`abagen_core.datasets.fetch_fsnative`).
+
+    Returns
+    -------
+    lh, rh : abagen_core.datasets.fetch.Surface
+        The left and right pial surfaces (vertices of shape (n_vertices, 3),
+        faces of shape (n_faces, 3)).
+    """
+    surf = fetch.fetch_fsnative(donor, surf="pial", data_dir=data_dir, verbose=0)
+    return surf.lh, surf.rh
 
 
 def _t1_affine(donor: str, data_dir: str | None) -> np.ndarray:
@@ -283,8 +308,8 @@ def get_expression_data(atlas: Any, atlas_info: Any = None, *, ibf_threshold: fl
                          "do not exist when samples are pooled across donors.")
     check_metric(options["agg_metric"])
     donor_list = options["donors"]
-    trees, group_atlas = images.coerce_atlas_to_dict(atlas, donor_list, atlas_info,
-                                                     data_dir=data_dir)
+    trees, group_atlas = images.coerce_atlas_to_dict(
+        atlas, donor_list, atlas_info, native_geometry=partial(native_pial, data_dir=data_dir))
 
     data, annotation, kept, genes = _prepare(options, data_dir, n_proc, verbose,
                                              native=not group_atlas)
@@ -355,7 +380,8 @@ def _samples_in_mask(mask: Any, options: dict[str, Any], data_dir: str | None, n
     if mask is None:
         trees, group_atlas = {}, True
     elif isinstance(mask, Mapping):  # donor-specific (native) masks
-        trees, group_atlas = images.coerce_atlas_to_dict(mask, donors, None, data_dir=data_dir)
+        trees, group_atlas = images.coerce_atlas_to_dict(
+            mask, donors, None, native_geometry=partial(native_pial, data_dir=data_dir))
     else:
         tree = mask_tree(mask)
         trees, group_atlas = {d: tree for d in donors}, True

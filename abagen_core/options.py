@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from abagen_core.donors import check_donors
+from abagen_core.donors import RNASEQ_DONORS, check_donors
 from abagen_core.errors import InvalidOptionError
 from abagen_core.stages.aggregate import AGG_METRICS, REGION_AGG_OPTIONS
 from abagen_core.stages.samples import LR_MIRROR_OPTIONS, SampleCoordinates
@@ -191,7 +191,7 @@ def check_options(options: Mapping[str, Any] | None = None, **kwargs: Any) -> di
             f"regional expression between donors); got donors={opts['donors']}. Choose "
             "another probe_selection or add donors."
         )
-    if opts["probe_selection"] == "rnaseq" and not {"9861", "10021"} & set(opts["donors"]):
+    if opts["probe_selection"] == "rnaseq" and not set(RNASEQ_DONORS) & set(opts["donors"]):
         raise ValueError(
             "probe_selection='rnaseq' needs donor 9861 or 10021 (the only donors with "
             f"RNA-seq data); got donors={opts['donors']}. Add one of them or choose "

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from abagen_core import api
+from abagen_core.donors import DONORS
 from abagen_core.outputs.report import as_abagen_text
 from abagen_core.utils import data_path
 
@@ -49,11 +50,11 @@ def _input(name: str, root: Path) -> Any:
         "dk_surface": lambda: (str(data_path("atlas-desikankilliany-lh.label.gii.gz")),
                                str(data_path("atlas-desikankilliany-rh.label.gii.gz"))),
         "dk_native": lambda: {d: str(data_path("native_dk", d, "atlas-desikankilliany.nii.gz"))
-                              for d in ("9861", "10021", "12876", "14380", "15496", "15697")},
+                              for d in DONORS},
         "dk_native_surface": lambda: {
             d: (str(data_path("native_dk", d, "atlas-desikankilliany-lh.label.gii.gz")),
                 str(data_path("native_dk", d, "atlas-desikankilliany-rh.label.gii.gz")))
-            for d in ("9861", "10021", "12876", "14380", "15496", "15697")},
+            for d in DONORS},
     }
     if name in table:
         return table[name]()

@@ -47,51 +47,6 @@ LAYERS: dict[str, int] = {
 #: the abagen module paths that only re-export (no docstring rules of their own)
 FACADES = {"abagen_core.matching", "abagen_core.images", "abagen_core.correct"}
 
-#: breaches in modules whose owners change them separately, as (importer, imported).
-#: Keyed by module names (not line numbers), so the test fails both when a new
-#: breach appears and when one of these is fixed (then delete its entry).
-KNOWN_LAYER_BREACHES: set[tuple[str, str]] = {
-    # the atlas layer downloads a donor's surfaces when none are given: the
-    # caller (api) should fetch them and pass `geometry`
-    ("abagen_core.atlas.images", "abagen_core.datasets.fetch"),
-    # __version__ is read from the package __init__ (top layer); it should
-    # come from the bottom-layer abagen_core._version
-    ("abagen_core.datasets.fetch", "abagen_core"),
-    ("abagen_core.datasets.synth", "abagen_core"),
-    ("abagen_core.outputs.results", "abagen_core"),
-}
-
-#: function-level imports of package modules that need no cycle-breaking (they
-#: belong at module level), as (importer, imported); same convention as above
-KNOWN_INNER_PACKAGE_IMPORTS: set[tuple[str, str]] = {
-    ("abagen_core.atlas.images", "abagen_core.datasets.fetch"),
-    ("abagen_core.datasets.raw", "abagen_core.datasets.checks"),
-    ("abagen_core.datasets.raw", "abagen_core.storage.artifacts"),
-    ("abagen_core.outputs.results", "abagen_core.atlas.images"),
-    ("abagen_core.outputs.results", "abagen_core.storage.atomic"),
-    ("abagen_core.outputs.results", "abagen_core.storage.parquet"),
-    ("abagen_core.workflow.cli", "abagen_core.atlas.images"),
-    ("abagen_core.workflow.cli", "abagen_core.storage.atomic"),
-    ("abagen_core.workflow.cli", "abagen_core.workflow.plan"),
-    ("abagen_core.workflow.plan", "abagen_core.options"),
-    ("abagen_core.workflow.plan", "abagen_core.stages.regional"),
-}
-
-#: function-level imports of other libraries without a comment giving the reason,
-#: as (importer, imported); same convention as above
-KNOWN_UNCOMMENTED_LAZY: set[tuple[str, str]] = {
-    ("abagen_core.datasets.fetch", "nibabel"),
-    ("abagen_core.datasets.fetch", "pandas"),
-    ("abagen_core.datasets.raw", "concurrent.futures"),
-    ("abagen_core.datasets.synth", "nibabel"),
-    ("abagen_core.outputs.results", "nibabel"),
-    ("abagen_core.outputs.results", "pathlib"),
-    ("abagen_core.workflow.checks", "jsonschema"),
-    ("abagen_core.workflow.checks", "yaml"),
-    ("abagen_core.workflow.cli", "fcntl"),
-    ("abagen_core.workflow.workdir", "fcntl"),
-}
-
 
 @dataclass(frozen=True)
 class Import:
@@ -265,23 +220,16 @@ def test_no_import_cycle():
 
 
 def test_imports_point_down_the_layers():
-    breaches = [imp for imp in package_imports() if layer(imp.target) > layer(imp.importer)]
-    new = [str(imp) for imp in breaches
-           if (imp.importer, imp.target) not in KNOWN_LAYER_BREACHES]
-    assert not new, "imports of a higher layer:\n" + "\n".join(new)
-    fixed = KNOWN_LAYER_BREACHES - {(imp.importer, imp.target) for imp in breaches}
-    assert not fixed, f"fixed: remove from KNOWN_LAYER_BREACHES: {sorted(fixed)}"
+    breaches = [str(imp) for imp in package_imports()
+                if layer(imp.target) > layer(imp.importer)]
+    assert not breaches, "imports of a higher layer:\n" + "\n".join(breaches)
 
 
 def test_package_imports_at_module_level():
     # a function-level import of a package module only dodges a cycle, which
     # the layering forbids: package modules are imported at the top of a file
-    inner = [imp for imp in package_imports() if imp.in_function]
-    new = [str(imp) for imp in inner
-           if (imp.importer, imp.target) not in KNOWN_INNER_PACKAGE_IMPORTS]
-    assert not new, "function-level imports of package modules:\n" + "\n".join(new)
-    fixed = KNOWN_INNER_PACKAGE_IMPORTS - {(imp.importer, imp.target) for imp in inner}
-    assert not fixed, f"fixed: remove from KNOWN_INNER_PACKAGE_IMPORTS: {sorted(fixed)}"
+    inner = [str(imp) for imp in package_imports() if imp.in_function]
+    assert not inner, "function-level imports of package modules:\n" + "\n".join(inner)
 
 
 @cache
@@ -303,25 +251,14 @@ def _statement_lines(path: Path, line: int) -> range:
     return range(line - 1, _import_ends(path).get(line, line) + 1)
 
 
-def _library(name: str) -> str:
-    """`scipy.spatial.cKDTree` -> `scipy`; stdlib submodules keep their package path."""
-    parts = name.split(".")
-    return ".".join(parts[:2]) if parts[0] in {"concurrent", "importlib"} else parts[0]
-
-
 def test_lazy_imports_say_why():
     # other libraries imported inside a function (for import speed, or a
     # platform-only module) carry a comment on the statement or just above it
-    silent = {}
-    for imp in all_imports():
-        if not imp.in_function or imp.target.startswith(PACKAGE):
-            continue
-        if _comment_lines(imp.path).isdisjoint(_statement_lines(imp.path, imp.line)):
-            silent.setdefault((imp.importer, _library(imp.target)), str(imp))
-    new = [where for key, where in silent.items() if key not in KNOWN_UNCOMMENTED_LAZY]
-    assert not new, "function-level imports without a comment saying why:\n" + "\n".join(new)
-    fixed = KNOWN_UNCOMMENTED_LAZY - set(silent)
-    assert not fixed, f"fixed: remove from KNOWN_UNCOMMENTED_LAZY: {sorted(fixed)}"
+    silent = [str(imp) for imp in all_imports()
+              if imp.in_function and not imp.target.startswith(PACKAGE)
+              and _comment_lines(imp.path).isdisjoint(_statement_lines(imp.path, imp.line))]
+    assert not silent, "function-level imports without a comment saying why:\n" + \
+        "\n".join(silent)
 
 
 @pytest.mark.parametrize("module", sorted(package_modules()))
@@ -335,34 +272,6 @@ def test_module_declares_all(module):
 
 
 # --- docstrings ---------------------------------------------------------------------
-
-#: public functions without a Parameters section, in modules whose owners change
-#: them separately ("module:qualname"); same convention as the lists above
-KNOWN_UNDOCUMENTED_PARAMETERS: set[str] = {
-    "abagen_core.datasets.fetch:Source.resolve_url",
-    "abagen_core.datasets.fetch:get_api_url",
-    "abagen_core.datasets.fetch:ChecksumRegistry.get",
-    "abagen_core.datasets.fetch:ChecksumRegistry.record",
-    "abagen_core.datasets.raw:t1_candidates",
-    "abagen_core.datasets.raw:obtain_t1",
-    "abagen_core.datasets.raw:obtain_rnaseq",
-    "abagen_core.datasets.raw:convert_matrix_with_checksum",
-    "abagen_core.datasets.synth:main",
-    "abagen_core.outputs.results:methods_text",
-    "abagen_core.outputs.results:write_results",
-    "abagen_core.outputs.results:write_donor_expression",
-    "abagen_core.outputs.results:write_map_samples",
-    "abagen_core.workflow.cli:cache_root",
-    "abagen_core.workflow.cli:workdir_for",
-    "abagen_core.workflow.cli:jobs_run",
-    "abagen_core.workflow.plan:AtlasSpec.donor_files",
-    "abagen_core.workflow.plan:expand_sweep",
-    "abagen_core.workflow.plan:Plan.options_for",
-    "abagen_core.workflow.plan:resolve_data_dir",
-    "abagen_core.workflow.plan:build_plan",
-    "abagen_core.workflow.workdir:read_state",
-    "abagen_core.workflow.workdir:write_state",
-}
 
 
 def _is_setter(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
@@ -405,13 +314,10 @@ def public_functions() -> Iterator[tuple[str, str, ast.FunctionDef, str]]:
 
 
 def test_public_functions_document_their_parameters():
-    missing = {f"{module}:{name}" for module, name, node, doc in public_functions()
-               if _parameters(node) and "Parameters\n" not in doc}
-    new = sorted(missing - KNOWN_UNDOCUMENTED_PARAMETERS)
-    assert not new, "public functions with parameters but no Parameters section:\n" + \
-        "\n".join(new)
-    fixed = sorted(KNOWN_UNDOCUMENTED_PARAMETERS - missing)
-    assert not fixed, f"documented: remove from KNOWN_UNDOCUMENTED_PARAMETERS: {fixed}"
+    missing = sorted(f"{module}:{name}" for module, name, node, doc in public_functions()
+                     if _parameters(node) and "Parameters\n" not in doc)
+    assert not missing, "public functions with parameters but no Parameters section:\n" + \
+        "\n".join(missing)
 
 
 def test_docstring_scan_sees_methods_and_constructors():

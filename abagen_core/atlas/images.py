@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -167,8 +167,12 @@ def check_atlas(atlas: Any, atlas_info: Any = None, geometry: Any = None,
         structure 'cortex').
     geometry : (2,) tuple of surfaces, optional
         Geometry of a surface atlas: ``.surf.gii`` files, FreeSurfer surface
-        files, or (vertices, faces) pairs. Default: the bundled fsaverage5
-        pial surface (group atlas) or the donor's FreeSurfer pial surface.
+        files, or (vertices, faces) pairs (vertices of shape (n_vertices, 3),
+        faces of shape (n_faces, 3)). Default: the bundled fsaverage5 pial
+        surface for a group atlas. Required for a donor's surface atlas: this
+        layer does not download; :func:`abagen_core.datasets.fetch_fsnative`
+        gives the donor's FreeSurfer surfaces (the Python API fetches them,
+        see :func:`coerce_atlas_to_dict`'s `native_geometry`).
     space : {'fsaverage', 'fsaverage5', 'fsaverage6', 'fsnative', 'fslr'}, optional
         Space of `geometry` (required with it). fsaverage vertices are mapped
         to MNI152 with the inverse of :data:`MNI152_TO_FSAVERAGE`.
@@ -176,8 +180,9 @@ def check_atlas(atlas: Any, atlas_info: Any = None, geometry: Any = None,
         Donor the atlas belongs to (donor-specific / native atlas). Default:
         group atlas.
     data_dir : path-like, optional
-        Where the donor's FreeSurfer data are found (surface atlases with
-        `donor` and no `geometry`).
+        Accepted for abagen 0.1.3's signature, which downloads a donor's
+        surfaces into it; here it only names the folder in the error asking
+        for `geometry` (a donor's surface atlas without `geometry`).
 
     Returns
     -------
@@ -240,11 +245,13 @@ def _check_surface_atlas(atlas: Sequence, atlas_info: Any, geometry: Any, space:
             geometry = tuple(data_path(f"fsaverage5-pial-{h}.surf.gii.gz") for h in ("lh", "rh"))
             space = "fsaverage5"
         else:
-            from abagen_core.datasets.fetch import fetch_fsnative
-
-            surf = fetch_fsnative(donor, surf="pial", data_dir=data_dir, verbose=0)
-            geometry = (surf.lh, surf.rh)
-            space = "fsnative"
+            where = f", data_dir={str(data_dir)!r}" if data_dir is not None else ""
+            raise ValueError(
+                f"The surface atlas of donor {donor} needs the donor's surfaces: pass "
+                "geometry=(lh, rh) and space='fsnative', e.g. the pial surfaces of "
+                f"abagen_core.datasets.fetch_fsnative({str(donor)!r}{where}). "
+                "get_expression_data() fetches them itself."
+            )
     space = _check_space(space)
     if not isinstance(geometry, tuple | list) or len(geometry) != 2:
         raise ValueError("`geometry` must be a (lh, rh) pair of surfaces.")
@@ -280,7 +287,7 @@ def _check_surface_atlas(atlas: Sequence, atlas_info: Any, geometry: Any, space:
 
 
 def coerce_atlas_to_dict(atlas: Any, donors: Any, atlas_info: Any = None,
-                         data_dir: str | PathLike | None = None
+                         native_geometry: Callable[[str], Sequence[Any]] | None = None
                          ) -> tuple[dict[str, AtlasTree], bool]:
     """One AtlasTree per donor, from a group atlas or a dict of donor atlases.
 
@@ -293,8 +300,12 @@ def coerce_atlas_to_dict(atlas: Any, donors: Any, atlas_info: Any = None,
         Donors to return trees for.
     atlas_info : path-like or pandas.DataFrame, optional
         Region table applied to every atlas.
-    data_dir : path-like, optional
-        Data folder (donor FreeSurfer surfaces for native surface atlases).
+    native_geometry : callable, optional
+        ``native_geometry(donor) -> (lh, rh)``: the surfaces of a donor (a
+        donor number), called once for each donor whose atlas is a (lh, rh)
+        pair of GIFTIs (the geometry of a donor-specific surface atlas, in
+        'fsnative' space). The Python API passes a function that downloads the
+        donor's FreeSurfer pial surfaces; without it such atlases raise.
 
     Returns
     -------
@@ -316,8 +327,13 @@ def coerce_atlas_to_dict(atlas: Any, donors: Any, atlas_info: Any = None,
                 f"The atlas dict has no atlas for donor(s) {missing} (it has "
                 f"{sorted(given)}); give an atlas for every donor or restrict donors=."
             )
-        trees = {d: check_atlas(given[d], atlas_info, donor=d, data_dir=data_dir)
-                 for d in donors}
+        trees = {}
+        for d in donors:
+            if native_geometry is not None and isinstance(given[d], tuple | list):
+                trees[d] = check_atlas(given[d], atlas_info, geometry=native_geometry(d),
+                                       space="fsnative", donor=d)
+            else:
+                trees[d] = check_atlas(given[d], atlas_info, donor=d)
         return trees, False
     tree = check_atlas(atlas, atlas_info)
     return {d: tree for d in donors}, True

@@ -63,7 +63,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from abagen_core import __version__
+from abagen_core._version import __version__
 from abagen_core.datasets.layout import (
     LAYOUTS,
     MICROARRAY_FILES,
@@ -198,6 +198,16 @@ class Source:
     def resolve_url(self, api_url: str | None = None) -> str | None:
         """Download URL of the file, or None when no source is configured.
 
+        Parameters
+        ----------
+        api_url : str, optional
+            Allen API base URL (see :func:`get_api_url`); used when the source
+            gives a file id rather than a full URL.
+
+        Returns
+        -------
+        url : str or None
+
         Examples
         --------
         >>> src = Source('microarray', '9861', '178238387', 'x.zip', None, '', (), '')
@@ -260,6 +270,16 @@ def _sources_name(sources: Any) -> str:
 def get_api_url(api_url: str | None = None) -> str:
     """Base URL of the Allen API: `api_url`, else ``$ABAGEN_API_URL``, else the default.
 
+    Parameters
+    ----------
+    api_url : str, optional
+        Base URL to use (a trailing slash is dropped).
+
+    Returns
+    -------
+    url : str
+        Without a trailing slash; default ``https://human.brain-map.org``.
+
     Examples
     --------
     >>> get_api_url('http://127.0.0.1:9/')
@@ -318,13 +338,38 @@ class ChecksumRegistry:
         return data if isinstance(data, dict) else {}
 
     def get(self, key: str) -> str | None:
-        """Recorded sha256 of `key`, or None."""
+        """Recorded sha256 of `key`, or None.
+
+        Parameters
+        ----------
+        key : str
+            File name, as given to :meth:`record`.
+
+        Returns
+        -------
+        sha256 : str or None
+            Hex digest, or None when `key` was never recorded.
+        """
         with self._lock:
             entry = self._read().get("files", {}).get(key)
         return entry.get("sha256") if isinstance(entry, dict) else None
 
     def record(self, key: str, sha256: str, size: int, url: str) -> None:
-        """Record the digest of `key` (a file name) unless already recorded."""
+        """Record the digest of `key` (a file name) unless already recorded.
+
+        A failure to write the registry only warns (it is a safety net).
+
+        Parameters
+        ----------
+        key : str
+            File name.
+        sha256 : str
+            Hex digest of the verified file.
+        size : int
+            Its size in bytes.
+        url : str
+            Where it was downloaded from.
+        """
         with self._lock:
             data = self._read()
             files = data.setdefault("files", {})
@@ -1257,7 +1302,7 @@ class Hemispheres(NamedTuple):
 
 
 def _load_gifti_surface(path: Path) -> Surface:
-    import nibabel as nib
+    import nibabel as nib  # lazy: slow to import, and only surfaces need it
 
     img = nib.load(str(path))
     vertices, faces = img.agg_data(("pointset", "triangle"))
@@ -1324,7 +1369,7 @@ def fetch_fsnative(donors: Any, surf: str = "pial", load: bool = True,
                     f"folder {folders[donor]} looks incomplete (re-create or re-fetch it)."
                 )
         if load:
-            import nibabel as nib
+            import nibabel as nib  # lazy: slow to import, and only surfaces need it
 
             out[donor] = Hemispheres(*(Surface(*nib.freesurfer.read_geometry(str(p)))
                                        for p in paths))
@@ -1409,7 +1454,7 @@ def fetch_gene_group(group: str) -> list[str]:
     >>> 'SST' in fetch_gene_group('neuron')  # doctest: +SKIP
     True
     """
-    import pandas as pd
+    import pandas as pd  # lazy: the only use of pandas here; downloads do without it
 
     key = check_choice("group", str(group).lower(), GENE_GROUPS)
     table = pd.read_csv(data_path("burt2018_natneuro.csv.gz"))

@@ -17,11 +17,13 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from abagen_core import io
-from abagen_core.datasets import fetch, layout, synth
+from abagen_core.datasets import checks, fetch, layout, synth
+from abagen_core.storage.artifacts import write_frame
 from abagen_core.storage.atomic import copy_atomic, link_or_copy, sha256_file, write_text_atomic
 
 __all__ = ["obtain_donor", "obtain_t1", "t1_candidates", "obtain_rnaseq",
@@ -112,7 +114,20 @@ def obtain_donor(donor: str, out_dir: str | os.PathLike, *, source: str = "folde
 
 
 def t1_candidates(data_dir: str | os.PathLike | None, donor: str) -> list[Path]:
-    """Where a donor's T1w image may already be: the AHBA MRI layouts under `data_dir`."""
+    """Where a donor's T1w image may already be: the AHBA MRI layouts under `data_dir`.
+
+    Parameters
+    ----------
+    data_dir : path-like or None
+        The data folder (None or empty: no candidates).
+    donor : str
+        Donor number.
+
+    Returns
+    -------
+    candidates : list of pathlib.Path
+        In order of preference; they need not exist.
+    """
     if not data_dir:
         return []
     root = Path(data_dir)
@@ -124,7 +139,34 @@ def t1_candidates(data_dir: str | os.PathLike | None, donor: str) -> list[Path]:
 def obtain_t1(donor: str, dest: str | os.PathLike, *, source: str = "folder",
               data_dir: str | None = None, download: bool = False,
               api_url: str | None = None) -> Path:
-    """Put the donor's T1w image (used for its affine) at `dest`."""
+    """Put the donor's T1w image (used for its affine) at `dest`.
+
+    Parameters
+    ----------
+    donor : str
+        Donor number.
+    dest : path-like
+        Destination file (``.nii.gz``).
+    source : {'folder', 'synthetic'}, default='folder'
+        Link the image of `data_dir` (or download it), or generate an
+        all-zero image on the grid of the donor's native atlas.
+    data_dir : str, optional
+        Folder searched with :func:`t1_candidates`.
+    download : bool, default=False
+        Download the donor's MRI when `data_dir` lacks it (into the
+        workflow's ``resources/``, never into `data_dir`).
+    api_url : str, optional
+        Allen API base URL.
+
+    Returns
+    -------
+    dest : pathlib.Path
+
+    Raises
+    ------
+    FileNotFoundError
+        Without the image and without `download`.
+    """
     dest = Path(dest)
     if source == "synthetic":
         with _scratch_dir(dest.parent, f"synth_mri_{donor}_") as root:
@@ -152,7 +194,31 @@ def obtain_rnaseq(donor: str, out_dir: str | os.PathLike, *, source: str = "fold
                   data_dir: str | None = None, download: bool = False,
                   api_url: str | None = None,
                   synthetic: Mapping[str, Any] | None = None) -> dict[str, str]:
-    """Put a donor's RNA-seq ``RNAseqTPM.csv`` and ``SampleAnnot.csv`` in `out_dir`."""
+    """Put a donor's RNA-seq ``RNAseqTPM.csv`` and ``SampleAnnot.csv`` in `out_dir`.
+
+    Parameters
+    ----------
+    donor : str
+        Donor number (one of :data:`abagen_core.donors.RNASEQ_DONORS`).
+    out_dir : path-like
+        Destination folder.
+    source : {'folder', 'synthetic'}, default='folder'
+        Link the files of `data_dir` (or download them), or generate them.
+    data_dir : str, optional
+        AHBA download folder to read from (abagen layout).
+    download : bool, default=False
+        Download the donor's RNA-seq data when `data_dir` lacks it (into the
+        workflow's ``resources/``, never into `data_dir`).
+    api_url : str, optional
+        Allen API base URL.
+    synthetic : mapping, optional
+        Generator settings (``n_probes``, ``seed``, ``precision``).
+
+    Returns
+    -------
+    files : dict of str -> str
+        File name -> path in `out_dir`.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     names = (layout.RNASEQ_FILES["tpm"], layout.RNASEQ_FILES["annotation"])
@@ -188,18 +254,27 @@ def convert_matrix_with_checksum(csv: str | os.PathLike, parquet: str | os.PathL
     """CSV -> parquet, and record the CSV's sha256 (provenance of the results).
 
     The checksum is computed in a thread while pyarrow parses the file (the
-    hash releases the GIL), so it costs little extra wall time.
-    """
-    from concurrent.futures import ThreadPoolExecutor
+    hash releases the GIL), so it costs little extra wall time. The parquet
+    file is checked against the donor's tables and removed when it fails.
 
+    Parameters
+    ----------
+    csv : path-like
+        The donor's ``MicroarrayExpression.csv`` or ``PACall.csv`` (probes x
+        samples, no header).
+    parquet : path-like
+        Destination parquet file.
+    checksum : path-like
+        Destination text file, ``<sha256>  <csv name>``.
+    kind : {'microarray', 'pacall'}
+        Which matrix (see :data:`abagen_core.storage.parquet.MATRIX_KINDS`).
+    """
     with ThreadPoolExecutor(max_workers=1) as pool:
         future = pool.submit(sha256_file, csv)
         io.csv_to_parquet(csv, parquet, kind)
         digest = future.result()
     try:  # the matrix must match the donor's Probes.csv and SampleAnnot.csv
-        from abagen_core.datasets.checks import check_converted_matrix
-
-        check_converted_matrix(parquet, kind, csv)
+        checks.check_converted_matrix(parquet, kind, csv)
     except Exception:
         Path(parquet).unlink(missing_ok=True)
         raise
@@ -220,8 +295,6 @@ def convert_donor(files: Mapping[str, str | os.PathLike],
         Parquet paths for the same keys, plus ``microarray_checksum`` and
         ``pacall_checksum`` (sha256 of each matrix CSV).
     """
-    from abagen_core.storage.artifacts import write_frame
-
     write_frame(io.read_annotation(files["annotation"]), outputs["annotation"],
                 kind="annotation_raw")
     write_frame(io.read_ontology(files["ontology"]), outputs["ontology"], kind="ontology")

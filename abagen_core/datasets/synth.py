@@ -53,7 +53,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from abagen_core import __version__
+from abagen_core._version import __version__
 from abagen_core.datasets import layout
 from abagen_core.donors import DONORS, RNASEQ_DONORS, check_donors
 from abagen_core.utils import check_choice, data_path
@@ -1062,7 +1062,7 @@ def _write_rnaseq_donor(
 
 def _write_mri_donor(root: Path, donor: str) -> Path:
     """All-zero T1/T2 images with the grid of the donor's native DK atlas."""
-    import nibabel as nib
+    import nibabel as nib  # lazy: slow to import, and only the MRI donors need it
 
     atlas = nib.load(data_path("native_dk", donor, "atlas-desikankilliany.nii.gz"))
     final = root / "mri" / f"mri_donor{donor}"
@@ -1500,7 +1500,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point (``abagen-synth``, ``python -m abagen_core.datasets.synth``)."""
+    """Command-line entry point (``abagen-synth``, ``python -m abagen_core.datasets.synth``).
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Command-line arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    status : int
+        0 on success, 1 when the dataset could not be written (the error is
+        logged).
+    """
     args = _parser().parse_args(argv)
     level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s")

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from abagen_core import __version__
+from abagen_core._version import __version__
+from abagen_core.atlas.images import load_gifti
 from abagen_core.atlas.masks import dense_maps, mask_points, mask_tree
 from abagen_core.options import describe
 from abagen_core.outputs.report import AtlasDescriptor, Report
@@ -29,6 +30,8 @@ from abagen_core.stages.regional import (
     select_genes,
 )
 from abagen_core.storage.artifacts import write_frame
+from abagen_core.storage.atomic import atomic_path, write_text_atomic
+from abagen_core.storage.parquet import write_frame_csv, write_frame_parquet
 
 __all__ = ["methods_text", "write_results", "write_donor_expression", "write_samples_in_mask",
            "write_map_samples", "write_interpolated_map", "write_map_metadata"]
@@ -46,7 +49,31 @@ def _report_atlas(spec: Mapping[str, Any], n_regions: int) -> Any:
 def methods_text(options: Mapping[str, Any], atlas_spec: Mapping[str, Any], *, n_regions: int,
                  counts: pd.DataFrame, n_kept_probes: int, n_genes: int,
                  synthetic: bool, return_donors: bool = False) -> str:
-    """The methods report of a workflow result (same text as ``return_report``)."""
+    """The methods report of a workflow result (same text as ``return_report``).
+
+    Parameters
+    ----------
+    options : mapping
+        The variant's validated options (with ``donors``).
+    atlas_spec : mapping
+        The atlas description (:meth:`abagen_core.workflow.targets.Targets.atlas_description`).
+    n_regions : int
+        Number of regions of the atlas.
+    counts : pandas.DataFrame of shape (n_regions, n_donors)
+        Samples per region and donor.
+    n_kept_probes : int
+        Probes left after the intensity filter.
+    n_genes : int
+        Genes in the expression matrix.
+    synthetic : bool
+        The data are synthetic (the report says so).
+    return_donors : bool, default=False
+        As ``get_expression_data``'s.
+
+    Returns
+    -------
+    report : str
+    """
 
     opts = {k: v for k, v in options.items() if k != "donors"}
     return Report(_report_atlas(atlas_spec, n_regions), atlas_spec.get("info"),
@@ -63,12 +90,35 @@ def write_results(normalized: Mapping[str, pd.DataFrame], labels: Mapping[str, n
 
     The metadata sidecar is written last: a result folder whose
     ``metadata.json`` exists is complete.
+
+    Parameters
+    ----------
+    normalized : dict of str -> pandas.DataFrame of shape (n_rows, 3 + n_genes)
+        Per donor, :func:`abagen_core.stages.regional.normalize_donor` output
+        (columns ``label``, ``fill``, ``weight``, then the genes).
+    labels : dict of str -> numpy.ndarray of shape (n_samples,)
+        Per donor, the region of each sample (0: none).
+    regions : sequence of int
+        Region ids of the atlas (the rows, in order).
+    options : mapping
+        The variant's validated options.
+    atlas : mapping
+        The atlas description (:meth:`abagen_core.workflow.targets.Targets.atlas_description`).
+    n_kept_probes : int
+        Probes left after the intensity filter.
+    checksums : sequence of str
+        Paths of the donors' matrix checksum files (recorded as provenance).
+    synthetic : bool
+        The data are synthetic.
+    outputs : mapping
+        Paths ``expression`` (CSV), ``parquet``, ``counts`` (CSV), ``methods``
+        (text) and ``metadata`` (JSON).
+
+    Returns
+    -------
+    expression : pandas.DataFrame of shape (n_regions, n_genes)
+        Index ``label``, columns ``gene_symbol``; as ``get_expression_data``.
     """
-    from pathlib import Path
-
-    from abagen_core.storage.atomic import write_text_atomic
-    from abagen_core.storage.parquet import write_frame_csv, write_frame_parquet
-
     regions = [int(r) for r in regions]
     expression, _ = combine_donors(normalized, regions, region_agg=options["region_agg"],
                                    agg_metric=options["agg_metric"])
@@ -110,9 +160,27 @@ def _versions(ours: str, python: str) -> dict[str, str]:
 
 def write_donor_expression(normalized: pd.DataFrame, *, regions: Sequence[int],
                            options: Mapping[str, Any], dest: str, donor: str) -> pd.DataFrame:
-    """One donor's region x gene matrix (``save_donors``), written atomically."""
-    from abagen_core.storage.parquet import write_frame_csv
+    """One donor's region x gene matrix (``save_donors``), written atomically.
 
+    Parameters
+    ----------
+    normalized : pandas.DataFrame of shape (n_rows, 3 + n_genes)
+        The donor's :func:`abagen_core.stages.regional.normalize_donor` output
+        (columns ``label``, ``fill``, ``weight``, then the genes).
+    regions : sequence of int
+        Region ids of the atlas (the rows, in order).
+    options : mapping
+        The variant's validated options (``agg_metric`` is read).
+    dest : str
+        Destination CSV.
+    donor : str
+        Donor number.
+
+    Returns
+    -------
+    expression : pandas.DataFrame of shape (n_regions, n_genes)
+        Index ``label``, columns ``gene_symbol``.
+    """
     _, per_donor = combine_donors({donor: normalized}, [int(r) for r in regions],
                                   region_agg="donors", agg_metric=options["agg_metric"])
     frame = per_donor[donor]
@@ -182,11 +250,6 @@ def write_samples_in_mask(genes: Mapping[str, pd.DataFrame],
     expression : pandas.DataFrame of shape (n_samples, n_genes)
         Index ``well_id``; as :func:`abagen_core.api.get_samples_in_mask`.
     """
-    from pathlib import Path
-
-    from abagen_core.storage.atomic import write_text_atomic
-    from abagen_core.storage.parquet import write_frame_csv, write_frame_parquet
-
     Path(outputs["metadata"]).unlink(missing_ok=True)
     per_donor, per_coords = _sample_level(genes, samples, mask, options)
     expression, coords = combine_samples(per_donor, per_coords, masked=mask is not None)
@@ -221,6 +284,23 @@ def write_map_samples(genes: Mapping[str, pd.DataFrame], samples: Mapping[str, p
     Written with :func:`abagen_core.storage.artifacts.write_frame` (kind
     ``map_samples``); the provenance goes into the file's attributes.
 
+    Parameters
+    ----------
+    genes, samples : dict of str -> pandas.DataFrame
+        Per donor (in donor order), :func:`donor_genes` and :func:`prepare_samples` outputs.
+    wanted : sequence of str
+        Gene symbols to keep.
+    options : mapping
+        The validated options that apply to sample-level outputs.
+    n_kept_probes : int
+        Probes left after the intensity filter (recorded).
+    checksums : sequence of str
+        Paths of the donors' matrix checksum files (recorded as provenance).
+    synthetic : bool
+        The data are synthetic (recorded).
+    dest : str
+        Destination parquet file.
+
     Returns
     -------
     table : pandas.DataFrame of shape (n_samples, n_genes + 3)
@@ -239,9 +319,7 @@ def write_map_samples(genes: Mapping[str, pd.DataFrame], samples: Mapping[str, p
     return table
 
 def _save_image_atomic(img: Any, dest: str) -> None:
-    import nibabel as nib
-
-    from abagen_core.storage.atomic import atomic_path
+    import nibabel as nib  # lazy: slow to import (only the map-writing jobs need it)
 
     with atomic_path(dest, keep_suffix=True) as tmp:  # nibabel needs the extension
         nib.save(img, tmp)
@@ -266,9 +344,7 @@ def write_interpolated_map(table: pd.DataFrame, *, gene: str, mask: Mapping[str,
     dense : nibabel.Nifti1Image or numpy.ndarray of shape (n_vertices,)
         As ``get_interpolated_map(...)[gene]``.
     """
-    import nibabel as nib
-
-    from abagen_core.atlas.images import load_gifti
+    import nibabel as nib  # lazy: slow to import (only the map-writing jobs need it)
 
     files = list(mask["files"])
     space, index, points = mask_points(files[0] if mask["kind"] == "volume" else tuple(files))
@@ -305,10 +381,6 @@ def write_map_metadata(attrs: Mapping[str, Any], *, mask: Mapping[str, Any],
     files : sequence of str
         The map files written (recorded by name).
     """
-    from pathlib import Path
-
-    from abagen_core.storage.atomic import write_text_atomic
-
     meta = {
         "data_source": attrs["data_source"],
         "synthetic": attrs["synthetic"],

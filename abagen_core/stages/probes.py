@@ -35,6 +35,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from abagen_core.donors import RNASEQ_DONORS
 from abagen_core.utils import check_choice, data_path
 
 __all__ = [
@@ -73,9 +74,6 @@ PROBE_SELECTION_METHODS: dict[str, str] = {
 
 #: donor_probes choices
 DONOR_PROBES_METHODS: tuple[str, ...] = ("aggregate", "independent", "common")
-
-#: the donors with RNA-seq data (used by probe_selection='rnaseq')
-RNASEQ_DONORS: tuple[str, ...] = ("9861", "10021")
 
 # methods whose choice always uses all donors at once; donor_probes is reset
 # to 'aggregate' for them (the manual: probe_selection takes precedence)

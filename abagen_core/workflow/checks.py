@@ -79,8 +79,8 @@ def check_config(config: Mapping[str, Any], schema: PathLike | Mapping[str, Any]
         One line per problem, each naming the key (dotted path), the allowed
         keys or values and what was received.
     """
-    import jsonschema
-    import yaml
+    import jsonschema  # lazy: ~0.1 s to import, only the config check needs it
+    import yaml  # lazy: as jsonschema (both come with snakemake)
 
     if not isinstance(schema, Mapping):
         schema = yaml.safe_load(Path(schema).read_text())

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from abagen_core import __version__
+from abagen_core.atlas import images
 from abagen_core.errors import InvalidOptionError
 from abagen_core.options import (
     DEFAULTS,
@@ -42,6 +43,8 @@ from abagen_core.options import (
     check_options,
     stage_key,
 )
+from abagen_core.storage.atomic import atomic_path
+from abagen_core.workflow.plan import resolve_data_dir
 
 __all__ = ["main", "build_parser", "cache_root", "workdir_for", "jobs_run", "workflow_root",
            "SNAKEFILE"]
@@ -401,8 +404,6 @@ def _check_files(parser: argparse.ArgumentParser, args: argparse.Namespace
 def _check_atlas(parser: argparse.ArgumentParser, atlas: list[Path], info: Path | None,
                  raw: Sequence[str]) -> None:
     """Load the atlas as the workflow will, so a bad file fails before any job."""
-    from abagen_core.atlas import images
-
     image: Any = str(atlas[0]) if len(atlas) == 1 else tuple(str(p) for p in atlas)
     try:
         images.check_atlas(image, str(info) if info is not None else None)
@@ -438,7 +439,18 @@ def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace
 
 
 def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
-    """The cache folder: `cache_dir`, else ``$ABAGEN_CACHE``, else ``~/.cache/abagen-core``."""
+    """The cache folder: `cache_dir`, else ``$ABAGEN_CACHE``, else ``~/.cache/abagen-core``.
+
+    Parameters
+    ----------
+    cache_dir : path-like, optional
+        The ``--cache-dir`` argument.
+
+    Returns
+    -------
+    root : pathlib.Path
+        Absolute (not created).
+    """
     if cache_dir:
         return Path(cache_dir).expanduser().resolve()
     env = os.environ.get("ABAGEN_CACHE")
@@ -448,8 +460,6 @@ def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
 
 
 def _data_dir(data_dir: str | None) -> Path:
-    from abagen_core.workflow.plan import resolve_data_dir
-
     return Path(resolve_data_dir(data_dir)).expanduser().resolve()
 
 
@@ -458,6 +468,18 @@ def workdir_for(cache_dir: str | os.PathLike | None, data_dir: str | None) -> Pa
 
     One folder per data folder: the workflow's raw-data jobs have no inputs,
     so data from two folders must never share a working folder.
+
+    Parameters
+    ----------
+    cache_dir : path-like, optional
+        See :func:`cache_root`.
+    data_dir : str, optional
+        The data folder (resolved with :func:`abagen_core.workflow.plan.resolve_data_dir`).
+
+    Returns
+    -------
+    workdir : pathlib.Path
+        ``<cache>/data-<sha1 of the data folder's path>`` (not created).
     """
     key = hashlib.sha1(str(_data_dir(data_dir)).encode()).hexdigest()[:10]
     return cache_root(cache_dir) / f"data-{key}"
@@ -506,7 +528,7 @@ def _atlas_entry(workdir: Path, atlas: list[Path], info: Path | None
 def _locked(workdir: Path) -> Iterator[bool]:
     """Serialise calls sharing a working folder; yields whether a lock is held."""
     try:
-        import fcntl
+        import fcntl  # lazy: POSIX only; other systems take the except below
     except ImportError:  # pragma: no cover - not POSIX
         yield False
         return
@@ -572,7 +594,18 @@ def _run(cmd: list[str], log_path: Path, verbose: int, stream: TextIO) -> tuple[
 
 
 def jobs_run(log_text: str) -> list[str]:
-    """Rule names of the jobs a Snakemake run finished, from its output."""
+    """Rule names of the jobs a Snakemake run finished, from its output.
+
+    Parameters
+    ----------
+    log_text : str
+        Snakemake's output (its log) of one run.
+
+    Returns
+    -------
+    rules : list of str
+        One rule name per finished job, in order.
+    """
     return [m["rule"] for m in _FINISHED.finditer(log_text)]
 
 
@@ -586,10 +619,6 @@ def _suffixed(path: Path, extra: str) -> Path:
 
 
 def _copy(src: Path, dest: Path) -> None:
-    from abagen_core.storage.atomic import (
-        atomic_path,  # lazy: keeps `abagen --help` free of pandas/pyarrow
-    )
-
     with atomic_path(dest) as tmp:
         shutil.copyfile(src, tmp)
 

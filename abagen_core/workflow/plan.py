@@ -16,8 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from abagen_core.datasets import layout
 from abagen_core.donors import check_donors
-from abagen_core.options import SAMPLE_LEVEL_IGNORED, check_options, stage_key
+from abagen_core.options import (
+    INTERPOLATED_MAP_DEFAULTS,
+    SAMPLE_LEVEL_IGNORED,
+    check_options,
+    stage_key,
+)
+from abagen_core.stages.regional import check_genes, check_n_neighbors
 from abagen_core.utils import data_path
 
 __all__ = ["BUILTIN_ATLASES", "AtlasSpec", "Plan", "build_plan", "resolve_data_dir",
@@ -61,7 +68,18 @@ class AtlasSpec:
     space: str | None = None
 
     def donor_files(self, donor: str) -> list[str]:
-        """Image files the labelling of `donor` depends on."""
+        """Image files the labelling of `donor` depends on.
+
+        Parameters
+        ----------
+        donor : str
+            Donor number (only native atlases differ between donors).
+
+        Returns
+        -------
+        files : list of str
+            The volume, the (lh, rh) pair, or the donor's native volume.
+        """
         if self.kind == "volume":
             return [self.files["image"]]
         if self.kind == "surface":
@@ -137,6 +155,17 @@ def expand_sweep(sweep: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
     ``sweep: {grid: {gene_norm: [srs, zscore], ibf_threshold: [0.2, 0.5]}}``
     gives four variants named ``sweep-0000`` ... in grid order;
     ``sweep: {list: [{...}, {...}]}`` one per entry.
+
+    Parameters
+    ----------
+    sweep : mapping or None
+        The config's ``sweep``: ``grid`` (option -> list of values), ``list``
+        (list of option dicts) and ``prefix`` (default 'sweep').
+
+    Returns
+    -------
+    variants : dict of str -> dict
+        Variant name -> its options (the grid's first, then the list's).
     """
     if not sweep:
         return {}
@@ -202,7 +231,20 @@ class Plan:
     interpolated_maps: dict[str, MaskTarget] = field(default_factory=dict)
 
     def options_for(self, stage: str, key: str) -> dict[str, Any]:
-        """Validated options behind a stage key."""
+        """Validated options behind a stage key.
+
+        Parameters
+        ----------
+        stage : str
+            Stage name of :data:`STAGES`.
+        key : str
+            A key of that stage.
+
+        Returns
+        -------
+        options : dict
+            The options that key hashes.
+        """
         return self.by_key[stage][key]
 
 
@@ -212,14 +254,33 @@ def resolve_data_dir(data_dir: str | None) -> str:
     :func:`abagen_core.datasets.layout.resolve_data_dir`, the rule of the
     Python API: `data_dir`, else the first of ``$ABAGEN_DATA``,
     ``~/abagen-data`` and the working folder that holds the data.
-    """
-    from abagen_core.datasets.layout import resolve_data_dir as _resolve_data_dir
 
-    return str(_resolve_data_dir(data_dir, writable=False))
+    Parameters
+    ----------
+    data_dir : str or None
+        The config's ``data_dir``.
+
+    Returns
+    -------
+    data_dir : str
+    """
+    return str(layout.resolve_data_dir(data_dir, writable=False))
 
 
 def build_plan(config: Mapping[str, Any], base: str | os.PathLike = ".") -> Plan:
     """Validate a workflow config and derive donors, atlases, variants and keys.
+
+    Parameters
+    ----------
+    config : mapping
+        The workflow config (``donors``, ``atlases``, ``variants``, ``sweep``,
+        ``samples_in_mask``, ``interpolated_maps``, ...).
+    base : path-like, default='.'
+        Folder that relative atlas and mask paths are resolved against.
+
+    Returns
+    -------
+    plan : Plan
 
     Raises
     ------
@@ -329,9 +390,6 @@ def _add_mask_targets(plan: Plan, config: Mapping[str, Any], base: Path) -> None
     Their options are registered under the stage keys of the
     atlas-independent stages, so the workflow builds (or re-uses) those files.
     """
-    from abagen_core.options import INTERPOLATED_MAP_DEFAULTS
-    from abagen_core.stages.regional import check_genes, check_n_neighbors
-
     for section, folder in _TARGET_FOLDERS.items():
         entries = config.get(section) or {}
         if entries and folder in plan.atlases:

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from abagen_core.datasets.fetch import find_donor_files
+from abagen_core.donors import RNASEQ_DONORS
 from abagen_core.workflow import paths
 from abagen_core.workflow.plan import AtlasSpec, MaskTarget, Plan, expand_sweep
 
@@ -38,8 +40,6 @@ AFTER_SELECTION_PRIORITY = 1
 #: normalize_donor, combine_donors, donor_expression
 FINISH_PRIORITY = PROBE_CHAIN_PRIORITY
 
-#: donors with RNA-seq data (probe_selection: rnaseq)
-RNASEQ_DONORS = ("9861", "10021")
 QC_FIGURES = ("counts", "coverage_map", "gene_map", "donor_agreement")
 ROBUSTNESS_TABLES = ("variants", "genes", "decisions", "decision_values")
 ROBUSTNESS_FIGURES = ("correlations", "decisions", "gene_spread")
@@ -136,8 +136,6 @@ def donors_in_data_dir(data_dir: str | None, donors: list[str]) -> dict[str, dic
     """
     if data_dir is None:
         return {}
-    from abagen_core.datasets.fetch import find_donor_files
-
     found = {}
     for donor in donors:
         try:
@@ -182,11 +180,40 @@ class Targets:
 
     # ------------------------------------------------------------ helpers
     def upstream_key(self, stage: str, key: str, upstream_stage: str) -> str:
-        """Key of `upstream_stage` behind the files of (`stage`, `key`)."""
+        """Key of `upstream_stage` behind the files of (`stage`, `key`).
+
+        Parameters
+        ----------
+        stage : str
+            Stage name of :data:`abagen_core.workflow.plan.STAGES`.
+        key : str
+            The stage key (of `stage`'s options).
+        upstream_stage : str
+            A stage `stage` depends on (same names).
+
+        Returns
+        -------
+        key : str
+            The stage key of `upstream_stage`.
+        """
         return self.upstream[stage][key][upstream_stage]
 
     def stage_file(self, stage: str, key: str, **wildcards: str) -> str:
-        """The cached file of (`stage`, `key`) for the given wildcards."""
+        """The cached file of (`stage`, `key`) for the given wildcards.
+
+        Parameters
+        ----------
+        stage : str
+            Stage name of :data:`abagen_core.workflow.plan.STAGES`.
+        key : str
+            The stage key (of `stage`'s options).
+        **wildcards : str
+            The other wildcards of the stage's template (``donor``, ``atlas``).
+
+        Returns
+        -------
+        path : str
+        """
         return paths.fill(_STAGE_FILES[stage], key=key, **wildcards)
 
     def upstream_file(self, stage: str, upstream_stage: str, *, key: str,
@@ -213,22 +240,70 @@ class Targets:
         return paths.fill(template, key=self.upstream_key(stage, key, upstream_stage), **given)
 
     def probe_table(self, stage: str, key: str) -> str:
-        """The probe annotation table the stage's options ask for."""
+        """The probe annotation table the stage's options ask for.
+
+        Parameters
+        ----------
+        stage : str
+            Stage name of :data:`abagen_core.workflow.plan.STAGES`.
+        key : str
+            The stage key (of `stage`'s options).
+
+        Returns
+        -------
+        path : str
+            The reannotated or the original probe table (option ``reannotated``).
+        """
         which = "reannotated" if self.plan.options_for(stage, key)["reannotated"] else "original"
         return paths.fill(paths.PROBES, which=which)
 
     def raw_file(self, donor: str, name: str) -> str:
-        """A donor's raw CSV: in data_dir when it is there, else under resources/raw/."""
+        """A donor's raw CSV: in data_dir when it is there, else under resources/raw/.
+
+        Parameters
+        ----------
+        donor : str
+            Donor number.
+        name : str
+            File key of :data:`abagen_core.workflow.paths.RAW_NAMES`
+            ('microarray', 'pacall', 'probes', 'annotation', 'ontology').
+
+        Returns
+        -------
+        path : str
+        """
         if donor in self.raw_in_data_dir:
             return str(self.raw_in_data_dir[donor][name])
         return paths.fill(paths.RAW, donor=donor, name=paths.RAW_NAMES[name])
 
     def raw_files(self, donor: str) -> dict[str, str]:
-        """File key -> path of each of a donor's five raw CSVs."""
+        """File key -> path of each of a donor's five raw CSVs.
+
+        Parameters
+        ----------
+        donor : str
+            Donor number.
+
+        Returns
+        -------
+        files : dict of str -> str
+            As :meth:`raw_file`, for every key of
+            :data:`abagen_core.workflow.paths.RAW_NAMES`.
+        """
         return {name: self.raw_file(donor, name) for name in paths.RAW_NAMES}
 
     def convert_priority(self, donor: str) -> int:
-        """:func:`convert_priority` of a donor's expression CSV (0 MiB when absent)."""
+        """:func:`convert_priority` of a donor's expression CSV (0 MiB when absent).
+
+        Parameters
+        ----------
+        donor : str
+            Donor number.
+
+        Returns
+        -------
+        priority : int
+        """
         try:
             size = os.path.getsize(self.raw_file(donor, "microarray"))
         except OSError:  # not downloaded / generated yet
@@ -241,7 +316,21 @@ class Targets:
 
     # ------------------------------------------------------------ rule inputs
     def sample_inputs(self, donor: str, key: str) -> dict[str, str]:
-        """prepare_samples: raw tables, plus expression and probes for sim_threshold."""
+        """prepare_samples: raw tables, plus expression and probes for sim_threshold.
+
+        Parameters
+        ----------
+        donor : str
+            Donor number.
+        key : str
+            The job's samples stage key.
+
+        Returns
+        -------
+        files : dict of str -> str
+            ``annotation``, ``ontology``, ``pacall``; ``microarray`` and
+            ``probes`` with a ``sim_threshold``; ``t1`` for native atlases.
+        """
         opts = self.plan.options_for("samples", key)
         files = {"annotation": paths.fill(paths.ANNOTATION, donor=donor),
                  "ontology": paths.fill(paths.ONTOLOGY, donor=donor)}
@@ -254,20 +343,57 @@ class Targets:
         return files
 
     def filter_inputs(self, key: str) -> dict[str, Any]:
-        """intensity_filter: every donor's PACall counts and the probe table."""
+        """intensity_filter: every donor's PACall counts and the probe table.
+
+        Parameters
+        ----------
+        key : str
+            The job's ibf stage key.
+
+        Returns
+        -------
+        files : dict
+            ``summaries`` (list of str, one per donor) and ``probes`` (str).
+        """
         skey = self.upstream_key("ibf", key, "samples")
         return {"summaries": [paths.fill(paths.PACALL_COUNTS, donor=d, key=skey)
                               for d in self.plan.donors],
                 "probes": self.probe_table("ibf", key)}
 
     def probe_summary_inputs(self, key: str, donor: str) -> dict[str, str]:
-        """probe_summary: the donor's matrix, samples and the probe table."""
+        """probe_summary: the donor's matrix, samples and the probe table.
+
+        Parameters
+        ----------
+        key : str
+            The job's psummary stage key.
+        donor : str
+            Donor number.
+
+        Returns
+        -------
+        files : dict of str -> str
+            ``microarray``, ``samples``, ``probes``.
+        """
         return {"microarray": paths.fill(paths.MICROARRAY, donor=donor),
                 "samples": self.upstream_file("psummary", "samples", key=key, donor=donor),
                 "probes": self.probe_table("psummary", key)}
 
     def selection_inputs(self, key: str) -> dict[str, Any]:
-        """select_probes: every donor's summary, the filter, RNA-seq when asked for."""
+        """select_probes: every donor's summary, the filter, RNA-seq when asked for.
+
+        Parameters
+        ----------
+        key : str
+            The job's probes stage key.
+
+        Returns
+        -------
+        files : dict
+            ``summaries`` (list of str, one per donor), ``kept`` (str); with
+            ``probe_selection='rnaseq'`` also ``tpm`` and ``rnaseq_annotation``
+            (lists of str, one per RNA-seq donor).
+        """
         pkey = self.upstream_key("probes", key, "psummary")
         files: dict[str, Any] = {
             "summaries": [paths.fill(paths.SUMMARY, key=pkey, donor=d)
@@ -281,23 +407,78 @@ class Targets:
         return files
 
     def genes_inputs(self, key: str, donor: str) -> dict[str, str]:
-        """donor_genes: the donor's matrix, samples, the filter and the selection."""
+        """donor_genes: the donor's matrix, samples, the filter and the selection.
+
+        Parameters
+        ----------
+        key : str
+            The job's genes stage key.
+        donor : str
+            Donor number.
+
+        Returns
+        -------
+        files : dict of str -> str
+            ``microarray``, ``samples``, ``kept``, ``selection``.
+        """
         return {"microarray": paths.fill(paths.MICROARRAY, donor=donor),
                 "samples": self.upstream_file("genes", "samples", key=key, donor=donor),
                 "kept": self.upstream_file("genes", "ibf", key=key),
                 "selection": self.upstream_file("genes", "probes", key=key)}
 
     def atlas_files(self, atlas: str, donor: str) -> list[str]:
-        """The image(s) labelling of `donor` depends on, the info table and geometry."""
+        """The image(s) labelling of `donor` depends on, the info table and geometry.
+
+        Parameters
+        ----------
+        atlas : str
+            Atlas name (a key of the config's ``atlases``).
+        donor : str
+            Donor number.
+
+        Returns
+        -------
+        files : list of str
+        """
         return _atlas_files(self.plan.atlases[atlas], donor)
 
     def label_inputs(self, atlas: str, key: str, donor: str) -> dict[str, Any]:
-        """label_samples: the atlas files and the donor's samples."""
+        """label_samples: the atlas files and the donor's samples.
+
+        Parameters
+        ----------
+        atlas : str
+            Atlas name (a key of the config's ``atlases``).
+        key : str
+            The job's labels stage key.
+        donor : str
+            Donor number.
+
+        Returns
+        -------
+        files : dict
+            ``atlas`` (list of str, as :meth:`atlas_files`) and ``samples`` (str).
+        """
         return {"atlas": self.atlas_files(atlas, donor),
                 "samples": self.upstream_file("labels", "samples", key=key, donor=donor)}
 
     def normalize_inputs(self, atlas: str, key: str, donor: str) -> dict[str, Any]:
-        """normalize_donor: the donor's genes, samples and labels, the atlas files."""
+        """normalize_donor: the donor's genes, samples and labels, the atlas files.
+
+        Parameters
+        ----------
+        atlas : str
+            Atlas name (a key of the config's ``atlases``).
+        key : str
+            The job's regional stage key.
+        donor : str
+            Donor number.
+
+        Returns
+        -------
+        files : dict
+            ``genes``, ``samples``, ``labels`` (str) and ``atlas`` (list of str).
+        """
         return {"genes": self.upstream_file("regional", "genes", key=key, donor=donor),
                 "samples": self.upstream_file("regional", "samples", key=key, donor=donor),
                 "labels": self.upstream_file("regional", "labels", key=key, donor=donor,
@@ -309,7 +490,21 @@ class Targets:
         return paths.fill(_STAGE_FILES[stage], atlas=atlas, key=key, donor=donor)
 
     def combine_inputs(self, atlas: str, variant: str) -> dict[str, Any]:
-        """combine_donors: every donor's normalized table and labels, filter, checksums."""
+        """combine_donors: every donor's normalized table and labels, filter, checksums.
+
+        Parameters
+        ----------
+        atlas : str
+            Atlas name (a key of the config's ``atlases``).
+        variant : str
+            Variant name (a key of the plan's ``variants``).
+
+        Returns
+        -------
+        files : dict
+            ``normalized`` and ``labels`` (lists of str, one per donor), ``kept``
+            (str) and ``checksums`` (list of str, two per donor).
+        """
         keys = self.plan.keys[atlas, variant]
         return {"normalized": [self._variant_file("regional", atlas, variant, d)
                                for d in self.plan.donors],
@@ -320,12 +515,41 @@ class Targets:
 
     def donor_expression_inputs(self, atlas: str, variant: str,
                                 donor: str) -> dict[str, str]:
-        """donor_expression: the donor's normalized table and labels."""
+        """donor_expression: the donor's normalized table and labels.
+
+        Parameters
+        ----------
+        atlas : str
+            Atlas name (a key of the config's ``atlases``).
+        variant : str
+            Variant name (a key of the plan's ``variants``).
+        donor : str
+            Donor number.
+
+        Returns
+        -------
+        files : dict of str -> str
+            ``normalized`` and ``labels``.
+        """
         return {"normalized": self._variant_file("regional", atlas, variant, donor),
                 "labels": self._variant_file("labels", atlas, variant, donor)}
 
     def qc_inputs(self, atlas: str, variant: str) -> dict[str, Any]:
-        """qc_figures: the result's matrix and counts, normalized tables, atlas files."""
+        """qc_figures: the result's matrix and counts, normalized tables, atlas files.
+
+        Parameters
+        ----------
+        atlas : str
+            Atlas name (a key of the config's ``atlases``).
+        variant : str
+            Variant name (a key of the plan's ``variants``).
+
+        Returns
+        -------
+        files : dict
+            ``expression``, ``counts`` (str), ``normalized`` (list of str, one
+            per donor) and ``atlas`` (list of str, the first donor's).
+        """
         spec = self.plan.atlases[atlas]
         return {"expression": paths.fill(paths.RESULT, atlas=atlas, variant=variant,
                                          file="expression.parquet"),
@@ -336,7 +560,18 @@ class Targets:
                 "atlas": _atlas_files(spec, self.plan.donors[0])}
 
     def robustness_inputs(self, atlas: str) -> list[str]:
-        """robustness_summary: the expression matrix of every variant."""
+        """robustness_summary: the expression matrix of every variant.
+
+        Parameters
+        ----------
+        atlas : str
+            Atlas name (a key of the config's ``atlases``).
+
+        Returns
+        -------
+        files : list of str
+            One ``expression.parquet`` per variant.
+        """
         return [paths.fill(paths.RESULT, atlas=atlas, variant=v, file="expression.parquet")
                 for v in self.plan.variants]
 
@@ -350,7 +585,19 @@ class Targets:
                 "checksums": self._checksums()}
 
     def samples_in_mask_inputs(self, name: str) -> dict[str, Any]:
-        """samples_in_mask: per-donor genes and samples, probe list, checksums, mask."""
+        """samples_in_mask: per-donor genes and samples, probe list, checksums, mask.
+
+        Parameters
+        ----------
+        name : str
+            Entry name (a key of the config's ``samples_in_mask``).
+
+        Returns
+        -------
+        files : dict
+            ``genes``, ``samples`` (lists of str, one per donor), ``kept`` (str),
+            ``checksums`` (list of str) and, with a mask, ``mask`` (list of str).
+        """
         target = self.plan.samples_in_mask[name]
         files = self._cached_inputs(target)
         if target.mask is not None:
@@ -358,19 +605,58 @@ class Targets:
         return files
 
     def map_samples_inputs(self, name: str) -> dict[str, Any]:
-        """map_samples: per-donor genes and samples, probe list, checksums."""
+        """map_samples: per-donor genes and samples, probe list, checksums.
+
+        Parameters
+        ----------
+        name : str
+            Entry name (a key of the config's ``interpolated_maps``).
+
+        Returns
+        -------
+        files : dict
+            ``genes``, ``samples`` (lists of str, one per donor), ``kept`` (str)
+            and ``checksums`` (list of str).
+        """
         return self._cached_inputs(self.plan.interpolated_maps[name])
 
     # ------------------------------------------------------------ rule params
     def atlas_spec(self, atlas: str, donor: str) -> dict[str, Any]:
-        """The atlas as labelling `donor` uses it (params of label_samples)."""
+        """The atlas as labelling `donor` uses it (params of label_samples).
+
+        Parameters
+        ----------
+        atlas : str
+            Atlas name (a key of the config's ``atlases``).
+        donor : str
+            Donor number.
+
+        Returns
+        -------
+        spec : dict
+            ``kind``, ``files`` (list of str, the donor's images), ``info``,
+            ``geometry`` (list of two str, or None) and ``space``; as
+            :func:`abagen_core.atlas.spec.load_atlas` takes it.
+        """
         spec = self.plan.atlases[atlas]
         return {"kind": spec.kind, "files": spec.donor_files(donor), "info": spec.info,
                 "geometry": list(spec.geometry) if spec.geometry else None,
                 "space": spec.space}
 
     def atlas_description(self, atlas: str) -> dict[str, Any]:
-        """The atlas as recorded in a result's metadata."""
+        """The atlas as recorded in a result's metadata.
+
+        Parameters
+        ----------
+        atlas : str
+            Atlas name (a key of the config's ``atlases``).
+
+        Returns
+        -------
+        description : dict
+            ``name``, ``kind``, ``files`` (as in the plan), ``info``, ``geometry``
+            (list of two str, or None) and ``space``.
+        """
         spec = self.plan.atlases[atlas]
         return {"name": spec.name, "kind": spec.kind, "files": spec.files, "info": spec.info,
                 "geometry": list(spec.geometry) if spec.geometry else None,
@@ -399,7 +685,19 @@ class Targets:
 
     # ------------------------------------------------------------ final outputs
     def result_files(self, atlas: str, variant: str) -> list[str]:
-        """The files of one result folder (and its donor matrices with save_donors)."""
+        """The files of one result folder (and its donor matrices with save_donors).
+
+        Parameters
+        ----------
+        atlas : str
+            Atlas name (a key of the config's ``atlases``).
+        variant : str
+            Variant name (a key of the plan's ``variants``).
+
+        Returns
+        -------
+        files : list of str
+        """
         outs = [paths.fill(paths.RESULT, atlas=atlas, variant=variant, file=f)
                 for f in paths.RESULT_FILES]
         if self.config["outputs"]["save_donors"]:
@@ -408,7 +706,19 @@ class Targets:
         return outs
 
     def map_files(self, name: str) -> list[str]:
-        """The maps of an interpolated_maps entry: a NIfTI, or a GIFTI pair, per gene."""
+        """The maps of an interpolated_maps entry: a NIfTI, or a GIFTI pair, per gene.
+
+        Parameters
+        ----------
+        name : str
+            Entry name (a key of the config's ``interpolated_maps``).
+
+        Returns
+        -------
+        files : list of str
+            One ``.nii.gz`` per gene for a volume mask; ``lh`` and ``rh``
+            ``.func.gii`` per gene for a surface mask.
+        """
         target = self.plan.interpolated_maps[name]
         if target.mask["kind"] == "volume":
             return [paths.fill(paths.MAP_VOLUME, name=name, gene=g) for g in target.genes]

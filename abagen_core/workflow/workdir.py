@@ -116,7 +116,7 @@ def acquire_run_lock(root: PathLike) -> RunLock:
     """
     path = Path(root) / STATE_DIR / "run.lock"
     try:
-        import fcntl
+        import fcntl  # lazy: POSIX only; other systems take the except below
     except ImportError:  # pragma: no cover - not POSIX
         return RunLock(path, False, "file locks are not available on this system")
     path.parent.mkdir(parents=True, exist_ok=True)
