@@ -1,8 +1,28 @@
-"""Snakemake adapter: final region x gene matrix, counts, methods text, metadata."""
+"""Snakemake adapter: final region x gene matrix, counts, genes, methods text, metadata."""
 
+from abagen_core import io
 from abagen_core.outputs.results import write_results
+from abagen_core.stages import probes
+from abagen_core.stages.explain import explain_genes
 from abagen_core.storage.artifacts import count_rows, read_frame
 from abagen_core.workflow.joblog import job_log
+
+
+def _explained(snakemake, donors, options):
+    """Why each gene symbol is or is not in the result (``genes.csv``)."""
+    pacall = {}
+    for donor, path in zip(donors, snakemake.input["pacall"], strict=True):
+        frame, attrs = read_frame(path, kind="pacall_summary", with_attrs=True)
+        pacall[donor] = probes.PACallSummary(frame["n_signal"], int(attrs["n_samples"]))
+    selection, attrs = read_frame(snakemake.input["selection"], kind="selection",
+                                  with_attrs=True)
+    table = io.read_probes(snakemake.input["probe_table"])
+    annotated = probes.reannotate_probes(table) if options["reannotated"] else table
+    return explain_genes(table, annotated, pacall,
+                         read_frame(snakemake.input["kept"], kind="kept_probes"),
+                         None if attrs.get("average") else selection,
+                         ibf_threshold=options["ibf_threshold"],
+                         reannotated=options["reannotated"])
 
 
 def main(snakemake) -> None:
@@ -25,6 +45,7 @@ def main(snakemake) -> None:
             checksums=snakemake.input["checksums"],
             synthetic=snakemake.params.synthetic,
             outputs=dict(snakemake.output),
+            genes=_explained(snakemake, donors, snakemake.params.options),
         )
 
 

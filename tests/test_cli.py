@@ -224,13 +224,14 @@ def test_config_and_outputs(no_atlas_check, tmp_path, monkeypatch, capsys):
     cache = tmp_path / "cache"
     argv = ["--cache-dir", str(cache), "--data-dir", str(data), "--donors", "9861", "10021",
             "--probe_selection", "max_intensity", "--gene_norm", "None", "--n_proc", "3"]
-    assert cli.main(argv + ["--save-counts", "--save-donors", "--atlas_info", DK_INFO,
-                            DK_VOLUME]) == 0
+    assert cli.main(argv + ["--save-counts", "--save-donors", "--save-genes", "--atlas_info",
+                            DK_INFO, DK_VOLUME]) == 0
     out, err = capsys.readouterr()
     assert out == "" and err == ""  # quiet without -v
     # default output file in $PWD, counts and donors beside it
     assert (tmp_path / "abagen_expression.csv").read_text().startswith("label,expression")
     assert (tmp_path / "abagen_expression_counts.csv").read_text().startswith("label,counts")
+    assert (tmp_path / "abagen_expression_genes.csv").read_text().startswith("label,genes")
     for donor in ("9861", "10021"):
         assert (tmp_path / f"abagen_expression_{donor}.csv").exists()
 

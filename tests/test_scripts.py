@@ -274,12 +274,17 @@ class Chain:
             files = {"expression": self.path(*folder, "expression.csv"),
                      "parquet": self.path(*folder, "expression.parquet"),
                      "counts": self.path(*folder, "counts.csv"),
+                     "genes": self.path(*folder, "genes.csv"),
                      "methods": self.path(*folder, "report.md"),
                      "metadata": self.path(*folder, "metadata.json")}
             run_script("combine_donors", self.log("combine_donors", variant),
                        input={"normalized": [normalized[variant, d]["normalized"] for d in DONORS],
                               "labels": [self.run("label_samples")[d]["labels"] for d in DONORS],
                               "kept": self.run("intensity_filter")["kept"],
+                              "pacall": [self.run("prepare_samples")[d]["pacall"]
+                                         for d in DONORS],
+                              "selection": self.run("select_probes")["selection"],
+                              "probe_table": self.run("obtain_raw")[DONORS[0]]["probes"],
                               "checksums": [self.run("convert_donor")[d][f"{k}_checksum"]
                                             for d in DONORS for k in ("microarray", "pacall")]},
                        output=files, params={"options": self.plan.variants[variant],
@@ -541,6 +546,12 @@ def test_combine_donors_matches_the_api(chain):
     assert meta["synthetic"] is True and meta["shape"] == list(expected.shape)
     assert len(meta["input_checksums_sha256"]) == 2 * len(DONORS)
     assert Path(files["methods"]).read_text().startswith("WARNING")
+    # genes.csv: the kept genes are the columns, and the API explains them alike
+    genes = pd.read_csv(files["genes"], index_col=0)
+    assert sorted(genes.index[genes["status"] == "kept"]) == sorted(expected.columns)
+    explained = api.explain_genes(donors=DONORS, data_dir=str(chain.data))
+    pd.testing.assert_series_equal(genes["status"], explained["status"], check_dtype=False)
+    assert meta["genes_by_status"]["kept"] == expected.shape[1]
 
 
 def test_donor_expression_matches_the_api(chain):

@@ -85,7 +85,8 @@ def write_results(normalized: Mapping[str, pd.DataFrame], labels: Mapping[str, n
                   regions: Sequence[int],
                   options: Mapping[str, Any], atlas: Mapping[str, Any], n_kept_probes: int,
                   checksums: Sequence[str], synthetic: bool,
-                  outputs: Mapping[str, str]) -> pd.DataFrame:
+                  outputs: Mapping[str, str], genes: pd.DataFrame | None = None
+                  ) -> pd.DataFrame:
     """Write a variant's final files atomically (expression, counts, report, metadata).
 
     The metadata sidecar is written last: a result folder whose
@@ -112,7 +113,11 @@ def write_results(normalized: Mapping[str, pd.DataFrame], labels: Mapping[str, n
         The data are synthetic.
     outputs : mapping
         Paths ``expression`` (CSV), ``parquet``, ``counts`` (CSV), ``methods``
-        (text) and ``metadata`` (JSON).
+        (text) and ``metadata`` (JSON); ``genes`` (CSV) with `genes`.
+    genes : pandas.DataFrame of shape (n_symbols, n_columns), optional
+        :func:`abagen_core.stages.explain.explain_genes` output: written to
+        ``outputs['genes']``, its status counts recorded in the metadata. Its
+        ``kept`` genes are the matrix's columns (a warning says so if not).
 
     Returns
     -------
@@ -127,6 +132,13 @@ def write_results(normalized: Mapping[str, pd.DataFrame], labels: Mapping[str, n
     write_frame_csv(expression, outputs["expression"])
     write_frame_parquet(expression, outputs["parquet"])
     write_text_atomic(counts.to_csv(), outputs["counts"])
+    if genes is not None:
+        kept = set(genes.index[genes["status"] == "kept"])
+        if kept != set(expression.columns):  # never seen; said loudly if it happens
+            LOG.warning("genes.csv disagrees with the result: %d genes explained as kept, "
+                        "%d in the matrix. Please report this.", len(kept),
+                        expression.shape[1])
+        write_text_atomic(genes.to_csv(), outputs["genes"])
     text = methods_text(options, atlas, n_regions=len(regions), counts=counts,
                         n_kept_probes=n_kept_probes, n_genes=expression.shape[1],
                         synthetic=synthetic)
@@ -142,6 +154,9 @@ def write_results(normalized: Mapping[str, pd.DataFrame], labels: Mapping[str, n
         "input_checksums_sha256": source["input_checksums_sha256"],
         "software": _versions(__version__, platform.python_version()),
     }
+    if genes is not None:
+        meta["genes_by_status"] = {str(k): int(v) for k, v in
+                                   genes["status"].value_counts(dropna=False).items()}
     write_text_atomic(json.dumps(meta, indent=2, default=str), outputs["metadata"])
     return expression
 

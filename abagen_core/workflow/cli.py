@@ -115,8 +115,9 @@ examples:
 another option (abagen ATLAS --donors 9861 10021).
 
 Outputs: --output-file (the region x gene matrix, regions as rows), with
---save-counts <name>_counts<ext> (samples per region and donor) and with
---save-donors <name>_<donor><ext> (one matrix per donor).
+--save-counts <name>_counts<ext> (samples per region and donor), with
+--save-donors <name>_<donor><ext> (one matrix per donor) and with
+--save-genes <name>_genes<ext> (why each gene symbol is or is not a column).
 """
 
 
@@ -338,6 +339,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     grp = parser.add_argument_group("Options of abagen-core (not in abagen 0.1.3)")
     grp.add_argument(
+        "--save-genes", "--save_genes", dest="save_genes", action="store_true",
+        help="Also write, for every gene symbol of the probe annotation, the step where it "
+             "left the pipeline and why (reannotation, Entrez id, intensity filter with "
+             "the fraction of samples above background per donor, probe selection) or the "
+             "probe kept, to the --output-file name with '_genes' appended before the "
+             "extension. Default: off.")
+    grp.add_argument(
         "--cache-dir", "--cache_dir", dest="cache_dir", metavar="PATH", default=None,
         help="Folder of the workflow cache shared by all calls (intermediate files, "
              "logs). Default: $ABAGEN_CACHE, else ~/.cache/abagen-core.")
@@ -427,7 +435,7 @@ def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace
         parser.error(str(exc))
     if args.stdout:
         # the manual: --stdout overrides --save-counts and --save-donors
-        args.save_counts = args.save_donors = False
+        args.save_counts = args.save_donors = args.save_genes = False
     if args.save_donors and opts["region_agg"] == "samples":
         parser.error("--save-donors needs --region_agg donors: donor-level matrices do not "
                      "exist when samples are pooled across donors.")
@@ -654,6 +662,8 @@ def _deliver(results: Path, args: argparse.Namespace, donors: list[str]) -> None
     files = [(results / "expression.csv", output)]
     if args.save_counts:
         files.append((results / "counts.csv", _suffixed(output, "counts")))
+    if args.save_genes:
+        files.append((results / "genes.csv", _suffixed(output, "genes")))
     if args.save_donors:
         files += [(results / "donors" / f"expression_{d}.csv", _suffixed(output, d))
                   for d in donors]
@@ -710,7 +720,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         _say(verbose, f"cache: {workdir} (atlas {atlas_name}, options {variant})")
         folder = f"results/{atlas_name}/{variant}"
-        targets = [f"{folder}/expression.csv", f"{folder}/counts.csv"]
+        targets = [f"{folder}/expression.csv", f"{folder}/counts.csv", f"{folder}/genes.csv"]
         if args.save_donors:
             targets += [f"{folder}/donors/expression_{d}.csv" for d in donors]
         cmd = _snakemake_command(workdir, configfile, args.n_proc, targets, locked)

@@ -503,7 +503,10 @@ class Targets:
         -------
         files : dict
             ``normalized`` and ``labels`` (lists of str, one per donor), ``kept``
-            (str) and ``checksums`` (list of str, two per donor).
+            (str), ``checksums`` (list of str, two per donor), and what
+            explains the genes (``genes.csv``): ``pacall`` (the PACall counts
+            per donor), ``selection`` (str) and ``probe_table`` (the first
+            donor's raw ``Probes.csv``).
         """
         keys = self.plan.keys[atlas, variant]
         return {"normalized": [self._variant_file("regional", atlas, variant, d)
@@ -511,7 +514,11 @@ class Targets:
                 "labels": [self._variant_file("labels", atlas, variant, d)
                            for d in self.plan.donors],
                 "kept": paths.fill(paths.KEPT, key=keys["ibf"]),
-                "checksums": self._checksums()}
+                "checksums": self._checksums(),
+                "pacall": [paths.fill(paths.PACALL_COUNTS, donor=d, key=keys["samples"])
+                           for d in self.plan.donors],
+                "selection": paths.fill(paths.SELECTION, key=keys["probes"]),
+                "probe_table": self.raw_file(self.plan.donors[0], "probes")}
 
     def donor_expression_inputs(self, atlas: str, variant: str,
                                 donor: str) -> dict[str, str]:

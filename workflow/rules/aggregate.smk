@@ -19,6 +19,7 @@ rule combine_donors:
             category="Counts",
             labels={"atlas": "{atlas}", "variant": "{variant}", "file": "counts"},
         ),
+        genes=RESULT["genes.csv"],
         methods=report(
             RESULT["report.md"],
             caption="../report/methods.rst",
