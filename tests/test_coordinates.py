@@ -75,3 +75,39 @@ def test_other_values_and_missing_files_are_refused(tmp_path):
         check_options(corrected_mni=str(tmp_path / "nope.csv"))
     with pytest.raises(ValueError, match="True, False or a coordinate table"):
         check_options(corrected_mni=1)
+
+
+def test_the_workflow_config_takes_a_table_beside_it(tmp_path):
+    from abagen_core.workflow.plan import build_plan
+
+    _corrected().iloc[:10].to_csv(tmp_path / "coords.csv", index=False)
+    config = {"donors": DONORS, "atlases": {"dk": {"builtin": "dk-volume"}},
+              "variants": {"default": {}, "refined": {"corrected_mni": "coords.csv"}}}
+    plan = build_plan(config, base=tmp_path)
+    refined = plan.variants["refined"]["corrected_mni"]
+    assert isinstance(refined, SampleCoordinates) and len(refined.coords) == 10
+    assert plan.keys["dk", "refined"]["samples"] != plan.keys["dk", "default"]["samples"]
+    config["variants"]["refined"]["corrected_mni"] = "missing.csv"
+    with pytest.raises(ValueError, match="variants.refined.*does not exist"):
+        build_plan(config, base=tmp_path)
+
+
+def test_the_report_names_the_table():
+    from abagen_core.outputs.report import Report
+
+    table = SampleCoordinates(_corrected().iloc[:7])
+    text = Report(ATLAS, corrected_mni=table, donors=DONORS).gen_report()
+    assert "MNI coordinates of 7 tissue samples were replaced" in text
+    assert table.sha256[:16] in text
+    assert "user-supplied" not in Report(ATLAS, donors=DONORS).gen_report()
+
+
+def test_the_cli_passes_the_table_by_path(tmp_path):
+    from abagen_core.workflow import cli
+
+    path = tmp_path / "c.csv"
+    _corrected().iloc[:3].to_csv(path, index=False)
+    with pytest.raises(SystemExit):
+        cli.main(["--sample-coordinates", str(tmp_path / "nope.csv"), ATLAS])
+    args = cli.build_parser().parse_args(["--sample-coordinates", str(path), ATLAS])
+    assert args.sample_coordinates == str(path)

@@ -259,6 +259,11 @@ _GENE_SLOTS = {"values": "gene expression values", "across": "across tissue samp
 _MNI_TEXT = ("The MNI coordinates of tissue samples were updated to those generated via "
              "non-linear registration using the Advanced Normalization Tools (ANTs; "
              "https://github.com/chrisfilo/alleninf). ")
+# abagen-core addition (corrected_mni=<table>): not in abagen 0.1.3's text
+_TABLE_MNI_TEXT = ("The MNI coordinates of {n} tissue samples were replaced by those of a "
+                   "user-supplied table (SHA-256 {sha}); the other samples' coordinates were "
+                   "updated to those generated via non-linear registration using the "
+                   "Advanced Normalization Tools (ANTs; https://github.com/chrisfilo/alleninf). ")
 _SIM_TEXT = ("Tissue samples whose total inter-areal similarity (i.e., the summed "
              "correlation of their expression across probes with all other samples from the "
              "same donor) was more than {threshold} standard deviations below the mean across "
@@ -554,7 +559,9 @@ donors, data_dir, verbose, n_proc, return_report
         if not callable(agg_metric):
             check_choice("agg_metric", agg_metric, list(_AGG_SUBJECT))
         self.agg_metric = agg_metric
-        self.corrected_mni = bool(corrected_mni)
+        # a SampleCoordinates table (abagen-core) is kept to be described
+        self.corrected_mni = corrected_mni if hasattr(corrected_mni, "sha256") \
+            else bool(corrected_mni)
         self.reannotated = bool(reannotated)
         self.return_donors = bool(return_donors)
         if by_donor and donors == "all":
@@ -619,7 +626,10 @@ donors, data_dir, verbose, n_proc, return_report
     def _samples(self) -> str:
         surface = self.atlas.kind == "surface"
         text = ""
-        if self.corrected_mni and not self.donor_specific:
+        if hasattr(self.corrected_mni, "sha256") and not self.donor_specific:
+            text += _fill(_TABLE_MNI_TEXT, n=str(len(self.corrected_mni.coords)),
+                          sha=self.corrected_mni.sha256[:16])
+        elif self.corrected_mni and not self.donor_specific:
             text += _MNI_TEXT
         if self.sim_threshold is not None:
             text += _fill(_SIM_TEXT, threshold=_fmt_number(self.sim_threshold))

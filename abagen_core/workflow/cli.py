@@ -339,6 +339,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     grp = parser.add_argument_group("Options of abagen-core (not in abagen 0.1.3)")
     grp.add_argument(
+        "--sample-coordinates", "--sample_coordinates", dest="sample_coordinates",
+        metavar="CSV", default=None,
+        help="A table of sample MNI coordinates (columns well_id, mni_x, mni_y, mni_z; all "
+             "samples or a subset) replacing the corrected coordinates, e.g. a refined "
+             "registration. Default: abagen's corrected coordinates.")
+    grp.add_argument(
         "--save-genes", "--save_genes", dest="save_genes", action="store_true",
         help="Also write, for every gene symbol of the probe annotation, the step where it "
              "left the pipeline and why (reannotation, Entrez id, intensity filter with "
@@ -379,7 +385,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         "norm_structures": args.norm_structures,
         "region_agg": args.region_agg,
         "agg_metric": args.agg_metric,
-        "corrected_mni": args.corrected_mni,
+        "corrected_mni": args.sample_coordinates or args.corrected_mni,
         "reannotated": args.reannotated,
         "donors": args.donors,
     }
@@ -406,6 +412,12 @@ def _check_files(parser: argparse.ArgumentParser, args: argparse.Namespace
         info = Path(args.atlas_info).expanduser().resolve()
         if not info.is_file():
             parser.error(f"argument --atlas_info: file not found: {args.atlas_info}")
+    if args.sample_coordinates is not None:
+        coords = Path(args.sample_coordinates).expanduser().resolve()
+        if not coords.is_file():
+            parser.error(f"argument --sample-coordinates: file not found: "
+                         f"{args.sample_coordinates}")
+        args.sample_coordinates = str(coords)
     return atlas, info
 
 
@@ -642,7 +654,10 @@ def _prepare(workdir: Path, args: argparse.Namespace, opts: dict[str, Any], atla
         "download": True,
         "donors": list(opts["donors"]),
         "atlases": {atlas_name: atlas_entry},
-        "variants": {variant: {k: v for k, v in opts.items() if k != "donors"}},
+        # a coordinate table goes into the config by its path (validated already)
+        "variants": {variant: {k: (args.sample_coordinates if k == "corrected_mni" and
+                                   args.sample_coordinates else v)
+                               for k, v in opts.items() if k != "donors"}},
         "outputs": {"save_donors": bool(args.save_donors)},
     }
     return _write_config(workdir, config, atlas_name, variant), atlas_name, variant

@@ -306,6 +306,8 @@ def build_plan(config: Mapping[str, Any], base: str | os.PathLike = ".") -> Plan
             raise ValueError(f"variants.{name}.donors: donors are set once, at the top "
                              "level of the config.")
         opts["donors"] = donors
+        if isinstance(opts.get("corrected_mni"), str):  # a coordinate table, beside the config
+            opts["corrected_mni"] = _resolve(opts["corrected_mni"], base)
         try:
             variants[name] = check_options(opts)
         except ValueError as exc:
