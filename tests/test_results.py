@@ -261,3 +261,16 @@ def test_map_samples_and_interpolated_maps(donor_tables, tmp_path):
     assert on_disk["files"] == ["lh.func.gii", "rh.func.gii"]
     assert on_disk["target"] == "interpolated_maps" and on_disk["n_neighbors"] == 2
     assert on_disk["n_samples"] == len(table) and on_disk["synthetic"] is True
+
+
+def test_region_table_names_regions_when_the_atlas_has_a_table(tmp_path):
+    counts = pd.DataFrame({"12876": [2, 0, 1], "15496": [1, 0, 0]}, index=[1, 2, 3])
+    info = tmp_path / "info.csv"
+    pd.DataFrame({"id": [1, 2], "label": ["insula", "brainstem"],
+                  "hemisphere": ["L", "B"], "structure": ["cortex", "subcortex/brainstem"]}
+                 ).to_csv(info, index=False)
+    table = results.region_table(counts, str(info))
+    assert list(table["name"]) == ["left insula", "brainstem", ""]
+    assert list(table["n_samples"]) == [3, 0, 1] and list(table["n_donors"]) == [2, 0, 1]
+    assert table.index.name == "label"
+    assert set(results.region_table(counts, None)["name"]) == {""}

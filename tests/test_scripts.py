@@ -274,6 +274,7 @@ class Chain:
             files = {"expression": self.path(*folder, "expression.csv"),
                      "parquet": self.path(*folder, "expression.parquet"),
                      "counts": self.path(*folder, "counts.csv"),
+                     "regions": self.path(*folder, "regions.csv"),
                      "genes": self.path(*folder, "genes.csv"),
                      "methods": self.path(*folder, "report.md"),
                      "metadata": self.path(*folder, "metadata.json")}
@@ -552,6 +553,11 @@ def test_combine_donors_matches_the_api(chain):
     explained = api.explain_genes(donors=DONORS, data_dir=str(chain.data))
     pd.testing.assert_series_equal(genes["status"], explained["status"], check_dtype=False)
     assert meta["genes_by_status"]["kept"] == expected.shape[1]
+    # regions.csv: the matrix's rows, named from the DK table, with the counts
+    regions = pd.read_csv(files["regions"], index_col=0, keep_default_na=False)
+    assert list(regions.index) == list(expected.index)
+    assert regions.loc[73, "name"] == "right temporalpole"
+    np.testing.assert_array_equal(regions["n_samples"], counts.sum(axis=1))
 
 
 def test_donor_expression_matches_the_api(chain):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import platform
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,6 +21,7 @@ from abagen_core._version import __version__
 from abagen_core.atlas.images import load_gifti
 from abagen_core.atlas.masks import dense_maps, mask_points, mask_tree
 from abagen_core.options import describe
+from abagen_core.outputs.names import region_names
 from abagen_core.outputs.report import AtlasDescriptor, Report
 from abagen_core.stages import aggregate
 from abagen_core.stages.regional import (
@@ -33,7 +35,7 @@ from abagen_core.storage.artifacts import write_frame
 from abagen_core.storage.atomic import atomic_path, write_text_atomic
 from abagen_core.storage.parquet import write_frame_csv, write_frame_parquet
 
-__all__ = ["methods_text", "write_results", "write_donor_expression", "write_samples_in_mask",
+__all__ = ["methods_text", "write_results", "region_table", "write_donor_expression", "write_samples_in_mask",
            "write_map_samples", "write_interpolated_map", "write_map_metadata"]
 
 LOG = logging.getLogger("abagen_core")
@@ -113,7 +115,8 @@ def write_results(normalized: Mapping[str, pd.DataFrame], labels: Mapping[str, n
         The data are synthetic.
     outputs : mapping
         Paths ``expression`` (CSV), ``parquet``, ``counts`` (CSV), ``methods``
-        (text) and ``metadata`` (JSON); ``genes`` (CSV) with `genes`.
+        (text) and ``metadata`` (JSON); ``genes`` (CSV) with `genes`;
+        optionally ``regions`` (CSV, :func:`region_table`).
     genes : pandas.DataFrame of shape (n_symbols, n_columns), optional
         :func:`abagen_core.stages.explain.explain_genes` output: written to
         ``outputs['genes']``, its status counts recorded in the metadata. Its
@@ -132,6 +135,8 @@ def write_results(normalized: Mapping[str, pd.DataFrame], labels: Mapping[str, n
     write_frame_csv(expression, outputs["expression"])
     write_frame_parquet(expression, outputs["parquet"])
     write_text_atomic(counts.to_csv(), outputs["counts"])
+    if "regions" in outputs:
+        write_text_atomic(region_table(counts, atlas.get("info")).to_csv(), outputs["regions"])
     if genes is not None:
         kept = set(genes.index[genes["status"] == "kept"])
         if kept != set(expression.columns):  # never seen; said loudly if it happens
@@ -159,6 +164,32 @@ def write_results(normalized: Mapping[str, pd.DataFrame], labels: Mapping[str, n
                                    genes["status"].value_counts(dropna=False).items()}
     write_text_atomic(json.dumps(meta, indent=2, default=str), outputs["metadata"])
     return expression
+
+def region_table(counts: pd.DataFrame, info: str | os.PathLike | None) -> pd.DataFrame:
+    """The regions of a result with their names and sample counts (``regions.csv``).
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame of shape (n_regions, n_donors)
+        Samples per region (rows, in the matrix's order) and donor.
+    info : path-like, optional
+        The atlas's region table (``id``, ``label`` or ``name``,
+        ``hemisphere``...); without one the names are empty.
+
+    Returns
+    -------
+    table : pandas.DataFrame of shape (n_regions, 3)
+        Index ``label`` (region id, as the matrix's rows); columns ``name``
+        (e.g. ``'right temporalpole'``; empty when unknown), ``n_samples``
+        (all donors) and ``n_donors`` (donors with at least one sample).
+    """
+    names = region_names(pd.read_csv(info)) if info else region_names(None)
+    table = pd.DataFrame({"name": names.reindex(counts.index).fillna("").to_numpy(),
+                          "n_samples": counts.sum(axis=1).to_numpy(dtype="int64"),
+                          "n_donors": (counts > 0).sum(axis=1).to_numpy(dtype="int64")},
+                         index=counts.index.rename("label"))
+    return table
+
 
 def _versions(ours: str, python: str) -> dict[str, str]:
     # installed distributions' versions, read without importing them (importing

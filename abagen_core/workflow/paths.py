@@ -81,8 +81,8 @@ NORMALIZED = "resources/regional/{atlas}/{key}/normalized_{donor}.parquet"
 
 # ---------------------------------------------------------------- results
 #: the files of one result folder (atlas, variant); metadata.json is written last
-RESULT_FILES = ("expression.csv", "expression.parquet", "counts.csv", "genes.csv",
-                "report.md", "metadata.json")
+RESULT_FILES = ("expression.csv", "expression.parquet", "counts.csv", "regions.csv",
+                "genes.csv", "report.md", "metadata.json")
 RESULT = "results/{atlas}/{variant}/{file}"
 DONOR_EXPRESSION = "results/{atlas}/{variant}/donors/expression_{donor}.csv"
 QC_FIGURE = "results/{atlas}/{variant}/qc/{figure}.png"

@@ -19,6 +19,7 @@ rule combine_donors:
             category="Counts",
             labels={"atlas": "{atlas}", "variant": "{variant}", "file": "counts"},
         ),
+        regions=RESULT["regions.csv"],
         genes=RESULT["genes.csv"],
         methods=report(
             RESULT["report.md"],
