@@ -93,7 +93,8 @@ class DonorData:
 
 
 def load_donors(data_dir: str | None, donors: list[str], *, n_proc: int = 1,
-                verbose: int = 0) -> tuple[dict[str, DonorData], str]:
+                verbose: int = 0, probe_ids: pd.Index | None = None
+                ) -> tuple[dict[str, DonorData], str]:
     """Read every donor's five files (downloading them if needed).
 
     Parameters
@@ -106,6 +107,11 @@ def load_donors(data_dir: str | None, donors: list[str], *, n_proc: int = 1,
         Parallel downloads.
     verbose : int, default=0
         Verbosity of the fetcher.
+    probe_ids : pandas.Index, optional
+        Keep only these rows of each donor's expression and PACall matrices
+        (after checking the complete files): the probes the pipeline can use.
+        Each donor's complete matrices are then freed before the next donor
+        is read, so the memory held is one complete donor plus the kept rows.
 
     Returns
     -------
@@ -128,6 +134,9 @@ def load_donors(data_dir: str | None, donors: list[str], *, n_proc: int = 1,
         d = out[donor]  # the five files must belong together (errors name them)
         check_donor_tables(microarray=d.microarray, pacall=d.pacall,
                            annotation=d.annotation, probes=d.probes, files=f)
+        if probe_ids is not None:  # the rows the pipeline can use; the rest is freed now
+            d.microarray = d.microarray.loc[probe_ids]
+            d.pacall = d.pacall.loc[probe_ids]
     root = Path(files[donors[0]]["microarray"]).parent
     return out, str(root)
 
@@ -198,9 +207,13 @@ def _select(options: dict[str, Any], data_dir: str | None, n_proc: int, verbose:
     donors = options["donors"]
     LOG.info("%s atlas provided; using %s coords for tissue samples",
              "Donor-specific" if native else "Group-level", "native" if native else "MNI")
-    data, resolved = load_donors(data_dir, donors, n_proc=n_proc, verbose=verbose)
-    probe_info = pipeline.prepare_probes(data[donors[0]].probes,
-                                         reannotated=options["reannotated"])
+    # the probe annotation first (one small table), so that each donor's
+    # matrices keep only the rows of annotated probes as they are read
+    table = io.read_probes(fetch.fetch_microarray(data_dir=data_dir, donors=donors[:1],
+                                                  verbose=verbose)[donors[0]]["probes"])
+    probe_info = pipeline.prepare_probes(table, reannotated=options["reannotated"])
+    data, resolved = load_donors(data_dir, donors, n_proc=n_proc, verbose=verbose,
+                                 probe_ids=probe_info.index)
     annotation = {}
     for donor in donors:
         d = data[donor]
