@@ -256,9 +256,9 @@ def read_microarray(fname, copy: bool = False, parquet: bool = True) -> pd.DataF
     Parameters
     ----------
     fname : path-like or pandas.DataFrame
-        CSV or parquet file; a DataFrame is returned as is (see `copy`).
+        The CSV, its parquet conversion, or a table already loaded.
     copy : bool, default=False
-        Copy a DataFrame input.
+        Return a copy of a loaded table rather than the table itself.
     parquet : bool, default=True
         Accepted for abagen compatibility. Parsing is already fast here; the
         workflow converts to parquet in a separate, cached step.
@@ -278,9 +278,9 @@ def read_pacall(fname, copy: bool = False, parquet: bool = True) -> pd.DataFrame
     Parameters
     ----------
     fname : path-like or pandas.DataFrame
-        CSV or parquet file; a DataFrame is returned as is (see `copy`).
+        ``PACall.csv`` or parquet file, or a DataFrame.
     copy : bool, default=False
-        Copy a DataFrame input.
+        Copy a DataFrame `fname`.
     parquet : bool, default=True
         Accepted for abagen compatibility (see :func:`read_microarray`).
 
@@ -298,9 +298,9 @@ def read_tpm(fname, copy: bool = False) -> pd.DataFrame:
     Parameters
     ----------
     fname : path-like or pandas.DataFrame
-        CSV or parquet file; a DataFrame is returned as is (see `copy`).
+        File (CSV or parquet) or loaded DataFrame.
     copy : bool, default=False
-        Copy a DataFrame input.
+        Whether a DataFrame is copied.
 
     Returns
     -------
@@ -317,9 +317,9 @@ def read_counts(fname, copy: bool = False) -> pd.DataFrame:
     Parameters
     ----------
     fname : path-like or pandas.DataFrame
-        CSV or parquet file; a DataFrame is returned as is (see `copy`).
+        The counts as a file or as a DataFrame (returned as is unless `copy`).
     copy : bool, default=False
-        Copy a DataFrame input.
+        See `fname`.
 
     Returns
     -------
@@ -341,13 +341,20 @@ def _read_table(fname, copy: bool, what: str, **kwargs) -> pd.DataFrame:
         raise ValueError(f"Could not parse {path} ({exc}); re-fetch the file.") from None
 
 
+def _with_sample_ids(annot: pd.DataFrame) -> pd.DataFrame:
+    """Index the rows of a SampleAnnot table ``sample_id`` 1, 2, ... (in place)."""
+    annot.index = pd.RangeIndex(1, len(annot) + 1, name="sample_id")
+    return annot
+
+
 def read_annotation(fname, copy: bool = False) -> pd.DataFrame:
     """Load a microarray ``SampleAnnot.csv``.
 
     Parameters
     ----------
     fname : path-like or pandas.DataFrame
-        CSV or parquet file; a DataFrame is returned as is (see `copy`).
+        CSV or parquet file. A DataFrame is returned unchecked (copied when
+        `copy` is true).
     copy : bool, default=False
         Copy a DataFrame input.
 
@@ -370,8 +377,7 @@ def read_annotation(fname, copy: bool = False) -> pd.DataFrame:
     except (ValueError, TypeError) as exc:
         raise ValueError(f"{fname}: a column has a value of the wrong type ({exc}); "
                          "re-fetch the file.") from None
-    annot.index = pd.RangeIndex(1, len(annot) + 1, name="sample_id")
-    return annot
+    return _with_sample_ids(annot)
 
 
 def read_rnaseq_annotation(fname, copy: bool = False) -> pd.DataFrame:
@@ -380,9 +386,9 @@ def read_rnaseq_annotation(fname, copy: bool = False) -> pd.DataFrame:
     Parameters
     ----------
     fname : path-like or pandas.DataFrame
-        CSV or parquet file; a DataFrame is returned as is (see `copy`).
+        Path (CSV or parquet), or a DataFrame returned as it is.
     copy : bool, default=False
-        Copy a DataFrame input.
+        Return a copy of that DataFrame.
 
     Returns
     -------
@@ -394,10 +400,9 @@ def read_rnaseq_annotation(fname, copy: bool = False) -> pd.DataFrame:
     if isinstance(fname, pd.DataFrame):
         return fname.copy() if copy else fname
     annot = _read_table(fname, copy, "RNA-seq SampleAnnot")
-    annot = annot.rename(columns={"ontology_structure_id": "structure_id",
-                                  "ontology_structure_acronym": "structure_acronym"})
-    annot.index = pd.RangeIndex(1, len(annot) + 1, name="sample_id")
-    return annot
+    return _with_sample_ids(annot.rename(columns={
+        "ontology_structure_id": "structure_id",
+        "ontology_structure_acronym": "structure_acronym"}))
 
 
 def read_ontology(fname, copy: bool = False) -> pd.DataFrame:
@@ -406,9 +411,10 @@ def read_ontology(fname, copy: bool = False) -> pd.DataFrame:
     Parameters
     ----------
     fname : path-like or pandas.DataFrame
-        CSV or parquet file; a DataFrame is returned as is (see `copy`).
+        Ontology file (CSV or parquet); a DataFrame is passed through
+        unchanged.
     copy : bool, default=False
-        Copy a DataFrame input.
+        Pass a copy of it instead.
 
     Returns
     -------
@@ -426,9 +432,10 @@ def read_probes(fname, copy: bool = False) -> pd.DataFrame:
     Parameters
     ----------
     fname : path-like or pandas.DataFrame
-        CSV or parquet file; a DataFrame is returned as is (see `copy`).
+        A file, read and indexed by ``probe_id``; or a DataFrame, returned
+        as it is.
     copy : bool, default=False
-        Copy a DataFrame input.
+        Copy such a DataFrame.
 
     Returns
     -------
@@ -453,9 +460,9 @@ def read_genes(fname, copy: bool = False) -> pd.DataFrame:
     Parameters
     ----------
     fname : path-like or pandas.DataFrame
-        CSV or parquet file; a DataFrame is returned as is (see `copy`).
+        Genes table: a CSV or parquet path, or a DataFrame (used as is).
     copy : bool, default=False
-        Copy a DataFrame input.
+        If true, a DataFrame is copied first.
 
     Returns
     -------

@@ -145,12 +145,11 @@ class AllenAPIError(DownloadError):
 
 
 def available_gene_info() -> list[str]:
-    """Lists available attributes for :func:`get_gene_info`.
+    """Lists available attributes for :func:`get_gene_info`: the API's ``Gene`` fields.
 
     Returns
     -------
-    attributes : list of str
-        Fields of the Allen API's ``Gene`` model.
+    list of str
     """
     return list(_GENE_ATTRIBUTES)
 
@@ -169,10 +168,13 @@ def available_structure_info() -> list[str]:
 def available_unionization_info() -> list[str]:
     """Lists attributes for :func:`get_unionization_from_gene`.
 
+    They are the expression statistics of the Allen API's ``StructureUnionize``
+    model, one value per structure and experiment.
+
     Returns
     -------
     attributes : list of str
-        Expression statistics of the Allen API's ``StructureUnionize`` model.
+        Valid `attributes` of :func:`get_unionization_from_gene` (besides ``'all'``).
     """
     return list(_UNIONIZATION_ATTRIBUTES)
 
@@ -414,6 +416,33 @@ def _only(key: str, attrs: list[str] | None) -> list[str] | None:
     return None if attrs is None else _unique([key, *attrs])
 
 
+# what differs between get_gene_info and get_structure_info: the API model, its fields, the
+# function listing them, the filter restricting the records, the order and the fetcher of
+# valid identifiers named in a not-found error
+_INFO_QUERIES: dict[str, tuple[str, tuple[str, ...], str, str, str, str]] = {
+    "gene": ("Gene", _GENE_ATTRIBUTES, "available_gene_info",
+             f"products[id$eq{MOUSE_PRODUCT_ID}]", "genes.id", "fetch_allenref_genes"),
+    "structure": ("Structure", _STRUCTURE_ATTRIBUTES, "available_structure_info",
+                  f"[graph_id$eq{MOUSE_GRAPH_ID}]", "structures.id",
+                  "fetch_allenref_structures"),
+}
+
+
+def _get_info(kind: str, identifiers: tuple[Any, Any, Any], attributes: Any,
+              verbose: bool) -> pd.DataFrame:
+    """get_gene_info (`kind` 'gene') or get_structure_info ('structure')."""
+    model, known, listing, restriction, order, fetcher = _INFO_QUERIES[kind]
+    key, values = _one_identifier(*identifiers, kind)
+    attrs = _check_attributes(attributes, known, listing)
+    _say(verbose, f"Querying the Allen API for {len(values)} {kind}(s) by {key}")
+    found = _lookup(model, key, values, [restriction], order=order, only=_only(key, attrs),
+                    verbose=verbose)
+    missing = [v for v in values if v not in found]
+    if missing:
+        raise ValueError(_not_found(kind, key, missing, fetcher))
+    return _info_frame(found, key, values, attrs, model)
+
+
 # --------------------------------------------------------------------------- genes / structures
 
 
@@ -427,10 +456,8 @@ def get_gene_info(id: Any = None, acronym: Any = None, name: Any = None,
     ----------
     id : int or list of int, optional
         Numerical gene ID(s).
-    acronym : str or list of str, optional
-        Short-form gene acronym(s) (case sensitive).
-    name : str or list of str, optional
-        Full gene name(s) (case sensitive).
+    acronym, name : str or list of str, optional
+        Short-form gene acronym(s) or full gene name(s) (case sensitive).
     attributes : str or list of str, optional
         Which attributes to obtain; see :func:`available_gene_info`. Default:
         all attributes the API returns.
@@ -457,15 +484,7 @@ def get_gene_info(id: Any = None, acronym: Any = None, name: Any = None,
     acronym
     Pdyn     18376  prodynorphin
     """
-    key, values = _one_identifier(id, acronym, name, "gene")
-    attrs = _check_attributes(attributes, _GENE_ATTRIBUTES, "available_gene_info")
-    _say(verbose, f"Querying the Allen API for {len(values)} gene(s) by {key}")
-    found = _lookup("Gene", key, values, [f"products[id$eq{MOUSE_PRODUCT_ID}]"],
-                    order="genes.id", only=_only(key, attrs), verbose=verbose)
-    missing = [v for v in values if v not in found]
-    if missing:
-        raise ValueError(_not_found("gene", key, missing, "fetch_allenref_genes"))
-    return _info_frame(found, key, values, attrs, "Gene")
+    return _get_info("gene", (id, acronym, name), attributes, verbose)
 
 
 def get_structure_info(id: Any = None, acronym: Any = None, name: Any = None,
@@ -477,12 +496,9 @@ def get_structure_info(id: Any = None, acronym: Any = None, name: Any = None,
 
     Parameters
     ----------
-    id : int or list of int, optional
-        Numerical structure ID(s).
-    acronym : str or list of str, optional
-        Short-form structure acronym(s) (case sensitive).
-    name : str or list of str, optional
-        Full structure name(s) (case sensitive).
+    id, acronym, name : optional
+        The structure(s): numerical ID(s) (int or list of int), or short-form
+        acronym(s) or full name(s) (str or list of str, case sensitive).
     attributes : str or list of str, optional
         Which attributes to obtain; see :func:`available_structure_info`.
         Default: all attributes the API returns.
@@ -499,7 +515,8 @@ def get_structure_info(id: Any = None, acronym: Any = None, name: Any = None,
     Raises
     ------
     ValueError
-        An invalid attribute (before any request) or an unknown structure.
+        An attribute :func:`available_structure_info` does not list (raised
+        before any request), or a structure the ontology does not have.
 
     Examples
     --------
@@ -509,15 +526,7 @@ def get_structure_info(id: Any = None, acronym: Any = None, name: Any = None,
     22      PTLp  Posterior parietal association areas
     1018    AUDv                 Ventral auditory area
     """
-    key, values = _one_identifier(id, acronym, name, "structure")
-    attrs = _check_attributes(attributes, _STRUCTURE_ATTRIBUTES, "available_structure_info")
-    _say(verbose, f"Querying the Allen API for {len(values)} structure(s) by {key}")
-    found = _lookup("Structure", key, values, [f"[graph_id$eq{MOUSE_GRAPH_ID}]"],
-                    order="structures.id", only=_only(key, attrs), verbose=verbose)
-    missing = [v for v in values if v not in found]
-    if missing:
-        raise ValueError(_not_found("structure", key, missing, "fetch_allenref_structures"))
-    return _info_frame(found, key, values, attrs, "Structure")
+    return _get_info("structure", (id, acronym, name), attributes, verbose)
 
 
 def _structure_ids(key: str, values: Sequence[Any], verbose: bool) -> list[int]:
@@ -539,11 +548,11 @@ def get_structure_coordinates(id: Any = None, acronym: Any = None,
     Parameters
     ----------
     id : int or list of int, optional
-        Numerical structure ID(s).
+        Structure ID(s).
     acronym : str or list of str, optional
-        Short-form structure acronym(s) (case sensitive).
+        Structure acronym(s), e.g. ``'AUDv'`` (case sensitive).
     name : str or list of str, optional
-        Full structure name(s) (case sensitive).
+        Structure name(s), e.g. ``'Ventral auditory area'`` (case sensitive).
     reference_space : {'sagittal', 'coronal'}, default='sagittal'
         Reference space from which to extract coordinates.
     verbose : bool, default=False
@@ -673,12 +682,9 @@ def get_unionization_from_gene(id: Any = None, acronym: Any = None,
 
     Parameters
     ----------
-    id : int or list of int, optional
-        Numerical gene ID(s).
-    acronym : str or list of str, optional
-        Short-form gene acronym(s) (case sensitive).
-    name : str or list of str, optional
-        Full gene name(s) (case sensitive).
+    id, acronym, name : int, str or list, optional
+        The gene(s), as for :func:`get_gene_info`: numerical ID(s), or
+        acronym(s) or full name(s) (case sensitive).
     slicing_direction : {'sagittal', 'coronal'}, default='sagittal'
         Slicing direction of brain tissue.
     structures : list, optional
@@ -907,10 +913,10 @@ def fetch_allenref_structures(entry_type: str | None = None, cache: bool = True,
         Use the cached structure list if it exists; False downloads it again
         and overwrites the cache.
     data_dir : str or os.PathLike, optional
-        Folder of the cache (``allenref_structures.csv`` and its ``.json``
-        record). Default: ``$ABAGEN_DATA``, else ``~/abagen-data``.
+        Cache folder, as for :func:`fetch_allenref_genes`; the cache is
+        ``allenref_structures.csv``.
     verbose : bool, default=True
-        Whether to print status messages.
+        Whether to report the download.
 
     Returns
     -------
@@ -934,9 +940,8 @@ def fetch_rubinov2015_structures(entry_type: str | None = None) -> Any:
     Parameters
     ----------
     entry_type : {'id', 'acronym', 'name'}, optional
-        The type of structural identifier to load: a list of numerical
-        structure IDs, short-form acronyms or full names. Default: a frame
-        with all information.
+        Return only that column of the 56 structures, as a list. Default:
+        the whole table.
 
     Returns
     -------

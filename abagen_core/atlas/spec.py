@@ -44,9 +44,11 @@ def atlas_regions(tree: Any) -> list[int]:
     Parameters
     ----------
     tree : abagen_core.atlas.matching.AtlasTree
+        The loaded atlas.
 
     Returns
     -------
     regions : list of int
+        Its labels as Python integers.
     """
     return [int(x) for x in tree.labels]

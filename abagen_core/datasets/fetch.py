@@ -1209,11 +1209,12 @@ def fetch_rnaseq(data_dir: PathLike | None = None, donors: Any = None, resume: b
                        backoff=backoff, sources=sources)
 
 
-def fetch_raw_mri(data_dir: PathLike | None = None, donors: Any = None, resume: bool = True,
-                  verbose: int = 1, *, api_url: str | None = None, retries: int = 3,
-                  timeout: float = 60.0, backoff: float = 1.0,
-                  sources: PathLike | Mapping[tuple[str, str], Source] | None = None
-                  ) -> dict[str, dict[str, str]]:
+def fetch_raw_mri(
+    data_dir: PathLike | None = None, donors: Any = None, resume: bool = True,
+    verbose: int = 1, *, api_url: str | None = None, retries: int = 3,
+    timeout: float = 60.0, backoff: float = 1.0,
+    sources: PathLike | Mapping[tuple[str, str], Source] | None = None,
+) -> dict[str, dict[str, str]]:
     """Download (or find) the donors' "raw" T1w/T2w MRI images.
 
     Parameters

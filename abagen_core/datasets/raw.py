@@ -212,7 +212,7 @@ def obtain_rnaseq(donor: str, out_dir: str | os.PathLike, *, source: str = "fold
     api_url : str, optional
         Allen API base URL.
     synthetic : mapping, optional
-        Generator settings (``n_probes``, ``seed``, ``precision``).
+        Settings of the synthetic generator, as for :func:`obtain_donor`.
 
     Returns
     -------

@@ -635,25 +635,16 @@ def _build_model(n_probes: int, seed: int, ref: _Reference) -> _Model:
         seed=seed,
         probes_csv=probes_csv,
         probe_id=probe_id,
-        gene=g[order],
-        gain=gain[order],
-        cross=cross[order],
-        cross_gain=cross_gain[order],
-        mu=mu[order],
-        noise_sd=noise_sd[order],
-        pa_thr=pa_thr[order],
-        load=load,
-        delta=delta,
-        gene_mu=gene_mu,
-        gene_symbol=gene_symbol,
-        gene_entrez=gene_entrez,
-        gene_new=gene_new,
-        centers=centers,
-        widths=widths,
-        feat_mean=feat_mean,
-        feat_sd=feat_sd,
-        donor_shift=donor_shift,
-        stats=stats,
+        # per-probe arrays, in Probes.csv order
+        **{key: values[order] for key, values in {
+            "gene": g, "gain": gain, "cross": cross, "cross_gain": cross_gain, "mu": mu,
+            "noise_sd": noise_sd, "pa_thr": pa_thr}.items()},
+        # per-gene arrays
+        load=load, delta=delta, gene_mu=gene_mu,
+        gene_symbol=gene_symbol, gene_entrez=gene_entrez, gene_new=gene_new,
+        # spatial basis and donor offsets
+        centers=centers, widths=widths, feat_mean=feat_mean, feat_sd=feat_sd,
+        donor_shift=donor_shift, stats=stats,
     )
 
 

@@ -116,7 +116,9 @@ def genewise_correlation(matrix: pd.DataFrame, reference: pd.DataFrame) -> pd.Se
     Parameters
     ----------
     matrix : pandas.DataFrame of shape (n_regions, n_genes)
+        Region x gene matrix to assess.
     reference : pandas.DataFrame of shape (n_regions_ref, n_genes_ref)
+        Matrix it is compared with (rows and columns aligned by label).
 
     Returns
     -------

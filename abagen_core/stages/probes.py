@@ -1049,11 +1049,8 @@ def select_probes(
 
 
 def collapse_probes(
-    microarray: Mapping[str, pd.DataFrame],
-    annotation: Mapping[str, pd.DataFrame],
-    probes: pd.DataFrame,
-    method: str = "diff_stability",
-    donor_probes: str = "aggregate",
+    microarray: Mapping[str, pd.DataFrame], annotation: Mapping[str, pd.DataFrame],
+    probes: pd.DataFrame, method: str = "diff_stability", donor_probes: str = "aggregate",
     rnaseq: Mapping[str, pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Sample x gene expression of every donor (one-call convenience).

@@ -781,10 +781,12 @@ def check_n_neighbors(n_neighbors: Any) -> int:
     Parameters
     ----------
     n_neighbors : int
+        The configured value (a bool is refused).
 
     Returns
     -------
     n_neighbors : int
+        The same value, checked.
     """
     if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, numbers.Integral) \
             or n_neighbors < 1:

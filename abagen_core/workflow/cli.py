@@ -161,6 +161,23 @@ def _atlas_list(atlas: str | Sequence[str]) -> list[str]:
 
 
 
+def _both(grp: Any, name: str, help: str, **kwargs: Any) -> None:
+    """Add option `name` under its other spelling too (``--a_b`` and ``--a-b``).
+
+    `name` is given first, as abagen lists it; ``dest`` defaults to its
+    words joined by underscores.
+    """
+    words = name[2:]
+    other = words.replace("_", "-") if "_" in words else words.replace("-", "_")
+    kwargs.setdefault("dest", words.replace("-", "_"))
+    grp.add_argument(name, "--" + other, help=help, **kwargs)
+
+
+def _method(grp: Any, name: str, choices: Sequence[str], default: str, help: str) -> None:
+    """Add a ``METHOD`` option (both spellings) taking one of `choices`."""
+    _both(grp, name, help, metavar="METHOD", choices=choices, default=default)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``abagen`` command.
 
@@ -195,15 +212,13 @@ def build_parser() -> argparse.ArgumentParser:
                              "(as abagen's hidden --debug flag does).")
 
     grp = parser.add_argument_group("Options to specify information about the atlas used")
-    grp.add_argument(
-        "--atlas_info", "--atlas-info", dest="atlas_info", metavar="PATH", default=None,
-        action=_ExistingFiles,
-        help="CSV table describing the atlas, with at least the columns 'id', "
-             "'hemisphere' ('L', 'R' or 'B') and 'structure' ('cortex', "
-             "'subcortex/brainstem', 'cerebellum'). When given, a sample can only be "
-             "matched to a region of its own hemisphere and tissue class. For GIFTI "
-             "atlases with label tables this information is derived from the files. "
-             "Default: not used.")
+    _both(grp, "--atlas_info", metavar="PATH", default=None, action=_ExistingFiles,
+          help="CSV table describing the atlas, with at least the columns 'id', "
+               "'hemisphere' ('L', 'R' or 'B') and 'structure' ('cortex', "
+               "'subcortex/brainstem', 'cerebellum'). When given, a sample can only be "
+               "matched to a region of its own hemisphere and tissue class. For GIFTI "
+               "atlases with label tables this information is derived from the files. "
+               "Default: not used.")
 
     grp = parser.add_argument_group("Options to specify which AHBA data to use during "
                                     "processing")
@@ -211,52 +226,40 @@ def build_parser() -> argparse.ArgumentParser:
         "--donors", nargs="+", default=["all"], metavar="DONOR_ID",
         help="Donors whose expression data are used: donor numbers (e.g. 9861 10021) or "
              "Allen UIDs (e.g. H0351.2001), or 'all' for all six. Default: all.")
-    grp.add_argument(
-        "--data_dir", "--data-dir", dest="data_dir", metavar="PATH", default=None,
-        action=_ExistingFolder,
-        help="Folder holding the AHBA download (abagen's layout); it must exist. "
-             "Default: $ABAGEN_DATA, else $HOME/abagen-data. Donors missing there are "
-             "downloaded from the Allen Institute into the cache.")
-    grp.add_argument(
-        "--n_proc", "--n-proc", dest="n_proc", metavar="N_PROC", type=int, default=1,
-        help="Number of processes: downloads and workflow jobs run up to this many at "
-             "a time (up to six downloads when all donors are used). Default: 1.")
+    _both(grp, "--data_dir", metavar="PATH", default=None, action=_ExistingFolder,
+          help="Folder holding the AHBA download (abagen's layout); it must exist. "
+               "Default: $ABAGEN_DATA, else $HOME/abagen-data. Donors missing there are "
+               "downloaded from the Allen Institute into the cache.")
+    _both(grp, "--n_proc", metavar="N_PROC", type=int, default=1,
+          help="Number of processes: downloads and workflow jobs run up to this many at "
+               "a time (up to six downloads when all donors are used). Default: 1.")
 
     grp = parser.add_argument_group("Options to specify processing options")
-    grp.add_argument(
-        "--ibf_threshold", "--ibf-threshold", dest="ibf_threshold", metavar="THRESHOLD",
-        type=float, default=DEFAULTS["ibf_threshold"],
-        help="Intensity-based filtering: a probe is kept only if its signal exceeds "
-             "background noise in at least this fraction (0 to 1) of the samples of the "
-             "selected donors. Default: 0.5.")
-    grp.add_argument(
-        "--probe_selection", "--probe-selection", dest="probe_selection", metavar="METHOD",
-        choices=sorted(PROBE_SELECTION_METHODS), default=DEFAULTS["probe_selection"],
-        help="How the probes of one gene are reduced to one value per sample: keep one "
-             "probe (max_intensity, max_variance, pc_loading, corr_variance, "
-             "corr_intensity, diff_stability, rnaseq) or average them (average, mean). "
-             "Possible choices: %(choices)s. Default: diff_stability.")
-    grp.add_argument(
-        "--donor_probes", "--donor-probes", dest="donor_probes", metavar="METHOD",
-        choices=DONOR_PROBES_OPTIONS, default=DEFAULTS["donor_probes"],
-        help="How probe selection treats donors: 'aggregate' picks one probe per gene "
-             "from all donors together, 'independent' picks one per donor, 'common' "
-             "picks one per donor and keeps the probe most donors picked. "
-             "diff_stability, rnaseq and average always select across all donors "
-             "(aggregate). Possible choices: %(choices)s. Default: aggregate.")
-    grp.add_argument(
-        "--lr_mirror", "--lr-mirror", dest="lr_mirror", metavar="METHOD",
-        choices=_LR_MIRROR, default="None",
-        help="Duplicate samples into the opposite hemisphere to cover more regions: "
-             "'bidirectional' mirrors both hemispheres, 'leftright' copies left samples "
-             "to the right, 'rightleft' right to left. Possible choices: %(choices)s. "
-             "Default: None (no mirroring).")
-    grp.add_argument(
-        "--sim_threshold", "--sim-threshold", dest="sim_threshold", metavar="THRESHOLD",
-        type=float, default=None,
-        help="Similarity filtering of samples: a sample whose summed correlation with all "
-             "other samples is more than this many standard deviations below the mean is "
-             "dropped. Default: None (no filtering).")
+    _both(grp, "--ibf_threshold", metavar="THRESHOLD", type=float,
+          default=DEFAULTS["ibf_threshold"],
+          help="Intensity-based filtering: a probe is kept only if its signal exceeds "
+               "background noise in at least this fraction (0 to 1) of the samples of the "
+               "selected donors. Default: 0.5.")
+    _method(grp, "--probe_selection", sorted(PROBE_SELECTION_METHODS), DEFAULTS["probe_selection"],
+            "How the probes of one gene are reduced to one value per sample: keep one "
+            "probe (max_intensity, max_variance, pc_loading, corr_variance, "
+            "corr_intensity, diff_stability, rnaseq) or average them (average, mean). "
+            "Possible choices: %(choices)s. Default: diff_stability.")
+    _method(grp, "--donor_probes", DONOR_PROBES_OPTIONS, DEFAULTS["donor_probes"],
+            "How probe selection treats donors: 'aggregate' picks one probe per gene "
+            "from all donors together, 'independent' picks one per donor, 'common' "
+            "picks one per donor and keeps the probe most donors picked. "
+            "diff_stability, rnaseq and average always select across all donors "
+            "(aggregate). Possible choices: %(choices)s. Default: aggregate.")
+    _method(grp, "--lr_mirror", _LR_MIRROR, "None",
+            "Duplicate samples into the opposite hemisphere to cover more regions: "
+            "'bidirectional' mirrors both hemispheres, 'leftright' copies left samples "
+            "to the right, 'rightleft' right to left. Possible choices: %(choices)s. "
+            "Default: None (no mirroring).")
+    _both(grp, "--sim_threshold", metavar="THRESHOLD", type=float, default=None,
+          help="Similarity filtering of samples: a sample whose summed correlation with all "
+               "other samples is more than this many standard deviations below the mean is "
+               "dropped. Default: None (no filtering).")
     grp.add_argument(
         "--missing", dest="missing", metavar="METHOD", choices=_MISSING, default="None",
         help="What regions without any matched sample get: 'centroids' takes the sample "
@@ -270,51 +273,37 @@ def build_parser() -> argparse.ArgumentParser:
         help="Largest distance (mm) between a sample and a region it is matched to. For "
              "a GIFTI atlas, samples are matched to their nearest vertex and this is a "
              "threshold in standard deviations of the matched distances. Default: 2.")
-    grp.add_argument(
-        "--sample_norm", "--sample-norm", dest="sample_norm", metavar="METHOD",
-        choices=_NORMS, default=DEFAULTS["sample_norm"],
-        help="Normalisation of each sample across genes (per donor) before samples are "
-             "aggregated into regions; 'None' skips it. Possible choices: %(choices)s. "
-             "Default: srs.")
-    grp.add_argument(
-        "--gene_norm", "--gene-norm", dest="gene_norm", metavar="METHOD",
-        choices=_NORMS, default=DEFAULTS["gene_norm"],
-        help="Normalisation of each gene across samples, for each donor separately, "
-             "before donors are combined; 'None' skips it. Possible choices: "
-             "%(choices)s. Default: srs.")
-    grp.add_argument(
-        "--norm_all", "--norm-all", dest="norm_matched", action="store_false",
-        help="Normalise genes (--gene_norm) over all samples of a donor, not only over "
-             "those matched to a region; advisable for atlases with few regions. "
-             "Default: only matched samples.")
-    grp.add_argument(
-        "--norm_structures", "--norm-structures", dest="norm_structures",
-        action="store_true",
-        help="Normalise genes (--gene_norm) separately within each structural class "
-             "(cortex, subcortex/brainstem, cerebellum). Default: off.")
-    grp.add_argument(
-        "--region_agg", "--region-agg", dest="region_agg", metavar="METHOD",
-        choices=["donors", "samples"], default=DEFAULTS["region_agg"],
-        help="How the samples of a region are combined: 'donors' reduces each donor's "
-             "samples first and then the donors, 'samples' pools the samples of all "
-             "donors (see --agg_metric). Possible choices: %(choices)s. Default: donors.")
-    grp.add_argument(
-        "--agg_metric", "--agg-metric", dest="agg_metric", metavar="METHOD",
-        choices=["mean", "median"], default=DEFAULTS["agg_metric"],
-        help="Statistic that reduces the samples of a region and the donor matrices to "
-             "one value. Possible choices: %(choices)s. Default: mean.")
+    _method(grp, "--sample_norm", _NORMS, DEFAULTS["sample_norm"],
+            "Normalisation of each sample across genes (per donor) before samples are "
+            "aggregated into regions; 'None' skips it. Possible choices: %(choices)s. "
+            "Default: srs.")
+    _method(grp, "--gene_norm", _NORMS, DEFAULTS["gene_norm"],
+            "Normalisation of each gene across samples, for each donor separately, "
+            "before donors are combined; 'None' skips it. Possible choices: "
+            "%(choices)s. Default: srs.")
+    _both(grp, "--norm_all", dest="norm_matched", action="store_false",
+          help="Normalise genes (--gene_norm) over all samples of a donor, not only over "
+               "those matched to a region; advisable for atlases with few regions. "
+               "Default: only matched samples.")
+    _both(grp, "--norm_structures", action="store_true",
+          help="Normalise genes (--gene_norm) separately within each structural class "
+               "(cortex, subcortex/brainstem, cerebellum). Default: off.")
+    _method(grp, "--region_agg", ["donors", "samples"], DEFAULTS["region_agg"],
+            "How the samples of a region are combined: 'donors' reduces each donor's "
+            "samples first and then the donors, 'samples' pools the samples of all "
+            "donors (see --agg_metric). Possible choices: %(choices)s. Default: donors.")
+    _method(grp, "--agg_metric", ["mean", "median"], DEFAULTS["agg_metric"],
+            "Statistic that reduces the samples of a region and the donor matrices to "
+            "one value. Possible choices: %(choices)s. Default: mean.")
 
     grp = parser.add_argument_group("Options to modify the AHBA data used")
-    grp.add_argument(
-        "--no-reannotated", "--no_reannotated", dest="reannotated", action="store_false",
-        help="Use the probe-to-gene assignment shipped with the AHBA instead of the "
-             "reannotation of Arnatkeviciute et al. (2019), which drops probes that do "
-             "not match a gene reliably. Default: reannotated probes.")
-    grp.add_argument(
-        "--no-corrected-mni", "--no_corrected_mni", dest="corrected_mni",
-        action="store_false",
-        help="Match samples by the MNI coordinates shipped with the AHBA instead of the "
-             "corrected coordinates (alleninf). Default: corrected coordinates.")
+    _both(grp, "--no-reannotated", dest="reannotated", action="store_false",
+          help="Use the probe-to-gene assignment shipped with the AHBA instead of the "
+               "reannotation of Arnatkeviciute et al. (2019), which drops probes that do "
+               "not match a gene reliably. Default: reannotated probes.")
+    _both(grp, "--no-corrected-mni", dest="corrected_mni", action="store_false",
+          help="Match samples by the MNI coordinates shipped with the AHBA instead of the "
+               "corrected coordinates (alleninf). Default: corrected coordinates.")
 
     grp = parser.add_argument_group("Options to modify how data are output")
     grp.add_argument(
@@ -322,39 +311,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="Print the region x gene matrix (CSV) to stdout instead of writing "
              "--output-file; --save-counts and --save-donors are then ignored. Writing "
              "a file is usually the better choice. Default: off.")
-    grp.add_argument(
-        "--output-file", "--output_file", dest="output_file", metavar="PATH", default=None,
-        help="Where the region x gene matrix (CSV) is written. Default: "
-             "$PWD/abagen_expression.csv.")
-    grp.add_argument(
-        "--save-counts", "--save_counts", dest="save_counts", action="store_true",
-        help="Also write the number of samples of each donor matched to each region, to "
-             "the --output-file name with '_counts' appended before the extension. "
-             "Default: off.")
-    grp.add_argument(
-        "--save-donors", "--save_donors", dest="save_donors", action="store_true",
-        help="Also write one region x gene matrix per donor (before aggregation across "
-             "donors), to the --output-file name with '_<donor id>' appended before the "
-             "extension. Needs --region_agg donors. Default: off.")
+    _both(grp, "--output-file", metavar="PATH", default=None,
+          help="Where the region x gene matrix (CSV) is written. Default: "
+               "$PWD/abagen_expression.csv.")
+    _both(grp, "--save-counts", action="store_true",
+          help="Also write the number of samples of each donor matched to each region, to "
+               "the --output-file name with '_counts' appended before the extension. "
+               "Default: off.")
+    _both(grp, "--save-donors", action="store_true",
+          help="Also write one region x gene matrix per donor (before aggregation across "
+               "donors), to the --output-file name with '_<donor id>' appended before the "
+               "extension. Needs --region_agg donors. Default: off.")
 
     grp = parser.add_argument_group("Options of abagen-core (not in abagen 0.1.3)")
-    grp.add_argument(
-        "--sample-coordinates", "--sample_coordinates", dest="sample_coordinates",
-        metavar="CSV", default=None,
-        help="A table of sample MNI coordinates (columns well_id, mni_x, mni_y, mni_z; all "
-             "samples or a subset) replacing the corrected coordinates, e.g. a refined "
-             "registration. Default: abagen's corrected coordinates.")
-    grp.add_argument(
-        "--save-genes", "--save_genes", dest="save_genes", action="store_true",
-        help="Also write, for every gene symbol of the probe annotation, the step where it "
-             "left the pipeline and why (reannotation, Entrez id, intensity filter with "
-             "the fraction of samples above background per donor, probe selection) or the "
-             "probe kept, to the --output-file name with '_genes' appended before the "
-             "extension. Default: off.")
-    grp.add_argument(
-        "--cache-dir", "--cache_dir", dest="cache_dir", metavar="PATH", default=None,
-        help="Folder of the workflow cache shared by all calls (intermediate files, "
-             "logs). Default: $ABAGEN_CACHE, else ~/.cache/abagen-core.")
+    _both(grp, "--sample-coordinates", metavar="CSV", default=None,
+          help="A table of sample MNI coordinates (columns well_id, mni_x, mni_y, mni_z; all "
+               "samples or a subset) replacing the corrected coordinates, e.g. a refined "
+               "registration. Default: abagen's corrected coordinates.")
+    _both(grp, "--save-genes", action="store_true",
+          help="Also write, for every gene symbol of the probe annotation, the step where it "
+               "left the pipeline and why (reannotation, Entrez id, intensity filter with "
+               "the fraction of samples above background per donor, probe selection) or the "
+               "probe kept, to the --output-file name with '_genes' appended before the "
+               "extension. Default: off.")
+    _both(grp, "--cache-dir", metavar="PATH", default=None,
+          help="Folder of the workflow cache shared by all calls (intermediate files, "
+               "logs). Default: $ABAGEN_CACHE, else ~/.cache/abagen-core.")
     return parser
 
 

@@ -53,6 +53,7 @@ class AtlasSpec:
     name : str
         Config name (used in paths).
     kind : {'volume', 'surface', 'native'}
+        One image in MNI space, two GIFTI hemispheres, or an image per donor.
     files : dict
         'image' (volume), 'lh'/'rh' (surface), or donor -> image (native).
     info : str or None
@@ -187,6 +188,8 @@ MASK_TARGET_STAGES = ("samples", "ibf", "psummary", "probes", "genes")
 @dataclass(frozen=True)
 class MaskTarget:
     """One entry of ``samples_in_mask`` or ``interpolated_maps`` in the config.
+
+    It reads the cached files of the atlas-independent stages only.
 
     Attributes
     ----------

@@ -158,6 +158,10 @@ def _atlas_files(spec: AtlasSpec, donor: str) -> list[str]:
 class Targets:
     """The plan's files: what each rule reads and what the run must build.
 
+    In the methods, `atlas` is a key of the config's ``atlases``, `variant`
+    a key of the plan's ``variants``, `key` a stage key (the rule's stage
+    unless said otherwise) and `donor` a donor number.
+
     Parameters
     ----------
     plan : Plan
@@ -203,10 +207,8 @@ class Targets:
 
         Parameters
         ----------
-        stage : str
-            Stage name of :data:`abagen_core.workflow.plan.STAGES`.
-        key : str
-            The stage key (of `stage`'s options).
+        stage, key : str
+            Stage name (:data:`abagen_core.workflow.plan.STAGES`) and stage key.
         **wildcards : str
             The other wildcards of the stage's template (``donor``, ``atlas``).
 
@@ -245,9 +247,9 @@ class Targets:
         Parameters
         ----------
         stage : str
-            Stage name of :data:`abagen_core.workflow.plan.STAGES`.
+            The stage whose options are read.
         key : str
-            The stage key (of `stage`'s options).
+            Its stage key.
 
         Returns
         -------
@@ -298,7 +300,7 @@ class Targets:
         Parameters
         ----------
         donor : str
-            Donor number.
+            Whose CSV is converted.
 
         Returns
         -------
@@ -320,10 +322,8 @@ class Targets:
 
         Parameters
         ----------
-        donor : str
-            Donor number.
-        key : str
-            The job's samples stage key.
+        donor, key : str
+            Donor number and the job's samples stage key.
 
         Returns
         -------
@@ -365,10 +365,8 @@ class Targets:
 
         Parameters
         ----------
-        key : str
-            The job's psummary stage key.
-        donor : str
-            Donor number.
+        key, donor : str
+            The job's psummary stage key, and its donor.
 
         Returns
         -------
@@ -385,7 +383,8 @@ class Targets:
         Parameters
         ----------
         key : str
-            The job's probes stage key.
+            The job's probes stage key (its ``probe_selection`` says whether
+            RNA-seq data are read).
 
         Returns
         -------
@@ -412,9 +411,9 @@ class Targets:
         Parameters
         ----------
         key : str
-            The job's genes stage key.
+            Stage key of the genes job.
         donor : str
-            Donor number.
+            Whose matrix it makes.
 
         Returns
         -------
@@ -431,10 +430,8 @@ class Targets:
 
         Parameters
         ----------
-        atlas : str
-            Atlas name (a key of the config's ``atlases``).
-        donor : str
-            Donor number.
+        atlas, donor : str
+            Atlas name and donor number.
 
         Returns
         -------
@@ -448,11 +445,9 @@ class Targets:
         Parameters
         ----------
         atlas : str
-            Atlas name (a key of the config's ``atlases``).
-        key : str
-            The job's labels stage key.
-        donor : str
-            Donor number.
+            Atlas name.
+        key, donor : str
+            The job's labels stage key and donor.
 
         Returns
         -------
@@ -467,12 +462,8 @@ class Targets:
 
         Parameters
         ----------
-        atlas : str
-            Atlas name (a key of the config's ``atlases``).
-        key : str
-            The job's regional stage key.
-        donor : str
-            Donor number.
+        atlas, key, donor : str
+            The job's wildcards: atlas name, regional stage key, donor.
 
         Returns
         -------
@@ -494,10 +485,8 @@ class Targets:
 
         Parameters
         ----------
-        atlas : str
-            Atlas name (a key of the config's ``atlases``).
-        variant : str
-            Variant name (a key of the plan's ``variants``).
+        atlas, variant : str
+            Names of the atlas and of the variant.
 
         Returns
         -------
@@ -526,12 +515,8 @@ class Targets:
 
         Parameters
         ----------
-        atlas : str
-            Atlas name (a key of the config's ``atlases``).
-        variant : str
-            Variant name (a key of the plan's ``variants``).
-        donor : str
-            Donor number.
+        atlas, variant, donor : str
+            The matrix's atlas, variant and donor.
 
         Returns
         -------
@@ -547,9 +532,9 @@ class Targets:
         Parameters
         ----------
         atlas : str
-            Atlas name (a key of the config's ``atlases``).
+            Atlas of the result.
         variant : str
-            Variant name (a key of the plan's ``variants``).
+            Its variant (a key of the plan's ``variants``).
 
         Returns
         -------
@@ -572,7 +557,7 @@ class Targets:
         Parameters
         ----------
         atlas : str
-            Atlas name (a key of the config's ``atlases``).
+            Atlas whose variants are compared.
 
         Returns
         -------
@@ -617,7 +602,7 @@ class Targets:
         Parameters
         ----------
         name : str
-            Entry name (a key of the config's ``interpolated_maps``).
+            An ``interpolated_maps`` entry.
 
         Returns
         -------
@@ -634,9 +619,9 @@ class Targets:
         Parameters
         ----------
         atlas : str
-            Atlas name (a key of the config's ``atlases``).
+            Atlas name.
         donor : str
-            Donor number.
+            The donor labelled (its native image for a native atlas).
 
         Returns
         -------
@@ -653,10 +638,12 @@ class Targets:
     def atlas_description(self, atlas: str) -> dict[str, Any]:
         """The atlas as recorded in a result's metadata.
 
+        Unlike :meth:`atlas_spec`, it lists the files of every donor.
+
         Parameters
         ----------
         atlas : str
-            Atlas name (a key of the config's ``atlases``).
+            Atlas name.
 
         Returns
         -------
@@ -696,10 +683,8 @@ class Targets:
 
         Parameters
         ----------
-        atlas : str
-            Atlas name (a key of the config's ``atlases``).
-        variant : str
-            Variant name (a key of the plan's ``variants``).
+        atlas, variant : str
+            The result folder's atlas and variant names.
 
         Returns
         -------
@@ -718,7 +703,7 @@ class Targets:
         Parameters
         ----------
         name : str
-            Entry name (a key of the config's ``interpolated_maps``).
+            The entry (a key of ``interpolated_maps``) whose maps are listed.
 
         Returns
         -------
