@@ -127,6 +127,16 @@ def test_annot_vertex_count_mismatch_names_the_file(tmp_path):
     assert "geometry=(lh, rh)" in str(info.value)
 
 
+def test_annot_whose_first_entry_is_a_region_warns(tmp_path):
+    names = ["frontal", "parietal", "occipital"]
+    labels = np.arange(N_VERT) % 3
+    pair = tuple(_write_annot(tmp_path / f"{h}.nobg.annot", labels, names, CTAB[1:4])
+                 for h in ("lh", "rh"))
+    with pytest.warns(UserWarning, match=r"entry 0 \('frontal'\) are read as background"):
+        tree = images.check_atlas(pair)
+    assert tree.labels.tolist() == [1, 2, 3, 4]
+
+
 def test_facade_and_coerce_accept_annot(tmp_path):
     from abagen_core import images as facade
 
@@ -324,3 +334,18 @@ def test_cli_accepts_an_annot_pair(tmp_path, capsys):
         with pytest.raises(SystemExit):
             cli._validate(parser, parser.parse_args(argv))
         assert message in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cli_annot_pair_end_to_end_matches_api(data_dir, tmp_path):
+    annot = _dk_annot_pair(tmp_path)
+    out = tmp_path / "out" / "aparc.csv"
+    argv = ["--cache-dir", str(tmp_path / "cache"), "--data_dir", data_dir, "--donors",
+            *DONORS, "--probe_selection", "max_intensity", "--output-file", str(out), *annot]
+    assert cli.main(argv) == 0
+    expected = get_expression_data(annot, data_dir=data_dir, donors=DONORS,
+                                   probe_selection="max_intensity")
+    got = pd.read_csv(out, index_col=0)
+    assert list(got.index) == list(expected.index)
+    assert list(got.columns) == list(expected.columns)
+    np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=0, atol=1e-9)

@@ -351,9 +351,28 @@ def surface_pair(atlas: Sequence[Any]) -> tuple[Any, Any]:
                     f"{_source(item, hemi)}; give both hemispheres as .annot files "
                     "(lh.annot, rh.annot) or both as GIFTI label images."
                 )
-        return relabel_gifti((annot_to_gifti(lh), annot_to_gifti(rh)))
+        converted = (annot_to_gifti(lh), annot_to_gifti(rh))
+        for path in (lh, rh):
+            _warn_if_first_entry_is_a_parcel(path)
+        return relabel_gifti(converted)
     return tuple(_array_gifti(item, hemi) if isinstance(item, np.ndarray) else load_gifti(item)
                  for hemi, item in (("lh", lh), ("rh", rh)))
+
+
+def _warn_if_first_entry_is_a_parcel(path: str | PathLike) -> None:
+    """annot_to_gifti makes colour-table entry 0 background: say so if it names a region."""
+    import nibabel as nib  # lazy: slow to import
+
+    labels, _, names = nib.freesurfer.read_annot(str(path))
+    if not len(names):
+        return
+    first = names[0].decode() if isinstance(names[0], bytes) else str(names[0])
+    n = int(np.count_nonzero(labels == 0))
+    if first not in BACKGROUND and n:
+        warnings.warn(
+            f"{path}: the {n} vertices of colour-table entry 0 ('{first}') are read as "
+            "background (as annot_to_gifti does). If it is a region, put a background entry "
+            "(e.g. 'unknown') first in the colour table.", UserWarning, stacklevel=4)
 
 
 def _has_tables(*imgs: Any) -> bool:
