@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -375,9 +376,15 @@ def _report_atlas(atlas: Any, trees: Mapping[str, Any], geometry: Any, space: st
         n_regions = len({int(x) for tree in trees.values() for x in tree.labels})
         named = "native" if str(space).lower() == "fsnative" else str(space)
         return AtlasDescriptor(n_regions, "surface", named)
-    if (isinstance(atlas, tuple | list) and len(atlas) == 2
-            and any(images.is_annot(a) or isinstance(a, np.ndarray) for a in atlas)):
-        return images.surface_pair(atlas)
+    if isinstance(atlas, tuple | list) and len(atlas) == 2:
+        pair = images.surface_pair(atlas)
+        lh, rh = (images.gifti_labels(img) for img in pair)
+        if np.intersect1d(lh[lh != 0], rh[rh != 0]).size:  # renumbered by check_atlas
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # check_atlas has warned already
+                return images.relabel_gifti(pair)
+        if any(images.is_annot(a) or isinstance(a, np.ndarray) for a in atlas):
+            return pair
     return atlas
 
 

@@ -256,6 +256,11 @@ def test_api_accepts_annot_arrays_and_geometry(data_dir, tmp_path):
     annot, report = get_expression_data(_dk_annot_pair(tmp_path), return_report=True, **opts)
     pd.testing.assert_frame_equal(annot, expected)
     assert "68-region surface-based atlas in MNI space" in report
+    giftis = tuple(images.annot_to_gifti(p) for p in _dk_annot_pair(tmp_path))
+    with pytest.warns(UserWarning, match="renumbered"):
+        again, report = get_expression_data(giftis, return_report=True, **opts)
+    pd.testing.assert_frame_equal(again, expected)
+    assert "68-region surface-based atlas in MNI space" in report
 
 
 def test_api_bad_atlas_fails_before_reading_data(tmp_path):
