@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -29,7 +30,7 @@ from abagen_core.datasets.raw import t1_candidates
 from abagen_core.datasets.synth import is_synthetic
 from abagen_core.donors import RNASEQ_DONORS
 from abagen_core.options import INTERPOLATED_MAP_DEFAULTS, check_options
-from abagen_core.outputs.report import Report
+from abagen_core.outputs.report import AtlasDescriptor, Report
 from abagen_core.stages import probes
 from abagen_core.stages import regional as pipeline
 from abagen_core.stages import samples as samples_mod
@@ -267,7 +268,8 @@ def get_expression_data(atlas: Any, atlas_info: Any = None, *, ibf_threshold: fl
                         corrected_mni: bool = True, reannotated: bool = True,
                         return_counts: bool = False, return_donors: bool = False,
                         return_report: bool = False, donors: Any = "all",
-                        data_dir: str | None = None, verbose: int = 0, n_proc: int = 1):
+                        data_dir: str | None = None, verbose: int = 0, n_proc: int = 1,
+                        geometry: Any = None, space: str | None = None):
     """Assign AHBA microarray expression data to the regions of `atlas`.
 
     Same parameters, defaults and outputs as abagen 0.1.3's
@@ -275,9 +277,11 @@ def get_expression_data(atlas: Any, atlas_info: Any = None, *, ibf_threshold: fl
 
     Parameters
     ----------
-    atlas : niimg-like, tuple of two GIFTIs, or dict of donor -> image
-        Parcellation: a NIfTI in MNI152 space, a (lh, rh) pair of GIFTI
-        label images in fsaverage5, or donor-specific (native) images.
+    atlas : niimg-like, (lh, rh) tuple, or dict of donor -> image
+        Parcellation: a NIfTI in MNI152 space (path or nibabel image), a
+        (lh, rh) pair of GIFTI label images, FreeSurfer ``.annot`` files or
+        1-D integer label arrays on fsaverage5 (or on `geometry`), or
+        donor-specific (native) images.
     atlas_info : path-like or pandas.DataFrame, optional
         Table with columns ``id``, ``hemisphere``, ``structure``; constrains
         matching to the sample's hemisphere and structural class.
@@ -296,6 +300,13 @@ def get_expression_data(atlas: Any, atlas_info: Any = None, *, ibf_threshold: fl
     verbose : int, default=0
     n_proc : int, default=1
         Parallel downloads.
+    geometry : (2,) tuple of surfaces, optional
+        Beyond abagen 0.1.3: the (lh, rh) surfaces of a group surface atlas
+        on another mesh (fsLR, CIVET, fsaverage6, ...), as in
+        :func:`abagen_core.atlas.images.check_atlas`.
+    space : str, optional
+        Space of `geometry` (e.g. ``'fslr'``, ``'fsaverage6'``); required
+        with it.
 
     Returns
     -------
@@ -322,7 +333,8 @@ def get_expression_data(atlas: Any, atlas_info: Any = None, *, ibf_threshold: fl
     check_metric(options["agg_metric"])
     donor_list = options["donors"]
     trees, group_atlas = images.coerce_atlas_to_dict(
-        atlas, donor_list, atlas_info, native_geometry=partial(native_pial, data_dir=data_dir))
+        atlas, donor_list, atlas_info, native_geometry=partial(native_pial, data_dir=data_dir),
+        geometry=geometry, space=space)
 
     data, annotation, kept, genes = _prepare(options, data_dir, n_proc, verbose,
                                              native=not group_atlas)
@@ -359,12 +371,34 @@ def get_expression_data(atlas: Any, atlas_info: Any = None, *, ibf_threshold: fl
     if return_counts:
         result.append(counts)
     if return_report:
-        result.append(Report(atlas, atlas_info, **_report_options(options, data_dir),
+        if atlas_info is None and geometry is not None:  # label tables stand in for it
+            atlas_info = next(iter(trees.values())).atlas_info
+        result.append(Report(_report_atlas(atlas, trees, geometry, space), atlas_info,
+                             **_report_options(options, data_dir),
                              return_donors=return_donors, counts=counts,
                              n_probes=len(kept), n_genes=expression.shape[1],
                              synthetic=is_synthetic(data_dir) if data_dir else False
                              ).gen_report())
     return result[0] if len(result) == 1 else tuple(result)
+
+
+def _report_atlas(atlas: Any, trees: Mapping[str, Any], geometry: Any, space: str | None
+                  ) -> Any:
+    """The atlas as the report describes it: other surface forms as GIFTIs or a descriptor."""
+    if geometry is not None:  # its own mesh: the space is the one given, not the vertex count
+        n_regions = len({int(x) for tree in trees.values() for x in tree.labels})
+        named = "native" if str(space).lower() == "fsnative" else str(space)
+        return AtlasDescriptor(n_regions, "surface", named)
+    if isinstance(atlas, tuple | list) and len(atlas) == 2:
+        pair = images.surface_pair(atlas)
+        lh, rh = (images.gifti_labels(img) for img in pair)
+        if np.intersect1d(lh[lh != 0], rh[rh != 0]).size:  # renumbered by check_atlas
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # check_atlas has warned already
+                return images.relabel_gifti(pair)
+        if any(images.is_annot(a) or isinstance(a, np.ndarray) for a in atlas):
+            return pair
+    return atlas
 
 
 def _report_options(options: Mapping[str, Any], data_dir: str | None) -> dict[str, Any]:
@@ -386,17 +420,35 @@ def _split_kwargs(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any
     return kwargs, call
 
 
+def _surface_mask_tree(mask: Any, geometry: Any, space: str | None) -> Any:
+    """The tree of a surface mask given as .annot files, arrays or on its own mesh."""
+    values = [images.gifti_labels(img) for img in images.surface_pair(mask)]
+    if np.intersect1d(values[0][values[0] != 0], values[1][values[1] != 0]).size:
+        # only non-zero matters in a mask: 1 inside on the left, 2 on the right
+        # (as abagen_core.atlas.masks.mask_tree does for GIFTI pairs)
+        values = [np.where(v != 0, value, 0) for v, value in zip(values, (1, 2), strict=True)]
+    return images.check_atlas(tuple(values), geometry=geometry, space=space)
+
+
 def _samples_in_mask(mask: Any, options: dict[str, Any], data_dir: str | None, n_proc: int,
-                     verbose: int) -> tuple[dict[str, pd.DataFrame], dict[str, np.ndarray]]:
+                     verbose: int, geometry: Any = None, space: str | None = None
+                     ) -> tuple[dict[str, pd.DataFrame], dict[str, np.ndarray]]:
     """Per donor: normalised expression (index well_id) and MNI coords of samples in mask."""
     donors = options["donors"]
     if mask is None:
         trees, group_atlas = {}, True
     elif isinstance(mask, Mapping):  # donor-specific (native) masks
         trees, group_atlas = images.coerce_atlas_to_dict(
-            mask, donors, None, native_geometry=partial(native_pial, data_dir=data_dir))
+            mask, donors, None, native_geometry=partial(native_pial, data_dir=data_dir),
+            geometry=geometry)
     else:
-        tree = mask_tree(mask)
+        if isinstance(mask, tuple | list) and (geometry is not None or any(
+                images.is_annot(m) or isinstance(m, np.ndarray) for m in mask)):
+            tree = _surface_mask_tree(mask, geometry, space)
+        elif geometry is not None:
+            tree = images.check_atlas(mask, geometry=geometry, space=space)  # raises
+        else:
+            tree = mask_tree(mask)
         trees, group_atlas = {d: tree for d in donors}, True
     data, annotation, _, genes = _prepare(options, data_dir, n_proc, verbose,
                                           native=not group_atlas)
@@ -414,7 +466,8 @@ def _samples_in_mask(mask: Any, options: dict[str, Any], data_dir: str | None, n
     return expression, coords
 
 
-def get_samples_in_mask(mask: Any = None, **kwargs: Any):
+def get_samples_in_mask(mask: Any = None, *, geometry: Any = None, space: str | None = None,
+                        **kwargs: Any):
     """Preprocessed expression of the samples inside `mask` (abagen's API).
 
     Same processing as :func:`get_expression_data`, but samples are returned
@@ -422,9 +475,15 @@ def get_samples_in_mask(mask: Any = None, **kwargs: Any):
 
     Parameters
     ----------
-    mask : niimg-like, tuple of GIFTIs, dict of donor -> image, or None
-        Binary mask (non-zero = inside) in MNI152 / fsaverage5 space, or
+    mask : niimg-like, (lh, rh) tuple, dict of donor -> image, or None
+        Binary mask (non-zero = inside) in MNI152 / fsaverage5 space (a
+        surface mask as GIFTIs, ``.annot`` files or 1-D arrays), or
         donor-specific masks; None returns every sample.
+    geometry : (2,) tuple of surfaces, optional
+        Beyond abagen 0.1.3: the (lh, rh) surfaces of a surface mask on
+        another mesh (see :func:`get_expression_data`).
+    space : str, optional
+        Space of `geometry`; required with it.
     **kwargs
         Options of :func:`get_expression_data`. ``atlas`` replaces a missing
         mask; ``atlas_info``, ``region_agg`` and ``agg_metric`` are ignored.
@@ -445,7 +504,8 @@ def get_samples_in_mask(mask: Any = None, **kwargs: Any):
     set_verbosity(call.get("verbose", 0))
     options = check_options(options)
     expression, coords = _samples_in_mask(mask, options, call.get("data_dir"),
-                                          call.get("n_proc", 1), call.get("verbose", 0))
+                                          call.get("n_proc", 1), call.get("verbose", 0),
+                                          geometry=geometry, space=space)
     combined = pipeline.combine_samples(expression, coords, masked=mask is not None)
     if call.get("return_donors"):
         return expression, coords

@@ -40,8 +40,9 @@ def check_atlas(atlas: Any, atlas_info: Any = None, geometry: Any = None,
 
     Parameters
     ----------
-    atlas : niimg-like, (2,) tuple of GIFTI, or AtlasTree
-        Volumetric label image, or the (lh, rh) GIFTI label images.
+    atlas : niimg-like, (2,) tuple, or AtlasTree
+        Volumetric label image, or a (lh, rh) pair of GIFTI label images,
+        FreeSurfer ``.annot`` files or 1-D label arrays.
     atlas_info : path-like or pandas.DataFrame, optional
         Region table with ``id``, ``hemisphere`` and ``structure``.
     geometry : (2,) tuple of surfaces, optional

@@ -5,6 +5,9 @@ An atlas reaches the pipeline as one of
 - a volumetric label image in MNI152 space (path or nibabel image);
 - a ``(lh, rh)`` pair of GIFTI label images, by default on the fsaverage5
   surface (other geometry with ``geometry=`` and ``space=``);
+- a ``(lh, rh)`` pair of FreeSurfer ``.annot`` files, converted with
+  :func:`annot_to_gifti` and :func:`relabel_gifti` (see :func:`surface_pair`);
+- a ``(lh, rh)`` pair of 1-D integer arrays of vertex labels;
 - a dict donor -> one of the above in that donor's native space;
 - an :class:`abagen_core.atlas.matching.AtlasTree`.
 
@@ -34,6 +37,7 @@ import pandas as pd
 from abagen_core.atlas.labels import (
     HEMISPHERES,
     STRUCTURES,
+    as_labels,
     check_atlas_info,
     check_img,
     gifti_labels,
@@ -58,6 +62,8 @@ __all__ = [
     "leftify_atlas",
     "annot_to_gifti",
     "relabel_gifti",
+    "surface_pair",
+    "is_annot",
 ]
 
 #: label names treated as background by :func:`relabel_gifti`
@@ -77,6 +83,7 @@ MNI152_TO_FSAVERAGE = np.array([
 SURFACE_SPACES: dict[str, bool] = {
     "fsaverage": True, "fsaverage3": True, "fsaverage4": True, "fsaverage5": True,
     "fsaverage6": True, "fsnative": False, "fslr": False,
+    "civet": False,  # CIVET surfaces are in MNI152 (ICBM152) space already
 }
 _SPACE_ALIASES = {"fslr32k": "fslr", "fs_lr": "fslr", "fslr164k": "fslr"}
 
@@ -157,14 +164,19 @@ def check_atlas(atlas: Any, atlas_info: Any = None, geometry: Any = None,
 
     Parameters
     ----------
-    atlas : niimg-like, (2,) tuple of GIFTI, or AtlasTree
-        Volumetric label image (MNI152 for a group atlas), or the (lh, rh)
-        GIFTI label images of a surface atlas, whose vertices carry unique
-        integer ids (distinct across hemispheres).
+    atlas : niimg-like, (2,) tuple, or AtlasTree
+        Volumetric label image (MNI152 for a group atlas; a path or a nibabel
+        image, not a bare array), or a surface atlas as a (lh, rh) pair of
+        GIFTI label images, of FreeSurfer ``.annot`` files or of 1-D integer
+        arrays (see :func:`surface_pair`), whose vertices carry integer ids
+        distinct across hemispheres. ``.annot`` pairs are renumbered with
+        :func:`relabel_gifti`; so are GIFTI pairs with label tables whose ids
+        repeat across hemispheres (e.g. :func:`annot_to_gifti`'s output) when
+        `atlas_info` is not given.
     atlas_info : path-like or pandas.DataFrame, optional
         Region table (see :func:`check_atlas_info`). For GIFTIs with label
-        tables it is intuited when not given (hemisphere from the file,
-        structure 'cortex').
+        tables (and ``.annot`` files) it is intuited when not given
+        (hemisphere from the file, structure 'cortex', names in 'label').
     geometry : (2,) tuple of surfaces, optional
         Geometry of a surface atlas: ``.surf.gii`` files, FreeSurfer surface
         files, or (vertices, faces) pairs (vertices of shape (n_vertices, 3),
@@ -173,7 +185,7 @@ def check_atlas(atlas: Any, atlas_info: Any = None, geometry: Any = None,
         layer does not download; :func:`abagen_core.datasets.fetch_fsnative`
         gives the donor's FreeSurfer surfaces (the Python API fetches them,
         see :func:`coerce_atlas_to_dict`'s `native_geometry`).
-    space : {'fsaverage', 'fsaverage5', 'fsaverage6', 'fsnative', 'fslr'}, optional
+    space : {'fsaverage', 'fsaverage5', 'fsaverage6', 'fsnative', 'fslr', 'civet'}, optional
         Space of `geometry` (required with it). fsaverage vertices are mapped
         to MNI152 with the inverse of :data:`MNI152_TO_FSAVERAGE`.
     donor : str, optional
@@ -207,6 +219,7 @@ def check_atlas(atlas: Any, atlas_info: Any = None, geometry: Any = None,
     group = donor is None
     if isinstance(atlas, tuple | list):
         return _check_surface_atlas(atlas, atlas_info, geometry, space, donor, data_dir)
+    _refuse_lone_surface(atlas)
     if geometry is not None:
         raise ValueError("`geometry` only applies to surface atlases given as a (lh, rh) "
                          "tuple of GIFTI label images.")
@@ -214,6 +227,30 @@ def check_atlas(atlas: Any, atlas_info: Any = None, geometry: Any = None,
     if group:
         _warn_if_not_mni(img)
     return AtlasTree(img, atlas_info=atlas_info, group_atlas=group)
+
+
+def _refuse_lone_surface(atlas: Any) -> None:
+    """Clear errors for one hemisphere's file or a bare array given as the whole atlas."""
+    if is_annot(atlas):
+        raise ValueError(
+            f"{atlas} is a FreeSurfer annotation, which holds one hemisphere; pass both "
+            "hemispheres as a (lh, rh) pair, e.g. atlas=('lh.aparc.annot', 'rh.aparc.annot')."
+        )
+    if isinstance(atlas, np.ndarray):
+        if atlas.ndim == 3:
+            raise TypeError(
+                f"Got a 3-D array of shape {atlas.shape} without an affine: the atlas' voxels "
+                "must be placed in MNI152 space. Wrap it in an image, e.g. "
+                "nibabel.Nifti1Image(array, affine), with the affine of the file it came from."
+            )
+        if atlas.ndim == 1:
+            raise ValueError(
+                f"Got one 1-D label array ({atlas.shape[0]} vertices); a surface atlas needs "
+                "both hemispheres: pass atlas=(lh_labels, rh_labels)."
+            )
+        raise ValueError(f"Got a {atlas.ndim}-D array of shape {atlas.shape} as the atlas; "
+                         "pass a nibabel.Nifti1Image(array, affine) for a volume or a "
+                         "(lh, rh) pair of 1-D label arrays for a surface.")
 
 
 def _warn_if_not_mni(img) -> None:
@@ -233,13 +270,130 @@ def _warn_if_not_mni(img) -> None:
         )
 
 
+def is_annot(item: Any) -> bool:
+    """Whether `item` is the path of a FreeSurfer annotation (``.annot``) file.
+
+    Parameters
+    ----------
+    item : any
+        One hemisphere of an atlas.
+
+    Returns
+    -------
+    annot : bool
+    """
+    return isinstance(item, str | PathLike) and str(item).lower().endswith(".annot")
+
+
+def _source(item: Any, hemi: str) -> str:
+    """How an error names one hemisphere of a surface atlas."""
+    if isinstance(item, str | PathLike):
+        return str(item)
+    if isinstance(item, np.ndarray):
+        return f"the {hemi} label array"
+    return f"the {hemi} label image"
+
+
+def _array_gifti(data: Any, hemi: str):
+    """A GIFTI label image (no label table) from a 1-D array of vertex labels."""
+    import nibabel as nib  # lazy: slow to import
+
+    arr = np.asarray(data)
+    if arr.ndim == 2 and 1 in arr.shape:
+        arr = arr.reshape(-1)
+    if arr.ndim != 1:
+        raise ValueError(
+            f"The {hemi} label array has shape {arr.shape}; a surface atlas given as arrays "
+            "needs one 1-D array of vertex labels per hemisphere, (lh, rh). For a volume "
+            "pass nibabel.Nifti1Image(array, affine) instead."
+        )
+    labels = as_labels(arr)
+    if labels.size and labels.max() > np.iinfo(np.int32).max:
+        raise ValueError(f"Label {labels.max()} of the {hemi} array is too large for int32; "
+                         "renumber the parcels.")
+    darr = nib.gifti.GiftiDataArray(labels.astype(np.int32), intent="NIFTI_INTENT_LABEL",
+                                    datatype="NIFTI_TYPE_INT32")
+    return nib.gifti.GiftiImage(darrays=[darr])
+
+
+def surface_pair(atlas: Sequence[Any]) -> tuple[Any, Any]:
+    """The (lh, rh) GIFTI label images of a surface atlas given in any accepted form.
+
+    Parameters
+    ----------
+    atlas : (2,) tuple
+        Left and right hemisphere, both as GIFTI label images (paths or
+        ``nibabel.gifti.GiftiImage``), both as FreeSurfer ``.annot`` paths, or
+        both as 1-D integer arrays of vertex labels. ``.annot`` pairs are
+        converted with :func:`annot_to_gifti` and renumbered with
+        :func:`relabel_gifti`: background names (:data:`BACKGROUND`) become
+        0, the left parcels 1..N and the right ones N+1.. in colour-table
+        order, and the label tables keep the region names.
+
+    Returns
+    -------
+    lh, rh : nibabel.gifti.GiftiImage
+    """
+    if not isinstance(atlas, tuple | list) or len(atlas) != 2:
+        n = len(atlas) if isinstance(atlas, tuple | list) else 1
+        raise ValueError(f"A surface atlas must be a (lh, rh) pair (GIFTI label images, "
+                         f".annot files or 1-D label arrays); got {n} item(s).")
+    lh, rh = atlas
+    names = [Path(a).name.lower() if isinstance(a, str | PathLike) else "" for a in atlas]
+    if names[0].startswith("rh.") and names[1].startswith("lh."):
+        raise ValueError(f"The surface atlas ({atlas[0]}, {atlas[1]}) looks swapped: give the "
+                         "left hemisphere first, atlas=(lh, rh).")
+    if is_annot(lh) or is_annot(rh):
+        for hemi, item in (("lh", lh), ("rh", rh)):
+            if not is_annot(item):
+                raise ValueError(
+                    f"The surface atlas mixes a FreeSurfer .annot file with "
+                    f"{_source(item, hemi)}; give both hemispheres as .annot files "
+                    "(lh.annot, rh.annot) or both as GIFTI label images."
+                )
+        converted = (annot_to_gifti(lh), annot_to_gifti(rh))
+        for path in (lh, rh):
+            _warn_if_first_entry_is_a_parcel(path)
+        return relabel_gifti(converted)
+    return tuple(_array_gifti(item, hemi) if isinstance(item, np.ndarray) else load_gifti(item)
+                 for hemi, item in (("lh", lh), ("rh", rh)))
+
+
+def _warn_if_first_entry_is_a_parcel(path: str | PathLike) -> None:
+    """annot_to_gifti makes colour-table entry 0 background: say so if it names a region."""
+    import nibabel as nib  # lazy: slow to import
+
+    labels, _, names = nib.freesurfer.read_annot(str(path))
+    if not len(names):
+        return
+    first = names[0].decode() if isinstance(names[0], bytes) else str(names[0])
+    n = int(np.count_nonzero(labels == 0))
+    if first not in BACKGROUND and n:
+        warnings.warn(
+            f"{path}: the {n} vertices of colour-table entry 0 ('{first}') are read as "
+            "background (as annot_to_gifti does). If it is a region, put a background entry "
+            "(e.g. 'unknown') first in the colour table.", UserWarning, stacklevel=4)
+
+
+def _has_tables(*imgs: Any) -> bool:
+    return all(img.labeltable is not None and img.labeltable.get_labels_as_dict()
+               for img in imgs)
+
+
 def _check_surface_atlas(atlas: Sequence, atlas_info: Any, geometry: Any, space: str | None,
                          donor: str | None, data_dir: Any) -> AtlasTree:
-    if len(atlas) != 2:
-        raise ValueError(f"A surface atlas must be a (lh, rh) pair of GIFTI label images; got "
-                         f"{len(atlas)} item(s).")
-    lh, rh = (load_gifti(a) for a in atlas)
+    lh, rh = surface_pair(atlas)
     lh_lab, rh_lab = gifti_labels(lh), gifti_labels(rh)
+    shared = np.intersect1d(lh_lab[lh_lab != 0], rh_lab[rh_lab != 0])
+    if shared.size and atlas_info is None and _has_tables(lh, rh):
+        # e.g. annot_to_gifti's output: colour-table indices in both hemispheres,
+        # named by the label tables, so renumbering loses nothing
+        warnings.warn(
+            f"Labels {shared.tolist()[:10]} appear in both hemispheres; renumbered with "
+            "relabel_gifti (background names dropped, left parcels first). The region names "
+            "of the label tables are kept in atlas_info.", UserWarning, stacklevel=3)
+        lh, rh = relabel_gifti((lh, rh))
+        lh_lab, rh_lab = gifti_labels(lh), gifti_labels(rh)
     if geometry is None:
         if donor is None:
             geometry = tuple(data_path(f"fsaverage5-pial-{h}.surf.gii.gz") for h in ("lh", "rh"))
@@ -259,9 +413,10 @@ def _check_surface_atlas(atlas: Sequence, atlas_info: Any, geometry: Any, space:
     for hemi, surf, lab in (("lh", geometry[0], lh_lab), ("rh", geometry[1], rh_lab)):
         v, f = _surface_geometry(surf)
         if len(v) != len(lab):
+            src = _source(atlas[0 if hemi == "lh" else 1], hemi)
             raise ValueError(
-                f"The {hemi} atlas has {len(lab)} vertices but its geometry ({space}) has "
-                f"{len(v)}; the label file and the surface must have the same mesh. "
+                f"The {hemi} atlas ({src}) has {len(lab)} vertices but its geometry ({space}) "
+                f"has {len(v)}; the labels and the surface must have the same mesh. "
                 "fsaverage5 has 10242 vertices per hemisphere: for another mesh pass its "
                 "surfaces with geometry=(lh, rh) and space=..."
             )
@@ -272,7 +427,9 @@ def _check_surface_atlas(atlas: Sequence, atlas_info: Any, geometry: Any, space:
         raise ValueError(
             f"Labels {shared.tolist()[:10]} appear in both hemispheres; parcels must have ids "
             "distinct across hemispheres. Renumber them, e.g. with "
-            "abagen_core.atlas.images.relabel_gifti(atlas)."
+            "abagen_core.atlas.images.relabel_gifti(atlas) (GIFTIs), by adding the largest "
+            "left label to the right array (arrays), or drop atlas_info so GIFTI label "
+            "tables are renumbered for you."
         )
     coords = np.vstack(verts)
     if SURFACE_SPACES[space]:
@@ -287,7 +444,8 @@ def _check_surface_atlas(atlas: Sequence, atlas_info: Any, geometry: Any, space:
 
 
 def coerce_atlas_to_dict(atlas: Any, donors: Any, atlas_info: Any = None,
-                         native_geometry: Callable[[str], Sequence[Any]] | None = None
+                         native_geometry: Callable[[str], Sequence[Any]] | None = None,
+                         *, geometry: Any = None, space: str | None = None
                          ) -> tuple[dict[str, AtlasTree], bool]:
     """One AtlasTree per donor, from a group atlas or a dict of donor atlases.
 
@@ -306,6 +464,10 @@ def coerce_atlas_to_dict(atlas: Any, donors: Any, atlas_info: Any = None,
         pair of GIFTIs (the geometry of a donor-specific surface atlas, in
         'fsnative' space). The Python API passes a function that downloads the
         donor's FreeSurfer pial surfaces; without it such atlases raise.
+    geometry : (2,) tuple of surfaces, optional
+        Geometry of a group surface atlas (see :func:`check_atlas`).
+    space : str, optional
+        Space of `geometry` (required with it).
 
     Returns
     -------
@@ -317,6 +479,12 @@ def coerce_atlas_to_dict(atlas: Any, donors: Any, atlas_info: Any = None,
     """
     donors = check_donors(donors)
     if isinstance(atlas, Mapping):
+        if geometry is not None:
+            raise ValueError(
+                "`geometry` applies to a group surface atlas; donor-specific surface atlases "
+                "use each donor's FreeSurfer surfaces. For other meshes pass a dict of "
+                "AtlasTrees built with check_atlas(atlas, geometry=..., space=..., donor=...)."
+            )
         given: dict[str, Any] = {}
         for key, value in atlas.items():
             (donor,) = check_donors(key)
@@ -335,7 +503,7 @@ def coerce_atlas_to_dict(atlas: Any, donors: Any, atlas_info: Any = None,
             else:
                 trees[d] = check_atlas(given[d], atlas_info, donor=d)
         return trees, False
-    tree = check_atlas(atlas, atlas_info)
+    tree = check_atlas(atlas, atlas_info, geometry=geometry, space=space)
     return {d: tree for d in donors}, True
 
 

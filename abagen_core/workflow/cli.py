@@ -72,6 +72,7 @@ def workflow_root() -> Path:
 SNAKEFILE = workflow_root() / "workflow" / "Snakefile"
 
 _GIFTI = (".gii", ".gii.gz")
+_ANNOT = (".annot",)
 _LR_MIRROR = ["None", "bidirectional", "leftright", "rightleft"]
 _MISSING = ["None", "centroids", "interpolate"]
 _NORMS = [str(n) for n in NORM_OPTIONS if n is not None] + ["None"]
@@ -110,6 +111,9 @@ examples:
 
   # a surface atlas (fsaverage5 GIFTIs, left then right) piped to another tool
   abagen --stdout lh.label.gii rh.label.gii | head
+
+  # FreeSurfer annotations on fsaverage5, left then right
+  abagen --output-file aparc.csv lh.aparc.annot rh.aparc.annot
 
 --donors takes every following value: give the atlas before it or after
 another option (abagen ATLAS --donors 9861 10021).
@@ -197,7 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "atlas", nargs="+", metavar="atlas", action=_ExistingFiles,
         help="The parcellation: one NIfTI image in MNI152 space, or two GIFTI label "
-             "images in fsaverage5 space (left hemisphere first, then right). Every "
+             "images or two FreeSurfer .annot files in fsaverage5 space (left hemisphere "
+             "first, then right; .annot ids are renumbered as relabel_gifti does). Every "
              "parcel is labelled by its own integer id; 0 is background. Parsed as "
              "abagen does: one path (a string) or a list of two paths, made "
              "absolute; missing files are an error.")
@@ -383,12 +388,15 @@ def _check_files(parser: argparse.ArgumentParser, args: argparse.Namespace
     for name, path in zip(given, atlas, strict=True):
         if not path.is_file():
             parser.error(f"argument atlas: file not found: {name}")
-    if len(atlas) == 1 and _is(atlas[0], _GIFTI):
-        parser.error(f"argument atlas: a surface atlas needs two GIFTI images (left "
+    if len(atlas) == 1 and _is(atlas[0], _GIFTI + _ANNOT):
+        kind = "FreeSurfer .annot files" if _is(atlas[0], _ANNOT) else "GIFTI images"
+        parser.error(f"argument atlas: a surface atlas needs two {kind} (left "
                      f"hemisphere, then right); got only {given[0]}")
-    if len(atlas) == 2 and not all(_is(p, _GIFTI) for p in atlas):
+    if len(atlas) == 2 and not (all(_is(p, _GIFTI) for p in atlas)
+                                or all(_is(p, _ANNOT) for p in atlas)):
         parser.error(f"argument atlas: two files must be GIFTI label images (.gii or "
-                     f".gii.gz; left hemisphere, then right); got {' '.join(given)}")
+                     f".gii.gz) or FreeSurfer .annot files, left hemisphere then right; "
+                     f"got {' '.join(given)}")
     info = None
     if args.atlas_info is not None:
         info = Path(args.atlas_info).expanduser().resolve()

@@ -55,7 +55,8 @@ class AtlasSpec:
     kind : {'volume', 'surface', 'native'}
         One image in MNI space, two GIFTI hemispheres, or an image per donor.
     files : dict
-        'image' (volume), 'lh'/'rh' (surface), or donor -> image (native).
+        'image' (volume), 'lh'/'rh' (surface: GIFTI label images or FreeSurfer
+        .annot files), or donor -> image (native).
     info : str or None
         atlas_info CSV.
     geometry, space : optional surface geometry (lh, rh) and space name.
@@ -124,9 +125,13 @@ def _atlas_spec(name: str, entry: Any, donors: list[str], base: Path) -> AtlasSp
         if key in entry:
             break
     else:
-        raise ValueError(f"atlases.{name}: give `image` (NIfTI), `lh`+`rh` (GIFTI), "
+        raise ValueError(f"atlases.{name}: give `image` (NIfTI), `lh`+`rh` (GIFTI or .annot), "
                          "`native` (donor -> NIfTI) or `builtin`.")
     if "image" in entry:
+        if str(entry["image"]).lower().endswith(".annot"):
+            raise ValueError(f"atlases.{name}.image: {entry['image']} is a FreeSurfer "
+                             "annotation (one hemisphere); give both as `lh: lh.x.annot` and "
+                             "`rh: rh.x.annot`.")
         files, kind = {"image": _resolve(entry["image"], base)}, "volume"
     elif "lh" in entry:
         if "rh" not in entry:
