@@ -223,8 +223,8 @@ def _select(options: dict[str, Any], data_dir: str | None, n_proc: int, verbose:
             lr_mirror=options["lr_mirror"], sim_threshold=options["sim_threshold"],
             microarray=d.microarray, probe_ids=probe_info.index,
             native_affine=_t1_affine(donor, data_dir) if native else None)
-    pacall = {donor: probes.pacall_summary(data[donor].pacall.loc[probe_info.index],
-                                           annotation[donor]) for donor in donors}
+    pacall = {donor: probes.pacall_summary(data[donor].pacall, annotation[donor])
+              for donor in donors}
     rnaseq = _load_rnaseq(data_dir, donors) if options["probe_selection"] == "rnaseq" else None
     kept, selection = pipeline.select_probes(
         pacall, None, probe_info, ibf_threshold=options["ibf_threshold"],
@@ -245,11 +245,17 @@ def _prepare(options: dict[str, Any], data_dir: str | None, n_proc: int, verbose
     data, annotation = chosen.data, chosen.annotation
     kept, selection = chosen.kept, chosen.selection
     batch_samples = options["sample_norm"] == "batch"
-    genes = {donor: pipeline.donor_genes(
-        data[donor].microarray, annotation[donor], kept, selection,
-        probe_selection=options["probe_selection"],
-        sample_norm=None if batch_samples else options["sample_norm"],
-        donor=donor) for donor in donors}
+    genes = {}
+    for donor in donors:
+        # from here on only the probes that make the genes are needed: the
+        # rest of the donor's matrices is freed before the next donor
+        d = data[donor]
+        d.microarray = d.microarray.loc[probes.probes_used(kept, selection, donor)]
+        d.pacall = d.pacall.iloc[:0]
+        genes[donor] = pipeline.donor_genes(
+            d.microarray, annotation[donor], kept, selection,
+            probe_selection=options["probe_selection"],
+            sample_norm=None if batch_samples else options["sample_norm"], donor=donor)
     if batch_samples:
         genes = pipeline.batch_normalize(genes)
     LOG.info("%d genes remain after probe filtering + selection",
