@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["DEFAULT_VARIANTS", "compare_outputs", "main", "read_outputs"]
+__all__ = ["DEFAULT_VARIANTS", "compare_outputs", "main", "read_outputs", "run_variant"]
 
 #: name -> options; ``"atlas": "surface"`` (default) is the fsaverage5 DK pair,
 #: ``"volume"`` the DK volume with its info table, ``"volume-no-info"`` without
@@ -87,9 +87,9 @@ def _atlas(kind: str) -> tuple[Any, Any]:
                      "'volume-no-info'.")
 
 
-def _run(python: str, module: str, options: Mapping[str, Any], data_dir: Path,
-         prefix: Path) -> tuple[dict[str, str] | None, str]:
-    """Run one variant in `python`; (files, "") or (None, the error's last line)."""
+def _start(python: str, module: str, options: Mapping[str, Any], data_dir: Path,
+           prefix: Path) -> subprocess.Popen:
+    """Start one variant in `python` (output files under `prefix`)."""
     opts = dict(options)
     atlas, info = _atlas(opts.pop("atlas", "surface"))
     opts.setdefault("reannotated", False)
@@ -103,11 +103,48 @@ def _run(python: str, module: str, options: Mapping[str, Any], data_dir: Path,
     # abagen 0.1.3 looks for RNA-seq data (probe_selection='rnaseq') under
     # $ABAGEN_DATA, and downloads it when not found there
     env = dict(os.environ, ABAGEN_DATA=str(data_dir))
-    res = subprocess.run([python, str(child), str(spec_file)], capture_output=True, text=True,
-                         env=env)
-    if res.returncode != 0:
-        return None, (res.stderr.strip().splitlines() or ["?"])[-1]
+    return subprocess.Popen([python, str(child), str(spec_file)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+
+
+def _finish(proc: subprocess.Popen, prefix: Path) -> tuple[dict[str, str] | None, str]:
+    """(files, "") or (None, the error's last line) of a started variant."""
+    _, err = proc.communicate()
+    if proc.returncode != 0:
+        return None, (err.strip().splitlines() or ["?"])[-1]
     return json.loads(Path(f"{prefix}index.json").read_text()), ""
+
+
+def _run(python: str, module: str, options: Mapping[str, Any], data_dir: Path,
+         prefix: Path) -> tuple[dict[str, str] | None, str]:
+    """Run one variant in `python`; (files, "") or (None, the error's last line)."""
+    return _finish(_start(python, module, options, data_dir, prefix), prefix)
+
+
+def run_variant(abagen_python: str, options: Mapping[str, Any], data_dir: Path, work: Path
+                ) -> tuple[str, float, str]:
+    """Run one variant through abagen and abagen_core (at the same time) and compare.
+
+    Returns
+    -------
+    status : {'ok', 'FAIL', 'both fail'}
+    max_diff : float
+        NaN when nothing compares.
+    detail : str
+        The problems found, or the errors.
+    """
+    sides = (("abagen", abagen_python, "abagen"), ("ours", sys.executable, "abagen_core.api"))
+    procs = {side: (_start(python, module, options, data_dir, work / f"{side}_"),
+                    work / f"{side}_") for side, python, module in sides}
+    runs = {side: _finish(proc, prefix) for side, (proc, prefix) in procs.items()}
+    if runs["abagen"][0] is None or runs["ours"][0] is None:
+        # both refusing is agreement only if abagen refuses too
+        both = runs["abagen"][0] is None and runs["ours"][0] is None
+        return ("both fail" if both else "FAIL", np.nan,
+                f"abagen: {runs['abagen'][1] or 'ok'} | ours: {runs['ours'][1] or 'ok'}")
+    worst, problems = compare_outputs(read_outputs(runs["abagen"][0]),
+                                      read_outputs(runs["ours"][0]))
+    return ("FAIL" if problems else "ok"), worst, "; ".join(problems)
 
 
 def read_outputs(files: Mapping[str, str]) -> dict[str, pd.DataFrame]:
@@ -175,24 +212,13 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"data {args.data_dir}")
     failed = 0
     for name, options in variants.items():
-        runs = {}
-        for side, python, module in (("abagen", args.abagen_python, "abagen"),
-                                     ("ours", sys.executable, "abagen_core.api")):
-            runs[side] = _run(python, module, options, args.data_dir.resolve(),
-                              args.work / name / f"{side}_")
-        if runs["abagen"][0] is None or runs["ours"][0] is None:
-            # both refusing is agreement only if abagen refuses too
-            status = "both fail" if runs["abagen"][0] is None and runs["ours"][0] is None \
-                else "FAIL"
-            failed += status == "FAIL"
-            print(f"{status:9s} {name}: abagen: {runs['abagen'][1] or 'ok'} | "
-                  f"ours: {runs['ours'][1] or 'ok'}")
+        status, worst, detail = run_variant(args.abagen_python, options,
+                                            args.data_dir.resolve(), args.work / name)
+        failed += status == "FAIL"
+        if status in ("FAIL", "both fail") and not np.isfinite(worst):
+            print(f"{status:9s} {name}: {detail}")
             continue
-        worst, problems = compare_outputs(read_outputs(runs["abagen"][0]),
-                                          read_outputs(runs["ours"][0]))
-        failed += bool(problems)
-        print(f"{'FAIL' if problems else 'ok':9s} {name}: max |diff| {worst:.2e}"
-              + (f" ({'; '.join(problems)})" if problems else ""))
+        print(f"{status:9s} {name}: max |diff| {worst:.2e}" + (f" ({detail})" if detail else ""))
     print(f"{len(variants) - failed} of {len(variants)} variants agree")
     return 1 if failed else 0
 

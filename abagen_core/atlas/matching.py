@@ -35,19 +35,23 @@ Volumetric atlases
 
 Surface atlases
     Every sample goes to the nearest labelled vertex (of either hemisphere).
-    With ``atlas_info`` the match is kept only if that vertex's region is
-    compatible with the sample (same hemisphere and structural class). The
-    distances of the samples that could match some region are then
-    thresholded: a non-negative `tolerance` drops samples farther than
-    ``mean + tolerance * std`` (population std), a negative one drops samples
-    farther than ``|tolerance|`` mm.
+    When the samples have structural classes only cortical samples are
+    labelled (with or without ``atlas_info``); with ``atlas_info`` the match
+    is kept only if that vertex's region is compatible with the sample. The
+    nearest-vertex distances are then thresholded: a non-negative
+    `tolerance` drops samples farther than ``mean + tolerance * std`` over
+    the distances of all cortical samples (sample std, ddof=1), a negative
+    one drops samples farther than ``|tolerance|`` mm.
 
 Compatibility (only when the tree has ``atlas_info`` and the annotation has
 ``hemisphere`` and ``structure`` columns): a sample may only take a region of
-its own structural class; hemispheres must agree, except that a bilateral
-('B') region (e.g. the brainstem) accepts samples of either hemisphere and a
-bilateral sample accepts regions of either hemisphere (the parity data do not
-exercise bilateral samples; this is our choice).
+its own structural class (a sample without a class takes none); a left or
+right sample takes regions of its hemisphere and bilateral ('B') ones (e.g.
+the brainstem), a bilateral sample only bilateral ones. Filling a region
+(``missing``) needs the region's own hemisphere: a bilateral region is only
+filled from bilateral samples. These hemisphere and surface rules come from
+black-box probes of abagen 0.1.3's ``AtlasTree`` and ``get_expression_data``
+on constructed atlases and samples (#18).
 
 Filling empty regions (see the methods for details): ``missing='centroids'``
 uses, per donor, the compatible sample closest to the region's centroid
@@ -417,7 +421,8 @@ class AtlasTree:
     labels : numpy.ndarray of shape (n_labels,)
         Sorted non-zero labels.
     centroids : dict of int -> numpy.ndarray of shape (3,)
-        Mean coordinate of every label.
+        Mean coordinate of every label (volumes); on surfaces the labelled
+        vertex nearest that mean.
     coords : numpy.ndarray of shape (n_points, 3)
         Coordinates of the tree's points (labelled voxels / labelled vertices).
     volumetric : bool
@@ -477,6 +482,11 @@ class AtlasTree:
         sums, counts = _label_sums(self._point_labels, self._coords, self._labels)
         self._centroid_array = sums / counts[:, None]
         self._kdtree = None  # built on first use (exact voxel matches need none)
+        if not self._volumetric:
+            # on a surface a region's centroid is the labelled vertex (of any
+            # label; the first on ties) nearest the mean of its vertices, as
+            # abagen 0.1.3's AtlasTree.centroids gives it (volumes: the mean)
+            self._centroid_array = self._coords[self._tree.query(self._centroid_array)[1]]
         self._graph_cache = None
         # source vertices -> (distance, nearest source) of every labelled vertex
         self._mesh_searches: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
@@ -533,7 +543,11 @@ class AtlasTree:
 
     @property
     def centroids(self) -> dict[int, np.ndarray]:
-        """Label -> centroid (mean coordinate of its voxels/vertices)."""
+        """Label -> centroid (volumes: the mean voxel coordinate).
+
+        On surfaces the centroid is the labelled vertex nearest the mean of the
+        region's vertices, as abagen 0.1.3 gives it.
+        """
         return {int(lab): self._centroid_array[i].copy() for i, lab in enumerate(self._labels)}
 
     @property
@@ -632,8 +646,19 @@ class AtlasTree:
         self._region_struct = info.loc[self._labels, "structure"].astype(object).to_numpy()
 
     # ---------------------------------------------------------------- constraints
-    def _compatibility(self, annotation: Any) -> np.ndarray | None:
-        """(S, n_labels) bool: may sample s take label l? None = unconstrained."""
+    def _compatibility(self, annotation: Any, strict: bool = False) -> np.ndarray | None:
+        """(S, n_labels) bool: may sample s take label l? None = unconstrained.
+
+        Structures must be equal (a sample without a class takes no region).
+        Hemispheres (abagen 0.1.3's rules, from black-box probes of its
+        AtlasTree and get_expression_data): a bilateral ('B') sample only
+        takes bilateral regions; a left/right sample takes regions of its
+        hemisphere and, unless `strict`, bilateral ones. `strict` (hemisphere
+        equality) is the rule when filling regions: the region filled by
+        :meth:`fill_label`, :meth:`match_closest_samples` and
+        :meth:`match_closest_centroids` (so a bilateral region is only filled
+        from bilateral samples).
+        """
         if self._atlas_info is None:
             return None
         classes = _sample_classes(annotation)
@@ -646,10 +671,9 @@ class AtlasTree:
         codes, uniq = pd.factorize(keys)
         for code, (h, s) in enumerate(uniq):
             same_struct = self._region_struct == s
-            if h == "B":
-                ok_hemi = np.ones(len(self._labels), dtype=bool)
-            else:
-                ok_hemi = (self._region_hemi == h) | (self._region_hemi == "B")
+            ok_hemi = self._region_hemi == h
+            if h != "B" and not strict:
+                ok_hemi |= self._region_hemi == "B"
             out[codes == code] = same_struct & ok_hemi
         return out
 
@@ -671,8 +695,10 @@ class AtlasTree:
             ``floor(|tolerance|)`` (0 = only samples inside a labelled voxel).
             Surface atlases: a non-negative value is a standard-deviation
             threshold (samples farther from their vertex than ``mean +
-            tolerance * std`` of the distances are dropped); a negative value
-            is a distance in mm (samples farther than ``|tolerance|`` dropped).
+            tolerance * std`` of the cortical samples' distances, ddof=1, are
+            dropped); a negative value is a distance in mm (samples farther
+            than ``|tolerance|`` dropped). Only cortical samples are labelled
+            on surfaces when the annotation has a ``structure`` column.
 
         Returns
         -------
@@ -688,7 +714,9 @@ class AtlasTree:
         if self._volumetric:
             out = self._label_volume(coords, tolerance, comp)
         else:
-            out = self._label_surface(coords, tolerance, comp)
+            classes = _sample_classes(annotation)
+            cortex = None if classes is None else classes[1] == "cortex"
+            out = self._label_surface(coords, tolerance, comp, cortex)
         return pd.DataFrame({"label": out.astype(np.int64, copy=False)},
                             index=_sample_index(annotation, len(coords)))
 
@@ -756,23 +784,30 @@ class AtlasTree:
         return int(cands[np.argmin(np.linalg.norm(cents - point, axis=1))])
 
     def _label_surface(self, coords: np.ndarray, tolerance: float,
-                       comp: np.ndarray | None) -> np.ndarray:
+                       comp: np.ndarray | None, cortex: np.ndarray | None) -> np.ndarray:
+        # abagen 0.1.3's surface rule (black-box probes of its AtlasTree on
+        # two-vertex atlases): when the samples have structural classes, only
+        # cortical samples are ever labelled (with or without atlas_info), and
+        # the threshold is taken over the nearest-vertex distances of all
+        # cortical samples (any hemisphere, compatible or not) with the
+        # *sample* standard deviation (ddof=1); a sample is dropped only when
+        # its distance exceeds it (one cortical sample: NaN threshold, kept)
         dist, idx = self._tree.query(coords)
         lab = self._point_labels[idx]
+        pool = np.ones(len(coords), dtype=bool) if cortex is None else cortex
+        ok = pool.copy()
         if comp is not None:
-            ok = comp[np.arange(len(coords)), self._label_pos(lab)]
-            pool = comp.any(axis=1)
-        else:
-            ok = np.ones(len(coords), dtype=bool)
-            pool = ok
-        if not pool.any():
+            ok &= comp[np.arange(len(coords)), self._label_pos(lab)]
+        if not ok.any():
             return np.zeros(len(coords), dtype=np.int64)
         if tolerance < 0:
-            # abagen 0.1.3: a negative tolerance acts as a distance in mm
+            # a negative tolerance acts as a distance in mm
             threshold = abs(tolerance)
         else:
-            threshold = dist[pool].mean() + tolerance * dist[pool].std()
-        keep = ok & (dist <= threshold)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                spread = dist[pool].std(ddof=1) if pool.sum() > 1 else np.nan
+            threshold = dist[pool].mean() + tolerance * spread
+        keep = ok & ~(dist > threshold)
         return np.where(keep, lab, 0).astype(np.int64)
 
     def match_closest_centroids(self, annotation: Any, return_dist: bool = False):
@@ -797,7 +832,7 @@ class AtlasTree:
         """
         coords = _sample_coords(annotation)
         dist = cdist(coords, self._centroid_array)
-        comp = self._compatibility(annotation)
+        comp = self._compatibility(annotation, strict=True)
         if comp is not None:
             dist[~comp] = np.inf
         best = dist.argmin(axis=1)
@@ -846,7 +881,9 @@ class AtlasTree:
         dists = np.full(len(labels), np.inf)
         if len(coords):
             dist = cdist(self._centroid_array[pos], coords)
-            comp = self._compatibility(annotation)
+            # strict hemispheres: abagen 0.1.3 leaves a bilateral region
+            # without bilateral samples empty (missing='centroids' probe)
+            comp = self._compatibility(annotation, strict=True)
             if comp is not None:
                 dist[~comp[:, pos].T] = np.inf
             best = dist.argmin(axis=1)
@@ -868,7 +905,8 @@ class AtlasTree:
            is first moved onto the atlas: to its nearest labelled voxel
            centre (volumes) or labelled vertex (surfaces), of any label.
         2. When constrained, candidates are the samples compatible both with
-           `label` and with the region of the voxel/vertex they were moved
+           `label` (same hemisphere: a bilateral region takes only bilateral
+           samples) and with the region of the voxel/vertex they were moved
            onto (so an unmatched cortical sample lying next to a subcortical
            region is not used).
         3. Every voxel/vertex of `label` takes the nearest moved candidate:
@@ -920,8 +958,12 @@ class AtlasTree:
             # a candidate must be compatible with the region being filled and
             # with the region of the voxel/vertex it was moved onto (abagen
             # 0.1.3's numbers: e.g. a cortical sample sitting next to the
-            # hippocampus is not used, even with norm_matched=False)
-            ok = (comp[:, self._label_pos(np.array([label]))[0]]
+            # hippocampus is not used, even with norm_matched=False); the
+            # region filled needs the sample's own hemisphere (strict), the
+            # one it was moved onto may also be bilateral (abagen's fill_label
+            # on probe atlases with a bilateral region)
+            target = self._compatibility(annotation, strict=True)
+            ok = (target[:, self._label_pos(np.array([label]))[0]]
                   & comp[cand, self._label_pos(self._point_labels[nearest])])
             cand, nearest = cand[ok], nearest[ok]
         if cand.size == 0:

@@ -11,7 +11,8 @@ well_id        Allen well id of the tissue sample
 structure_id   AHBA ontology structure of the sample
 hemisphere     'L', 'R' or 'B' (bilateral/midline) from the ontology
 structure      'cortex', 'subcortex/brainstem', 'cerebellum',
-               'white matter' or 'other'
+               'white matter', 'other' (sulci & spaces) or None (no
+               class id on the path)
 mni_x/y/z      MNI152 coordinates (corrected by default)
 =============  ===========================================================
 
@@ -53,16 +54,22 @@ ANNOTATION_COLUMNS = ["well_id", "structure_id", "hemisphere", "structure",
                       "mni_x", "mni_y", "mni_z"]
 
 #: broad structural classes and the AHBA ontology ids that define them. A
-#: structure belongs to the first class (in this order) one of whose ids is
-#: on its ``structure_id_path``; hippocampal formation (4249) sits under
-#: cerebral cortex (4008) in the ontology but counts as subcortex, as in
-#: abagen.
+#: structure takes the class of the *deepest* of these ids on its
+#: ``structure_id_path`` (the last one on the path), as abagen 0.1.3 does:
+#: hippocampal formation (4249) sits under cerebral cortex (4008) and counts
+#: as subcortex, while a structure with 4008 below 4249 would be cortex.
+#: 'other' is sulci & spaces (9352). A structure with none of these ids on
+#: its path has no class (``None``) and never takes a region when matching is
+#: constrained by atlas_info (abagen matches such samples to no region, not
+#: even 'other' ones).
 STRUCTURE_CLASSES: dict[str, tuple[int, ...]] = {
     "subcortex/brainstem": (4249, 4275, 4391, 9001, 9512, 9131),
     "cortex": (4008,),
     "cerebellum": (4696,),
     "white matter": (9218,),
+    "other": (9352,),
 }
+_CLASS_OF_ID = {str(sid): name for name, ids in STRUCTURE_CLASSES.items() for sid in ids}
 
 LR_MIRROR_OPTIONS = [None, "bidirectional", "leftright", "rightleft"]
 
@@ -244,21 +251,22 @@ def label_structures(ontology: pd.DataFrame) -> pd.DataFrame:
         Index ontology ``id``; columns ``hemisphere`` ('L', 'R', or 'B' where
         the ontology leaves it empty) and ``structure``.
     """
-    paths = ontology["structure_id_path"].astype(str)
-    structure = pd.Series("other", index=ontology.index, dtype=object)
-    assigned = np.zeros(len(ontology), dtype=bool)
-    for name, ids in STRUCTURE_CLASSES.items():
-        hit = np.zeros(len(ontology), dtype=bool)
-        for sid in ids:
-            hit |= paths.str.contains(f"/{sid}/", regex=False).to_numpy()
-        take = hit & ~assigned
-        structure[take] = name
-        assigned |= hit
+    # the deepest class-defining id on the path wins (abagen 0.1.3's rule,
+    # established by black-box probes on ontologies with rewired paths)
+    structure = [_path_class(path) for path in ontology["structure_id_path"].astype(str)]
     hemisphere = ontology["hemisphere"].astype(object).where(
         ontology["hemisphere"].notna(), "B")
     return pd.DataFrame({"hemisphere": hemisphere.to_numpy(),
-                         "structure": structure.to_numpy()},
+                         "structure": np.array(structure, dtype=object)},
                         index=pd.Index(ontology["id"].to_numpy(), name="id"))
+
+
+def _path_class(path: str) -> str | None:
+    """Class of the deepest :data:`STRUCTURE_CLASSES` id on a structure_id_path."""
+    for node in reversed(path.strip("/").split("/")):
+        if node in _CLASS_OF_ID:
+            return _CLASS_OF_ID[node]
+    return None
 
 
 def annotate_samples(annotation: pd.DataFrame, ontology: pd.DataFrame) -> pd.DataFrame:
@@ -338,13 +346,21 @@ def check_lr_mirror(lr_mirror):
 
 
 def _contralateral_ids(ontology: pd.DataFrame) -> pd.Series:
-    """Map each lateralised structure id to its other-hemisphere counterpart."""
+    """Map each lateralised structure id to its other-hemisphere counterpart.
+
+    The counterpart is the structure with the same acronym in the other
+    hemisphere, whatever its parent (abagen 0.1.3 looks structures up by
+    (acronym, hemisphere): black-box probes with re-parented right-hemisphere
+    structures showed that mirrored copies follow the acronym). Of several
+    structures sharing an acronym and hemisphere the first in ontology order
+    is used.
+    """
     ont = ontology[ontology["hemisphere"].isin(["L", "R"])]
-    key = ont["acronym"].astype(str) + "|" + ont["parent_structure_id"].astype(str)
-    left = pd.Series(ont["id"].to_numpy()[ont["hemisphere"].to_numpy() == "L"],
-                     index=key[ont["hemisphere"] == "L"].to_numpy())
-    right = pd.Series(ont["id"].to_numpy()[ont["hemisphere"].to_numpy() == "R"],
-                      index=key[ont["hemisphere"] == "R"].to_numpy())
+    ids = ont["id"].to_numpy()
+    acronym = ont["acronym"].astype(str).to_numpy()
+    hemi = ont["hemisphere"].to_numpy()
+    left = pd.Series(ids[hemi == "L"], index=acronym[hemi == "L"])
+    right = pd.Series(ids[hemi == "R"], index=acronym[hemi == "R"])
     left = left[~left.index.duplicated()]
     right = right[~right.index.duplicated()]
     common = left.index.intersection(right.index)
@@ -359,9 +375,14 @@ def mirror_samples(annotation: pd.DataFrame, ontology: pd.DataFrame,
                    swap: str = "bidirectional") -> pd.DataFrame:
     """Duplicate samples into the other hemisphere (x -> -x).
 
-    Mirrored copies get the opposite ``hemisphere`` and the contralateral
-    ontology structure (same acronym and parent, other side), and keep their
-    ``sample_id``. They are appended after the originals: first the copies
+    Mirrored copies get the opposite ``hemisphere``, the contralateral
+    ontology structure (same acronym, other side) and *that* structure's
+    class (:func:`label_structures`), and keep their ``sample_id``; as in
+    abagen 0.1.3, whose mirrored copies match regions by the class of the
+    contralateral structure (black-box probes on ontologies whose left and
+    right structures sit under different class ids). A structure without a
+    counterpart keeps its id and class (abagen 0.1.3 fails on such
+    ontologies). Copies are appended after the originals: first the copies
     of left samples (for 'bidirectional'/'leftright'), then those of right
     samples (for 'bidirectional'/'rightleft').
 
@@ -379,6 +400,8 @@ def mirror_samples(annotation: pd.DataFrame, ontology: pd.DataFrame,
     if swap is None:
         return annotation
     mapping = _contralateral_ids(ontology)
+    classes = label_structures(ontology)["structure"]
+    classes = classes[~classes.index.duplicated()]
     sources = {"bidirectional": ("L", "R"), "leftright": ("L",), "rightleft": ("R",)}[swap]
     parts = [annotation]
     for hemi in sources:
@@ -386,7 +409,13 @@ def mirror_samples(annotation: pd.DataFrame, ontology: pd.DataFrame,
         copy["mni_x"] = -copy["mni_x"]
         copy["hemisphere"] = "R" if hemi == "L" else "L"
         sid = copy["structure_id"]
-        copy["structure_id"] = sid.map(mapping).fillna(sid).astype(sid.dtype)
+        mapped = sid.map(mapping)
+        found = mapped.notna().to_numpy()
+        copy["structure_id"] = mapped.fillna(sid).astype(sid.dtype)
+        if "structure" in copy.columns and found.any():
+            structure = copy["structure"].to_numpy(dtype=object, copy=True)
+            structure[found] = classes.reindex(mapped[found].astype(sid.dtype)).to_numpy()
+            copy["structure"] = structure
         parts.append(copy)
     return pd.concat(parts)
 
