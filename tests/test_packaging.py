@@ -21,10 +21,22 @@ def _name(requirement: str) -> str:
     return re.split(r"[<>=!\[ ;]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
 
 
+def _spec(requirement: str) -> str:
+    return requirement.strip()[len(_name(requirement)):].replace(" ", "")
+
+
 def test_environment_matches_pyproject():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    wanted = {_name(r) for r in project["dependencies"]}
-    wanted |= {_name(r) for r in project["optional-dependencies"]["test"]}
+    requirements = project["dependencies"] + project["optional-dependencies"]["test"]
+    wanted = {_name(r) for r in requirements}
+    # the same version constraints too (e.g. nilearn < 0.14: 0.14 needs a packaging
+    # release that snakemake 9.27 refuses, and a resolver would downgrade snakemake)
+    specs = {_name(r): _spec(r) for r in requirements}
+    env_text = (REPO / "environment.yml").read_text()
+    for name, spec in specs.items():
+        if spec:
+            assert re.search(rf"^\s+- {re.escape(name)}{re.escape(spec)}\s*$", env_text, re.M), \
+                f"environment.yml: {name}{spec} as in pyproject.toml"
     env_lines = (REPO / "environment.yml").read_text().splitlines()
     listed = set()
     in_deps = False
