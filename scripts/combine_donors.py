@@ -4,16 +4,14 @@ from abagen_core import io
 from abagen_core.outputs.results import write_results
 from abagen_core.stages import probes
 from abagen_core.stages.explain import explain_genes
-from abagen_core.storage.artifacts import count_rows, read_frame
+from abagen_core.storage.artifacts import count_rows, read_frame, read_pacall_summary
 from abagen_core.workflow.joblog import job_log
 
 
 def _explained(snakemake, donors, options):
     """Why each gene symbol is or is not in the result (``genes.csv``)."""
-    pacall = {}
-    for donor, path in zip(donors, snakemake.input["pacall"], strict=True):
-        frame, attrs = read_frame(path, kind="pacall_summary", with_attrs=True)
-        pacall[donor] = probes.PACallSummary(frame["n_signal"], int(attrs["n_samples"]))
+    pacall = {donor: read_pacall_summary(path)
+              for donor, path in zip(donors, snakemake.input["pacall"], strict=True)}
     selection, attrs = read_frame(snakemake.input["selection"], kind="selection",
                                   with_attrs=True)
     table = io.read_probes(snakemake.input["probe_table"])

@@ -1,17 +1,14 @@
 """Snakemake adapter: intensity-based filtering over all donors (gather)."""
 
 from abagen_core.stages import probes
-from abagen_core.storage.artifacts import read_frame, write_frame
+from abagen_core.storage.artifacts import read_frame, read_pacall_summary, write_frame
 from abagen_core.workflow.joblog import job_log
 
 
 def main(snakemake) -> None:
     """Run one ``intensity_filter`` job: Snakemake's inputs, params and outputs."""
     with job_log(snakemake.log[0]) as log:
-        summaries = []
-        for path in snakemake.input["summaries"]:
-            frame, attrs = read_frame(path, kind="pacall_summary", with_attrs=True)
-            summaries.append(probes.PACallSummary(frame["n_signal"], int(attrs["n_samples"])))
+        summaries = [read_pacall_summary(path) for path in snakemake.input["summaries"]]
         table = read_frame(snakemake.input["probes"], kind="probes")
         kept = probes.intensity_filter(summaries, table, snakemake.params.options["ibf_threshold"])
         log.info("%d of %d probes pass intensity-based filtering", len(kept), len(table))

@@ -5,7 +5,7 @@ from abagen_core import io
 from abagen_core.stages import probes
 from abagen_core.stages import regional as pipeline
 from abagen_core.stages.samples import matrix_columns
-from abagen_core.storage.artifacts import read_frame, write_frame
+from abagen_core.storage.artifacts import read_frame, write_frame, write_pacall_summary
 from abagen_core.workflow.joblog import job_log
 
 
@@ -32,9 +32,7 @@ def main(snakemake) -> None:
         # the donor's part of the intensity filter: samples with signal, per probe
         pacall = io.read_matrix_parquet(snakemake.input["pacall"], "pacall",
                                         columns=matrix_columns(samples))
-        summary = probes.pacall_summary(pacall, samples)
-        write_frame(summary.counts.to_frame(), snakemake.output["pacall"], kind="pacall_summary",
-                    attrs={"n_samples": summary.n_samples})
+        write_pacall_summary(probes.pacall_summary(pacall, samples), snakemake.output["pacall"])
 
 
 if "snakemake" in globals():  # run by Snakemake's `script:` directive

@@ -20,12 +20,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from abagen_core.errors import CorruptArtifactError
-from abagen_core.stages.probes import ProbeSummary
+from abagen_core.stages.probes import PACallSummary, ProbeSummary
 from abagen_core.storage.atomic import write_text_atomic
 from abagen_core.storage.checks import META_KEY, SCHEMA_VERSION, unreadable_artifact
 from abagen_core.storage.parquet import write_parquet_atomic
 
 __all__ = ["write_frame", "read_frame", "write_probe_summary", "read_probe_summary",
+           "write_pacall_summary", "read_pacall_summary",
            "read_donor_genes", "count_rows"]
 
 #: frames with more columns than this are stored transposed
@@ -227,6 +228,40 @@ def read_probe_summary(folder: str | os.PathLike):
         frame.columns = pd.Index([int(c) for c in frame.columns], name="structure_id")
         summary.regions = frame
     return summary
+
+
+def write_pacall_summary(summary: PACallSummary, path: str | os.PathLike) -> Path:
+    """Write one donor's PACall counts (its part of the intensity filter).
+
+    Parameters
+    ----------
+    summary : PACallSummary
+        :func:`abagen_core.stages.probes.pacall_summary` output.
+    path : path-like
+        The parquet file (written atomically).
+
+    Returns
+    -------
+    path : pathlib.Path
+    """
+    return write_frame(summary.counts.to_frame(), path, kind="pacall_summary",
+                       attrs={"n_samples": summary.n_samples})
+
+
+def read_pacall_summary(path: str | os.PathLike) -> PACallSummary:
+    """Read a file written by :func:`write_pacall_summary`.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    summary : PACallSummary
+        ``counts`` (pandas.Series of shape (n_probes,)) and ``n_samples``.
+    """
+    frame, attrs = read_frame(path, kind="pacall_summary", with_attrs=True)
+    return PACallSummary(frame["n_signal"], int(attrs["n_samples"]))
 
 
 def read_donor_genes(donors: Sequence[str], genes: Sequence[str], samples: Sequence[str]
