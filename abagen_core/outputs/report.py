@@ -33,6 +33,7 @@ from abagen_core.atlas import images
 from abagen_core.donors import check_donors, donor_info
 from abagen_core.errors import InvalidOptionError
 from abagen_core.stages.normalize import check_norm
+from abagen_core.stages.samples import SampleCoordinates
 from abagen_core.utils import check_choice
 
 __all__ = [
@@ -560,7 +561,7 @@ donors, data_dir, verbose, n_proc, return_report
             check_choice("agg_metric", agg_metric, list(_AGG_SUBJECT))
         self.agg_metric = agg_metric
         # a SampleCoordinates table (abagen-core) is kept to be described
-        self.corrected_mni = corrected_mni if hasattr(corrected_mni, "sha256") \
+        self.corrected_mni = corrected_mni if isinstance(corrected_mni, SampleCoordinates) \
             else bool(corrected_mni)
         self.reannotated = bool(reannotated)
         self.return_donors = bool(return_donors)
@@ -626,7 +627,7 @@ donors, data_dir, verbose, n_proc, return_report
     def _samples(self) -> str:
         surface = self.atlas.kind == "surface"
         text = ""
-        if hasattr(self.corrected_mni, "sha256") and not self.donor_specific:
+        if isinstance(self.corrected_mni, SampleCoordinates) and not self.donor_specific:
             text += _fill(_TABLE_MNI_TEXT, n=str(len(self.corrected_mni.coords)),
                           sha=self.corrected_mni.sha256[:16])
         elif self.corrected_mni and not self.donor_specific:
