@@ -87,8 +87,8 @@ def write_results(normalized: Mapping[str, pd.DataFrame], labels: Mapping[str, n
                   regions: Sequence[int],
                   options: Mapping[str, Any], atlas: Mapping[str, Any], n_kept_probes: int,
                   checksums: Sequence[str], synthetic: bool,
-                  outputs: Mapping[str, str], genes: pd.DataFrame | None = None
-                  ) -> pd.DataFrame:
+                  outputs: Mapping[str, str], genes: pd.DataFrame | None = None,
+                  expression: pd.DataFrame | None = None) -> pd.DataFrame:
     """Write a variant's final files atomically (expression, counts, report, metadata).
 
     The metadata sidecar is written last: a result folder whose
@@ -121,6 +121,10 @@ def write_results(normalized: Mapping[str, pd.DataFrame], labels: Mapping[str, n
         :func:`abagen_core.stages.explain.explain_genes` output: written to
         ``outputs['genes']``, its status counts recorded in the metadata. Its
         ``kept`` genes are the matrix's columns (a warning says so if not).
+    expression : pandas.DataFrame of shape (n_regions, n_genes), optional
+        The matrix, when the caller has combined `normalized` already
+        (:func:`abagen_core.stages.regional.combine_donors` with the
+        variant's options); computed here otherwise.
 
     Returns
     -------
@@ -128,8 +132,9 @@ def write_results(normalized: Mapping[str, pd.DataFrame], labels: Mapping[str, n
         Index ``label``, columns ``gene_symbol``; as ``get_expression_data``.
     """
     regions = [int(r) for r in regions]
-    expression, _ = combine_donors(normalized, regions, region_agg=options["region_agg"],
-                                   agg_metric=options["agg_metric"])
+    if expression is None:
+        expression, _ = combine_donors(normalized, regions, region_agg=options["region_agg"],
+                                       agg_metric=options["agg_metric"])
     counts = aggregate.count_samples(labels, regions)
     Path(outputs["metadata"]).unlink(missing_ok=True)
     write_frame_csv(expression, outputs["expression"])

@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 import numbers
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -51,6 +51,9 @@ __all__ = [
     "label_donor",
     "normalize_genes",
     "normalize_donor",
+    "finish_donor",
+    "NORMALIZATION_OPTIONS",
+    "branch_variants",
     "fill_missing",
     "combine_donors",
     "samples_in_mask",
@@ -343,9 +346,37 @@ def normalize_donor(expression: pd.DataFrame, annotation: pd.DataFrame, labels: 
         Columns ``label``, ``fill``, ``weight``, then the genes; one row per
         matched sample (or per region, see above) plus one per filled region.
     """
-    expression, annotation, labels, coords = normalize_genes(
+    normalized = normalize_genes(
         expression, annotation, labels, gene_norm=gene_norm, norm_matched=norm_matched,
         norm_structures=norm_structures, coords=coords)
+    return finish_donor(*normalized, atlas_tree, missing=missing, region_agg=region_agg,
+                        agg_metric=agg_metric)
+
+
+def finish_donor(expression: pd.DataFrame, annotation: pd.DataFrame, labels: np.ndarray,
+                 coords: Any, atlas_tree: Any, *, missing: str | None,
+                 region_agg: str | None = None, agg_metric: Any = "mean") -> pd.DataFrame:
+    """Filling of a donor's empty regions and its rows for the gather step.
+
+    The second half of :func:`normalize_donor`, on the output of
+    :func:`normalize_genes`; a batch of variants that share a gene
+    normalization calls it once per variant on one normalised table.
+
+    Parameters
+    ----------
+    expression, annotation, labels, coords
+        :func:`normalize_genes` output.
+    atlas_tree : abagen_core.atlas.matching.AtlasTree or None
+        Needed only with `missing`.
+    missing : {None, 'centroids', 'interpolate'}
+    region_agg : {'donors', 'samples'}, optional
+    agg_metric : {'mean', 'median'} or callable, default='mean'
+
+    Returns
+    -------
+    normalized : pandas.DataFrame of shape (n_rows, 3 + n_genes)
+        As :func:`normalize_donor`.
+    """
     labels = np.asarray(labels)
     fill = None
     if missing is not None:
@@ -364,6 +395,61 @@ def normalize_donor(expression: pd.DataFrame, annotation: pd.DataFrame, labels: 
     out["fill"] = out["fill"].astype(np.int64)
     out.columns.name = "gene_symbol"
     return out
+
+
+#: the options a gene normalization depends on (variants sharing them share it)
+NORMALIZATION_OPTIONS = ("gene_norm", "norm_matched", "norm_structures")
+
+
+def branch_variants(genes: Mapping[str, pd.DataFrame], annotation: Mapping[str, pd.DataFrame],
+                    labels: Mapping[str, np.ndarray], trees: Mapping[str, Any],
+                    variants: Mapping[str, Mapping[str, Any]]
+                    ) -> Iterator[tuple[str, dict[str, pd.DataFrame]]]:
+    """Every variant of a branch (same genes, same labels), sharing normalizations.
+
+    Variants are grouped by their :data:`NORMALIZATION_OPTIONS`; each group
+    normalises every donor once and derives each of its variants (filling,
+    regional rows) from that table. The result of each variant is identical
+    to calling :func:`normalize_donor` per donor with its options.
+
+    Parameters
+    ----------
+    genes : mapping of str -> pandas.DataFrame of shape (n_samples, n_genes)
+        Per donor, :func:`donor_genes` output. Read once per normalization
+        group (a lazy mapping reading a file per access keeps one copy in memory).
+    annotation : mapping of str -> pandas.DataFrame of shape (n_samples, 7)
+        Per donor, the samples (``reset_index()`` of the sample table).
+    labels : mapping of str -> numpy.ndarray of shape (n_samples,)
+        Per donor, the region of each sample (0 = unmatched).
+    trees : mapping of str -> AtlasTree or None
+        Per donor, the atlas (only read by variants with ``missing``).
+    variants : mapping of str -> mapping
+        Variant name -> its validated options; 'batch' normalizations are
+        not batched (the workflow refuses them).
+
+    Yields
+    ------
+    name : str
+        A key of `variants`, grouped by normalization (first appearance order).
+    normalized : dict of str -> pandas.DataFrame of shape (n_rows, 3 + n_genes)
+        Per donor, as :func:`normalize_donor` returns it.
+    """
+    groups: dict[tuple, list[str]] = {}
+    for name, opts in variants.items():
+        groups.setdefault(tuple(opts[k] for k in NORMALIZATION_OPTIONS), []).append(name)
+    for (gene_norm, norm_matched, norm_structures), names in groups.items():
+        shared = {donor: normalize_genes(genes[donor], annotation[donor], labels[donor],
+                                         gene_norm=gene_norm, norm_matched=norm_matched,
+                                         norm_structures=norm_structures)
+                  for donor in annotation}
+        for name in names:
+            opts = variants[name]
+            yield name, {donor: finish_donor(*table, trees.get(donor),
+                                             missing=opts["missing"],
+                                             region_agg=opts["region_agg"],
+                                             agg_metric=opts["agg_metric"])
+                         for donor, table in shared.items()}
+        del shared
 
 
 def _regional_rows(expression: pd.DataFrame, labels: np.ndarray, fill: pd.DataFrame | None,

@@ -27,9 +27,9 @@ __all__ = [
     "RNASEQ_RAW_TPM", "RNASEQ_RAW_ANNOTATION", "MICROARRAY", "PACALL", "ANNOTATION",
     "ONTOLOGY", "CHECKSUM", "RNASEQ_TPM", "RNASEQ_ANNOTATION", "PROBES", "SAMPLES",
     "PACALL_COUNTS", "KEPT", "SUMMARY", "SUMMARY_MARKER", "SELECTION", "GENES", "LABELS",
-    "NORMALIZED", "RESULT_FILES", "RESULT", "DONOR_EXPRESSION", "QC_FIGURE",
+    "RESULT_FILES", "RESULT", "DONOR_EXPRESSION", "QC_FIGURE",
     "ROBUSTNESS", "MASK_RESULT_FILES", "MASK_RESULT", "MAP_SAMPLES", "MAP_VOLUME",
-    "MAP_SURFACE", "MAP_METADATA", "LOG", "BENCHMARK", "fill", "glob_pattern",
+    "MAP_SURFACE", "MAP_METADATA", "SWEEP_BATCH", "SWEEP_INDEX", "LOG", "BENCHMARK", "fill", "glob_pattern",
     "wildcard_names",
 ]
 
@@ -77,7 +77,6 @@ SUMMARY_MARKER = "summary.json"
 SELECTION = "resources/probes/{key}/selection.parquet"
 GENES = "resources/genes/{key}/genes_{donor}.parquet"
 LABELS = "resources/labels/{atlas}/{key}/labels_{donor}.parquet"
-NORMALIZED = "resources/regional/{atlas}/{key}/normalized_{donor}.parquet"
 
 # ---------------------------------------------------------------- results
 #: the files of one result folder (atlas, variant); metadata.json is written last
@@ -86,6 +85,10 @@ RESULT_FILES = ("expression.csv", "expression.parquet", "counts.csv", "regions.c
 RESULT = "results/{atlas}/{variant}/{file}"
 DONOR_EXPRESSION = "results/{atlas}/{variant}/donors/expression_{donor}.csv"
 QC_FIGURE = "results/{atlas}/{variant}/qc/{figure}.png"
+#: a sweep batch's compact file (abagen_core.outputs.sweep); batch: its id
+SWEEP_BATCH = "results/{atlas}/sweeps/batch-{batch}.parquet"
+#: swept variant -> batch file and options, per atlas
+SWEEP_INDEX = "results/{atlas}/sweeps/index.csv"
 #: robustness tables (.csv) and figures (.png) of an atlas
 ROBUSTNESS = "results/robustness/{atlas}/{file}"
 MASK_RESULT_FILES = ("expression.csv", "expression.parquet", "coordinates.csv",

@@ -18,7 +18,8 @@ from typing import Any
 from abagen_core.datasets.fetch import find_donor_files
 from abagen_core.donors import RNASEQ_DONORS
 from abagen_core.workflow import paths
-from abagen_core.workflow.plan import AtlasSpec, MaskTarget, Plan, expand_sweep
+from abagen_core.workflow.batches import Batch, plan_batches, swept_variants
+from abagen_core.workflow.plan import AtlasSpec, MaskTarget, Plan
 
 __all__ = ["Targets", "PROBE_CHAIN_PRIORITY", "AFTER_SELECTION_PRIORITY", "FINISH_PRIORITY",
            "RNASEQ_DONORS", "QC_FIGURES", "ROBUSTNESS_TABLES", "ROBUSTNESS_FIGURES",
@@ -52,7 +53,6 @@ _STAGE_FILES = {
     "probes": paths.SELECTION,
     "genes": paths.GENES,
     "labels": paths.LABELS,
-    "regional": paths.NORMALIZED,
 }
 
 
@@ -82,7 +82,11 @@ def upstream_keys(plan: Plan) -> dict[str, dict[str, dict[str, str]]]:
 
 
 def qc_variants(plan: Plan, config: Mapping[str, Any]) -> list[str]:
-    """Variants with QC figures: those of ``variants``, all with ``qc.sweep_figures``.
+    """Variants with a result folder and QC figures (every one but the swept).
+
+    Swept variants (``sweep``) go to compact batch files; with
+    ``qc.sweep_figures`` they are treated as named variants (a folder and
+    figures each, one job each).
 
     Parameters
     ----------
@@ -96,9 +100,8 @@ def qc_variants(plan: Plan, config: Mapping[str, Any]) -> list[str]:
     """
     if config["qc"]["sweep_figures"]:
         return list(plan.variants)
-    configured = set(config.get("variants") or {"default": None})
-    swept = set(expand_sweep(config.get("sweep")))
-    return [v for v in plan.variants if v in configured or v not in swept]
+    swept = set(swept_variants(plan, config))
+    return [v for v in plan.variants if v not in swept]
 
 
 def convert_priority(size_bytes: int) -> int:
@@ -180,7 +183,13 @@ class Targets:
         self.upstream = upstream_keys(self.plan)
         self.rnaseq_donors = [d for d in RNASEQ_DONORS if d in self.plan.donors]
         self.qc_enabled = bool(self.config["qc"]["enabled"])
-        self.qc_variants = qc_variants(self.plan, self.config)
+        #: variants with a result folder of their own (a regional job each)
+        self.named = qc_variants(self.plan, self.config)
+        self.qc_variants = self.named
+        named = set(self.named)
+        #: (atlas, batch id) -> Batch: the swept variants, one job per branch
+        self.batches: dict[tuple[str, str], Batch] = plan_batches(
+            self.plan, [v for v in self.plan.variants if v not in named])
 
     # ------------------------------------------------------------ helpers
     def upstream_key(self, stage: str, key: str, upstream_stage: str) -> str:
@@ -405,23 +414,24 @@ class Targets:
                                           for d in self.rnaseq_donors]
         return files
 
-    def genes_inputs(self, key: str, donor: str) -> dict[str, str]:
-        """donor_genes: the donor's matrix, samples, the filter and the selection.
+    def genes_inputs(self, key: str) -> dict[str, Any]:
+        """donor_genes: every donor's matrix and samples, the filter and the selection.
 
         Parameters
         ----------
         key : str
-            Stage key of the genes job.
-        donor : str
-            Whose matrix it makes.
+            Stage key of the genes job (one job makes every donor's table).
 
         Returns
         -------
-        files : dict of str -> str
-            ``microarray``, ``samples``, ``kept``, ``selection``.
+        files : dict
+            ``microarray``, ``samples`` (lists of str, one per donor), ``kept``,
+            ``selection`` (str).
         """
-        return {"microarray": paths.fill(paths.MICROARRAY, donor=donor),
-                "samples": self.upstream_file("genes", "samples", key=key, donor=donor),
+        donors = self.plan.donors
+        return {"microarray": [paths.fill(paths.MICROARRAY, donor=d) for d in donors],
+                "samples": [self.upstream_file("genes", "samples", key=key, donor=d)
+                            for d in donors],
                 "kept": self.upstream_file("genes", "ibf", key=key),
                 "selection": self.upstream_file("genes", "probes", key=key)}
 
@@ -439,120 +449,115 @@ class Targets:
         """
         return _atlas_files(self.plan.atlases[atlas], donor)
 
-    def label_inputs(self, atlas: str, key: str, donor: str) -> dict[str, Any]:
-        """label_samples: the atlas files and the donor's samples.
+    def label_inputs(self, atlas: str, key: str) -> dict[str, Any]:
+        """label_samples: the atlas files and every donor's samples.
 
         Parameters
         ----------
         atlas : str
             Atlas name.
-        key, donor : str
-            The job's labels stage key and donor.
+        key : str
+            The job's labels stage key (one job labels every donor).
 
         Returns
         -------
         files : dict
-            ``atlas`` (list of str, as :meth:`atlas_files`) and ``samples`` (str).
+            ``atlas`` (list of str: every donor's images, the info table,
+            geometry) and ``samples`` (list of str, one per donor).
         """
-        return {"atlas": self.atlas_files(atlas, donor),
-                "samples": self.upstream_file("labels", "samples", key=key, donor=donor)}
+        files: list[str] = []
+        for donor in self.plan.donors:
+            files += [f for f in self.atlas_files(atlas, donor) if f not in files]
+        return {"atlas": files,
+                "samples": [self.upstream_file("labels", "samples", key=key, donor=d)
+                            for d in self.plan.donors]}
 
-    def normalize_inputs(self, atlas: str, key: str, donor: str) -> dict[str, Any]:
-        """normalize_donor: the donor's genes, samples and labels, the atlas files.
+    def _branch_inputs(self, atlas: str, keys: Mapping[str, str]) -> dict[str, Any]:
+        donors = self.plan.donors
+        files: list[str] = []
+        for donor in donors:
+            files += [f for f in self.atlas_files(atlas, donor) if f not in files]
+        return {"genes": [paths.fill(paths.GENES, key=keys["genes"], donor=d) for d in donors],
+                "samples": [paths.fill(paths.SAMPLES, key=keys["samples"], donor=d)
+                            for d in donors],
+                "labels": [paths.fill(paths.LABELS, atlas=atlas, key=keys["labels"], donor=d)
+                           for d in donors],
+                "atlas": files,
+                "kept": paths.fill(paths.KEPT, key=keys["ibf"]),
+                "checksums": self._checksums()}
 
-        Parameters
-        ----------
-        atlas, key, donor : str
-            The job's wildcards: atlas name, regional stage key, donor.
-
-        Returns
-        -------
-        files : dict
-            ``genes``, ``samples``, ``labels`` (str) and ``atlas`` (list of str).
-        """
-        return {"genes": self.upstream_file("regional", "genes", key=key, donor=donor),
-                "samples": self.upstream_file("regional", "samples", key=key, donor=donor),
-                "labels": self.upstream_file("regional", "labels", key=key, donor=donor,
-                                             atlas=atlas),
-                "atlas": self.atlas_files(atlas, donor)}
-
-    def _variant_file(self, stage: str, atlas: str, variant: str, donor: str) -> str:
-        key = self.plan.keys[atlas, variant][stage]
-        return paths.fill(_STAGE_FILES[stage], atlas=atlas, key=key, donor=donor)
-
-    def combine_inputs(self, atlas: str, variant: str) -> dict[str, Any]:
-        """combine_donors: every donor's normalized table and labels, filter, checksums.
+    def variant_inputs(self, atlas: str, variant: str) -> dict[str, Any]:
+        """regional_variant: the branch's per-donor files and what explains the genes.
 
         Parameters
         ----------
         atlas, variant : str
-            Names of the atlas and of the variant.
+            Names of the atlas and of a named variant.
 
         Returns
         -------
         files : dict
-            ``normalized`` and ``labels`` (lists of str, one per donor), ``kept``
-            (str), ``checksums`` (list of str, two per donor), and what
-            explains the genes (``genes.csv``): ``pacall`` (the PACall counts
+            ``genes``, ``samples``, ``labels`` (lists of str, one per donor),
+            ``atlas`` (list of str), ``kept`` (str), ``checksums`` (list of str,
+            two per donor), and for ``genes.csv``: ``pacall`` (PACall counts
             per donor), ``selection`` (str) and ``probe_table`` (the first
             donor's raw ``Probes.csv``).
         """
         keys = self.plan.keys[atlas, variant]
-        return {"normalized": [self._variant_file("regional", atlas, variant, d)
-                               for d in self.plan.donors],
-                "labels": [self._variant_file("labels", atlas, variant, d)
-                           for d in self.plan.donors],
-                "kept": paths.fill(paths.KEPT, key=keys["ibf"]),
-                "checksums": self._checksums(),
-                "pacall": [paths.fill(paths.PACALL_COUNTS, donor=d, key=keys["samples"])
-                           for d in self.plan.donors],
-                "selection": paths.fill(paths.SELECTION, key=keys["probes"]),
-                "probe_table": self.raw_file(self.plan.donors[0], "probes")}
+        files = self._branch_inputs(atlas, keys)
+        files.update({"pacall": [paths.fill(paths.PACALL_COUNTS, donor=d, key=keys["samples"])
+                                 for d in self.plan.donors],
+                      "selection": paths.fill(paths.SELECTION, key=keys["probes"]),
+                      "probe_table": self.raw_file(self.plan.donors[0], "probes")})
+        return files
 
-    def donor_expression_inputs(self, atlas: str, variant: str,
-                                donor: str) -> dict[str, str]:
-        """donor_expression: the donor's normalized table and labels.
+    def batch_inputs(self, atlas: str, batch: str) -> dict[str, Any]:
+        """regional_batch: the branch's per-donor files.
 
         Parameters
         ----------
-        atlas, variant, donor : str
-            The matrix's atlas, variant and donor.
-
-        Returns
-        -------
-        files : dict of str -> str
-            ``normalized`` and ``labels``.
-        """
-        return {"normalized": self._variant_file("regional", atlas, variant, donor),
-                "labels": self._variant_file("labels", atlas, variant, donor)}
-
-    def qc_inputs(self, atlas: str, variant: str) -> dict[str, Any]:
-        """qc_figures: the result's matrix and counts, normalized tables, atlas files.
-
-        Parameters
-        ----------
-        atlas : str
-            Atlas of the result.
-        variant : str
-            Its variant (a key of the plan's ``variants``).
+        atlas, batch : str
+            Atlas name and batch id (:mod:`abagen_core.workflow.batches`).
 
         Returns
         -------
         files : dict
-            ``expression``, ``counts`` (str), ``normalized`` (list of str, one
-            per donor) and ``atlas`` (list of str, the first donor's).
+            ``genes``, ``samples``, ``labels``, ``atlas``, ``kept``,
+            ``checksums`` as :meth:`variant_inputs`.
         """
-        spec = self.plan.atlases[atlas]
-        return {"expression": paths.fill(paths.RESULT, atlas=atlas, variant=variant,
-                                         file="expression.parquet"),
-                "counts": paths.fill(paths.RESULT, atlas=atlas, variant=variant,
-                                     file="counts.csv"),
-                "normalized": [self._variant_file("regional", atlas, variant, d)
-                               for d in self.plan.donors],
-                "atlas": _atlas_files(spec, self.plan.donors[0])}
+        return self._branch_inputs(atlas, self.batches[atlas, batch].keys)
 
-    def robustness_inputs(self, atlas: str) -> list[str]:
-        """robustness_summary: the expression matrix of every variant.
+    def batch_variants(self, atlas: str, batch: str) -> dict[str, dict[str, Any]]:
+        """Params of a regional_batch job: its variants' validated options.
+
+        Parameters
+        ----------
+        atlas, batch : str
+
+        Returns
+        -------
+        options : dict of str -> dict
+            Variant name -> options, in plan order.
+        """
+        return {name: self.plan.variants[name]
+                for name in self.batches[atlas, batch].variants}
+
+    def batch_files(self, atlas: str) -> list[str]:
+        """The sweep batch files of an atlas.
+
+        Parameters
+        ----------
+        atlas : str
+
+        Returns
+        -------
+        files : list of str
+        """
+        return [paths.fill(paths.SWEEP_BATCH, atlas=a, batch=b)
+                for (a, b) in self.batches if a == atlas]
+
+    def robustness_inputs(self, atlas: str) -> dict[str, list[str]]:
+        """robustness_summary: every variant's matrix (folders and sweep batches).
 
         Parameters
         ----------
@@ -561,11 +566,13 @@ class Targets:
 
         Returns
         -------
-        files : list of str
-            One ``expression.parquet`` per variant.
+        files : dict
+            ``expression`` (one ``expression.parquet`` per named variant) and
+            ``batches`` (the sweep batch files).
         """
-        return [paths.fill(paths.RESULT, atlas=atlas, variant=v, file="expression.parquet")
-                for v in self.plan.variants]
+        return {"expression": [paths.fill(paths.RESULT, atlas=atlas, variant=v,
+                                          file="expression.parquet") for v in self.named],
+                "batches": self.batch_files(atlas)}
 
     def _cached_inputs(self, target: MaskTarget) -> dict[str, Any]:
         donors = self.plan.donors
@@ -695,6 +702,9 @@ class Targets:
         if self.config["outputs"]["save_donors"]:
             outs += [paths.fill(paths.DONOR_EXPRESSION, atlas=atlas, variant=variant, donor=d)
                      for d in self.plan.donors]
+        if self.qc_enabled:
+            outs += [paths.fill(paths.QC_FIGURE, atlas=atlas, variant=variant, figure=f)
+                     for f in QC_FIGURES]
         return outs
 
     def map_files(self, name: str) -> list[str]:
@@ -726,24 +736,26 @@ class Targets:
         return outs
 
     def qc_outputs(self) -> list[str]:
-        """QC figures of the QC variants and, with several variants, robustness files."""
-        if not self.qc_enabled:
+        """Robustness files of every atlas, with several variants and QC on."""
+        if not self.qc_enabled or len(self.plan.variants) < 2:
             return []
         outs = []
         for atlas in self.plan.atlases:
-            outs += [paths.fill(paths.QC_FIGURE, atlas=atlas, variant=v, figure=f)
-                     for v in self.qc_variants for f in QC_FIGURES]
-            if len(self.plan.variants) > 1:
-                outs += [paths.fill(paths.ROBUSTNESS, atlas=atlas, file=f"{t}.csv")
-                         for t in ROBUSTNESS_TABLES]
-                outs += [paths.fill(paths.ROBUSTNESS, atlas=atlas, file=f"{f}.png")
-                         for f in ROBUSTNESS_FIGURES]
+            outs += [paths.fill(paths.ROBUSTNESS, atlas=atlas, file=f"{t}.csv")
+                     for t in ROBUSTNESS_TABLES]
+            outs += [paths.fill(paths.ROBUSTNESS, atlas=atlas, file=f"{f}.png")
+                     for f in ROBUSTNESS_FIGURES]
         return outs
 
+    def sweep_outputs(self) -> list[str]:
+        """The sweep index of every atlas with swept variants (it needs their batches)."""
+        atlases = dict.fromkeys(a for a, _ in self.batches)
+        return [paths.fill(paths.SWEEP_INDEX, atlas=a) for a in atlases]
+
     def final_outputs(self) -> list[str]:
-        """Everything a run builds: results, mask targets, QC and robustness files."""
+        """Everything a run builds: results, sweeps, mask targets, robustness files."""
         outs = []
         for atlas in self.plan.atlases:
-            for variant in self.plan.variants:
+            for variant in self.named:
                 outs += self.result_files(atlas, variant)
-        return outs + self.mask_target_outputs() + self.qc_outputs()
+        return outs + self.sweep_outputs() + self.mask_target_outputs() + self.qc_outputs()

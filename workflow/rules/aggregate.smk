@@ -1,64 +1,72 @@
-# Gather per atlas and variant: donor aggregation, counts, methods report,
-# final outputs with a metadata sidecar.
+# The regional stage, one job per batch of variants of an atlas that share
+# genes and labels (abagen_core.workflow.batches): gene normalization, region
+# aggregation, filling, counts, methods text; every donor in one process.
+# A named variant is a batch of its own and writes its result folder (QC
+# figures included); a sweep branch writes one compact file.
 
 
-rule combine_donors:
+rule regional_variant:
     input:
-        unpack(combine_inputs),
+        unpack(variant_inputs),
     output:
-        expression=report(
-            RESULT["expression.csv"],
-            caption="../report/expression.rst",
-            category="Expression",
-            labels={"atlas": "{atlas}", "variant": "{variant}", "file": "expression"},
-        ),
-        parquet=RESULT["expression.parquet"],
-        counts=report(
-            RESULT["counts.csv"],
-            caption="../report/counts.rst",
-            category="Counts",
-            labels={"atlas": "{atlas}", "variant": "{variant}", "file": "counts"},
-        ),
-        regions=RESULT["regions.csv"],
-        genes=RESULT["genes.csv"],
-        methods=report(
-            RESULT["report.md"],
-            caption="../report/methods.rst",
-            category="Methods",
-            labels={"atlas": "{atlas}", "variant": "{variant}", "file": "methods"},
-        ),
-        metadata=RESULT["metadata.json"],
+        **VARIANT_OUTPUTS,
     log:
-        log_file("combine_donors", "{atlas}_{variant}"),
+        log_file("regional_variant", "{atlas}_{variant}"),
     benchmark:
-        benchmark_file("combine_donors", "{atlas}_{variant}")
+        benchmark_file("regional_variant", "{atlas}_{variant}")
     priority: FINISH_PRIORITY
     conda:
         "../envs/abagen.yaml"
     threads: 1
     resources:
-        mem_mb=scaled_mem(1000),
+        mem_mb=scaled_mem(2000),
         runtime=10,
     params:
-        code=code("combine_donors"),
+        code=code("regional_variant"),
         options=variant_params,
         atlas=atlas_description,
         donors=DONORS,
         synthetic=SYNTHETIC,
+        qc_gene=QC["gene"],
+        dpi=100,
     script:
-        "../../scripts/combine_donors.py"
+        "../../scripts/regional_variant.py"
 
 
-rule donor_expression:
+rule regional_batch:
     input:
-        unpack(donor_expression_inputs),
+        unpack(batch_inputs),
     output:
-        expression=paths.DONOR_EXPRESSION,
+        batch=paths.SWEEP_BATCH,
     log:
-        log_file("donor_expression", "{atlas}_{variant}_{donor}"),
+        log_file("regional_batch", "{atlas}_{batch}"),
     benchmark:
-        benchmark_file("donor_expression", "{atlas}_{variant}_{donor}")
+        benchmark_file("regional_batch", "{atlas}_{batch}")
     priority: FINISH_PRIORITY
+    conda:
+        "../envs/abagen.yaml"
+    threads: 1
+    resources:
+        mem_mb=scaled_mem(2000),
+        runtime=60,
+    params:
+        code=code("regional_batch"),
+        variants=batch_variants,
+        atlas=atlas_description,
+        donors=DONORS,
+        synthetic=SYNTHETIC,
+    script:
+        "../../scripts/regional_batch.py"
+
+
+rule sweep_index:
+    input:
+        batches=sweep_batch_files,
+    output:
+        index=paths.SWEEP_INDEX,
+    log:
+        log_file("sweep_index", "{atlas}"),
+    localrule: True
     conda:
         "../envs/abagen.yaml"
     threads: 1
@@ -66,8 +74,6 @@ rule donor_expression:
         mem_mb=500,
         runtime=5,
     params:
-        code=code("donor_expression"),
-        options=variant_params,
-        atlas=atlas_description,
+        code=code("sweep_index"),
     script:
-        "../../scripts/donor_expression.py"
+        "../../scripts/sweep_index.py"

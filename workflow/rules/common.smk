@@ -92,6 +92,7 @@ wildcard_constraints:
     atlas="|".join(PLAN.atlases),
     variant="[A-Za-z0-9_.-]+",
     key="[0-9a-f]{10}",
+    batch="[0-9a-f]{10}",
     kind="microarray|pacall",
     which="reannotated|original",
 
@@ -104,11 +105,58 @@ MASK_RESULT = {
     f: paths.fill(paths.MASK_RESULT, file=f) for f in paths.MASK_RESULT_FILES
 }
 QC_FIGURE = {f: paths.fill(paths.QC_FIGURE, figure=f) for f in QC_FIGURES}
+QC_FIGURE_TITLES = {
+    "counts": "samples per region",
+    "coverage_map": "coverage map",
+    "gene_map": "gene map",
+    "donor_agreement": "donor agreement",
+}
 ROBUSTNESS = {
     f: paths.fill(paths.ROBUSTNESS, file=f)
     for f in [f"{t}.csv" for t in ROBUSTNESS_TABLES]
     + [f"{f}.png" for f in ROBUSTNESS_FIGURES]
 }
+
+def _variant_outputs():
+    """Outputs of a regional_variant job: its result folder (with donor
+    matrices and QC figures when the config asks for them)."""
+    labels = {"atlas": "{atlas}", "variant": "{variant}"}
+
+    def _shown(path, caption, category, **more):
+        return report(
+            path,
+            caption=f"../report/{caption}.rst",
+            category=category,
+            labels=dict(labels, **more),
+        )
+
+    outs = {
+        "expression": _shown(
+            RESULT["expression.csv"], "expression", "Expression", file="expression"
+        ),
+        "parquet": RESULT["expression.parquet"],
+        "counts": _shown(RESULT["counts.csv"], "counts", "Counts", file="counts"),
+        "regions": RESULT["regions.csv"],
+        "genes": RESULT["genes.csv"],
+        "methods": _shown(RESULT["report.md"], "methods", "Methods", file="methods"),
+        "metadata": RESULT["metadata.json"],
+    }
+    if config["outputs"]["save_donors"]:
+        outs["donors"] = expand(paths.DONOR_EXPRESSION, donor=DONORS, allow_missing=True)
+    if QC["enabled"]:
+        for figure, title in QC_FIGURE_TITLES.items():
+            outs[f"qc_{figure}"] = report(
+                QC_FIGURE[figure],
+                caption=f"../report/qc_{figure}.rst",
+                category="Quality control",
+                subcategory="{atlas}",
+                labels=dict(labels, figure=title),
+            )
+    return outs
+
+
+VARIANT_OUTPUTS = _variant_outputs()
+
 
 
 def log_file(rule, job):
@@ -168,10 +216,6 @@ def variant_params(wildcards):
     return PLAN.variants[wildcards.variant]
 
 
-def variant_agg_metric(wildcards):
-    return PLAN.variants[wildcards.variant]["agg_metric"]
-
-
 def final_outputs(wildcards):
     START_RUN()
     return TARGETS.final_outputs()
@@ -185,18 +229,17 @@ probe_summary_inputs = by_wildcards(TARGETS.probe_summary_inputs)
 selection_inputs = by_wildcards(TARGETS.selection_inputs)
 genes_inputs = by_wildcards(TARGETS.genes_inputs)
 label_inputs = by_wildcards(TARGETS.label_inputs)
-normalize_inputs = by_wildcards(TARGETS.normalize_inputs)
-combine_inputs = by_wildcards(TARGETS.combine_inputs)
-donor_expression_inputs = by_wildcards(TARGETS.donor_expression_inputs)
-qc_inputs = by_wildcards(TARGETS.qc_inputs)
+variant_inputs = by_wildcards(TARGETS.variant_inputs)
+batch_inputs = by_wildcards(TARGETS.batch_inputs)
+sweep_batch_files = by_wildcards(TARGETS.batch_files)
 robustness_inputs = by_wildcards(TARGETS.robustness_inputs)
 samples_in_mask_inputs = by_wildcards(TARGETS.samples_in_mask_inputs)
 map_samples_inputs = by_wildcards(TARGETS.map_samples_inputs)
 map_files_of = by_wildcards(TARGETS.map_files)
 
 # params functions
-atlas_spec = by_wildcards(TARGETS.atlas_spec, start=False)
 atlas_description = by_wildcards(TARGETS.atlas_description, start=False)
+batch_variants = by_wildcards(TARGETS.batch_variants, start=False)
 
 
 def mask_target(section, item, start=False):

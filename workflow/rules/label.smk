@@ -1,16 +1,16 @@
-# Per atlas and donor: sample labelling, then gene normalization. The atlas
-# enters the DAG here and nowhere upstream.
+# Per atlas: sample labelling of every donor in one lean job. The atlas enters
+# the DAG here and nowhere upstream.
 
 
 rule label_samples:
     input:
         unpack(label_inputs),
     output:
-        labels=paths.LABELS,
+        labels=expand(paths.LABELS, donor=DONORS, allow_missing=True),
     log:
-        log_file("label_samples", "{atlas}_{key}_{donor}"),
+        log_file("label_samples", "{atlas}_{key}"),
     benchmark:
-        benchmark_file("label_samples", "{atlas}_{key}_{donor}")
+        benchmark_file("label_samples", "{atlas}_{key}")
     priority: PROBE_CHAIN_PRIORITY
     conda:
         "../envs/abagen.yaml"
@@ -20,31 +20,8 @@ rule label_samples:
         runtime=10,
     params:
         code=code("label_samples"),
-        atlas=atlas_spec,
+        atlas=atlas_description,
+        donors=DONORS,
         options=stage_options("labels"),
     script:
         "../../scripts/label_samples.py"
-
-
-rule normalize_donor:
-    input:
-        unpack(normalize_inputs),
-    output:
-        normalized=paths.NORMALIZED,
-    log:
-        log_file("normalize_donor", "{atlas}_{key}_{donor}"),
-    benchmark:
-        benchmark_file("normalize_donor", "{atlas}_{key}_{donor}")
-    priority: FINISH_PRIORITY
-    conda:
-        "../envs/abagen.yaml"
-    threads: 1
-    resources:
-        mem_mb=scaled_mem(1000),
-        runtime=10,
-    params:
-        code=code("normalize_donor"),
-        atlas=atlas_spec,
-        options=stage_options("regional"),
-    script:
-        "../../scripts/normalize_donor.py"

@@ -3,7 +3,7 @@
 # method summaries per donor over every annotated probe (probe_summary, in
 # parallel with the filter: it does not wait for the gather) -> probe choice
 # among the probes passing the filter (gather) -> per-donor collapse to genes
-# with sample normalization.
+# with sample normalization (one job per gene set, every donor).
 
 
 rule intensity_filter:
@@ -81,11 +81,11 @@ rule donor_genes:
     input:
         unpack(genes_inputs),
     output:
-        genes=paths.GENES,
+        genes=expand(paths.GENES, donor=DONORS, allow_missing=True),
     log:
-        log_file("donor_genes", "{key}_{donor}"),
+        log_file("donor_genes", "{key}"),
     benchmark:
-        benchmark_file("donor_genes", "{key}_{donor}")
+        benchmark_file("donor_genes", "{key}")
     priority: AFTER_SELECTION_PRIORITY
     conda:
         "../envs/abagen.yaml"
@@ -96,5 +96,6 @@ rule donor_genes:
     params:
         code=code("donor_genes"),
         options=stage_options("genes"),
+        donors=DONORS,
     script:
         "../../scripts/donor_genes.py"

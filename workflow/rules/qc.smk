@@ -1,81 +1,11 @@
-# Quality control and robustness: figures of every result (samples per region
-# and donor, brain maps of coverage and of one gene, donor-to-donor
-# agreement) and, with several variants, how much the processing choices
-# move each atlas' results. Everything here is shown in the Snakemake report.
-
-
-rule qc_figures:
-    input:
-        unpack(qc_inputs),
-    output:
-        counts=report(
-            QC_FIGURE["counts"],
-            caption="../report/qc_counts.rst",
-            category="Quality control",
-            subcategory="{atlas}",
-            labels={
-                "atlas": "{atlas}",
-                "variant": "{variant}",
-                "figure": "samples per region",
-            },
-        ),
-        coverage_map=report(
-            QC_FIGURE["coverage_map"],
-            caption="../report/qc_coverage_map.rst",
-            category="Quality control",
-            subcategory="{atlas}",
-            labels={
-                "atlas": "{atlas}",
-                "variant": "{variant}",
-                "figure": "coverage map",
-            },
-        ),
-        gene_map=report(
-            QC_FIGURE["gene_map"],
-            caption="../report/qc_gene_map.rst",
-            category="Quality control",
-            subcategory="{atlas}",
-            labels={
-                "atlas": "{atlas}",
-                "variant": "{variant}",
-                "figure": "gene map",
-            },
-        ),
-        donor_agreement=report(
-            QC_FIGURE["donor_agreement"],
-            caption="../report/qc_donor_agreement.rst",
-            category="Quality control",
-            subcategory="{atlas}",
-            labels={
-                "atlas": "{atlas}",
-                "variant": "{variant}",
-                "figure": "donor agreement",
-            },
-        ),
-    log:
-        log_file("qc_figures", "{atlas}_{variant}"),
-    benchmark:
-        benchmark_file("qc_figures", "{atlas}_{variant}")
-    conda:
-        "../envs/abagen.yaml"
-    threads: 1
-    resources:
-        mem_mb=scaled_mem(2000),
-        runtime=10,
-    params:
-        code=code("qc_figures"),
-        atlas=atlas_description,
-        donors=DONORS,
-        gene=QC["gene"],
-        agg_metric=variant_agg_metric,
-        dpi=100,
-    script:
-        "../../scripts/qc_figures.py"
+# Robustness: with several variants, how much the processing choices move
+# each atlas' results (the QC figures of each result are drawn by its
+# regional_variant job). Everything here is shown in the Snakemake report.
 
 
 rule robustness_summary:
     input:
-        expression=robustness_inputs,
+        unpack(robustness_inputs),
     output:
         variants=report(
             ROBUSTNESS["variants.csv"],
@@ -132,7 +62,7 @@ rule robustness_summary:
         runtime=30,
     params:
         code=code("robustness_summary"),
-        variants=list(PLAN.variants),
+        named=TARGETS.named,
         options=PLAN.variants,
         reference=ROBUSTNESS_REFERENCE,
         dpi=100,

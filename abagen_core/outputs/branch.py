@@ -1,0 +1,288 @@
+"""The regional stage of the workflow: every variant of a branch in one process.
+
+A branch is what a set of variants of one atlas shares upstream: every
+donor's genes (the ``genes`` stage), samples and labels. Its job reads these
+once and computes each variant with
+:func:`abagen_core.stages.regional.branch_variants` (one gene normalization
+per distinct normalization, shared by the variants that use it), then:
+
+- :func:`write_variant` writes a named variant's result folder (matrix,
+  counts, regions, genes, methods text, metadata; donor matrices and QC
+  figures when asked for);
+- :func:`write_sweep_batch` writes a sweep batch's compact file
+  (:mod:`abagen_core.outputs.sweep`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from abagen_core import io
+from abagen_core.atlas.spec import load_atlas
+from abagen_core.outputs import qc
+from abagen_core.outputs.results import write_results
+from abagen_core.outputs.sweep import write_batch
+from abagen_core.stages import aggregate, probes
+from abagen_core.stages.explain import explain_genes
+from abagen_core.stages.regional import branch_variants, combine_donors
+from abagen_core.storage.artifacts import count_rows, read_frame, read_pacall_summary
+from abagen_core.storage.atomic import write_figure_atomic
+from abagen_core.storage.parquet import write_frame_csv
+
+__all__ = ["Branch", "read_branch", "AtlasTrees", "explained_genes", "write_variant",
+           "write_sweep_batch"]
+
+LOG = logging.getLogger("abagen_core")
+
+
+class _GenesFiles(Mapping):
+    """donor -> genes table, read from its file at each access (one copy in memory)."""
+
+    def __init__(self, files: Mapping[str, str]):
+        self._files = dict(files)
+
+    def __getitem__(self, donor: str) -> pd.DataFrame:
+        return read_frame(self._files[donor], kind="genes")
+
+    def __iter__(self):
+        return iter(self._files)
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+
+class AtlasTrees(Mapping):
+    """donor -> AtlasTree of a workflow atlas, loaded at first access, shared by donors
+    with the same image (every donor of a group atlas).
+
+    Parameters
+    ----------
+    spec : mapping
+        The atlas description (``kind``, ``files``, ``info``, ``geometry``, ``space``).
+    donors : sequence of str
+    """
+
+    def __init__(self, spec: Mapping[str, Any], donors: Sequence[str]):
+        self._spec = spec
+        self._donors = list(donors)
+        self._trees: dict[Any, Any] = {}
+
+    def _image_key(self, donor: str) -> Any:
+        return donor if self._spec["kind"] == "native" else None
+
+    def __getitem__(self, donor: str) -> Any:
+        key = self._image_key(donor)
+        if key not in self._trees:
+            self._trees[key] = load_atlas(self._spec, donor)
+        return self._trees[key]
+
+    def __iter__(self):
+        return iter(self._donors)
+
+    def __len__(self) -> int:
+        return len(self._donors)
+
+
+@dataclass
+class Branch:
+    """What the variants of a branch share: per donor genes, samples, labels.
+
+    Attributes
+    ----------
+    genes : mapping of str -> pandas.DataFrame of shape (n_samples, n_genes)
+        Read from disk at each access.
+    annotation : dict of str -> pandas.DataFrame of shape (n_samples, 7)
+    labels : dict of str -> numpy.ndarray of shape (n_samples,)
+    regions : list of int
+        The atlas' region ids (rows of every matrix).
+    """
+
+    genes: Mapping[str, pd.DataFrame]
+    annotation: dict[str, pd.DataFrame]
+    labels: dict[str, np.ndarray]
+    regions: list[int]
+
+    def counts(self) -> pd.DataFrame:
+        """Samples per region and donor (the same for every variant of the branch)."""
+        return aggregate.count_samples(self.labels, self.regions)
+
+    def variants(self, trees: Mapping[str, Any], options: Mapping[str, Mapping[str, Any]]
+                 ) -> Iterator[tuple[str, dict[str, pd.DataFrame]]]:
+        """:func:`abagen_core.stages.regional.branch_variants` of this branch.
+
+        Parameters
+        ----------
+        trees : mapping of str -> AtlasTree
+            Per donor (:class:`AtlasTrees`; read only for ``missing``).
+        options : mapping of str -> mapping
+            Variant name -> validated options.
+
+        Yields
+        ------
+        name, normalized
+        """
+        return branch_variants(self.genes, self.annotation, self.labels, trees, options)
+
+
+def read_branch(donors: Sequence[str], *, genes: Sequence[str], samples: Sequence[str],
+                labels: Sequence[str]) -> Branch:
+    """Open a branch's per-donor files.
+
+    Parameters
+    ----------
+    donors : sequence of str
+    genes, samples, labels : sequence of str
+        One file per donor, in the order of `donors`.
+
+    Returns
+    -------
+    branch : Branch
+    """
+    annotation, labs, regions = {}, {}, set()
+    for donor, spath, lpath in zip(donors, samples, labels, strict=True):
+        annotation[donor] = read_frame(spath, kind="samples").reset_index()
+        frame, attrs = read_frame(lpath, kind="labels", with_attrs=True)
+        labs[donor] = frame["label"].to_numpy()
+        regions.update(int(r) for r in attrs["regions"])
+    return Branch(_GenesFiles(dict(zip(donors, genes, strict=True))), annotation, labs,
+                  sorted(regions))
+
+
+def explained_genes(*, pacall: Sequence[str], donors: Sequence[str], selection: str,
+                    probe_table: str, kept: str, options: Mapping[str, Any]) -> pd.DataFrame:
+    """Why each gene symbol is or is not in a result (``genes.csv``).
+
+    Parameters
+    ----------
+    pacall : sequence of str
+        Per donor, its PACall counts file.
+    donors : sequence of str
+    selection, probe_table, kept : str
+        The probe selection, the raw ``Probes.csv`` and the probes kept by the
+        intensity filter.
+    options : mapping
+        Validated options (``reannotated``, ``ibf_threshold`` are read).
+
+    Returns
+    -------
+    genes : pandas.DataFrame
+        :func:`abagen_core.stages.explain.explain_genes` output.
+    """
+    summaries = {donor: read_pacall_summary(path)
+                 for donor, path in zip(donors, pacall, strict=True)}
+    chosen, attrs = read_frame(selection, kind="selection", with_attrs=True)
+    table = io.read_probes(probe_table)
+    annotated = probes.reannotate_probes(table) if options["reannotated"] else table
+    return explain_genes(table, annotated, summaries, read_frame(kept, kind="kept_probes"),
+                         None if attrs.get("average") else chosen,
+                         ibf_threshold=options["ibf_threshold"],
+                         reannotated=options["reannotated"])
+
+
+def write_variant(branch: Branch, trees: Mapping[str, Any], name: str,
+                  options: Mapping[str, Any], *, outputs: Mapping[str, str],
+                  atlas: Mapping[str, Any], kept: str, checksums: Sequence[str],
+                  synthetic: bool, genes: pd.DataFrame | None = None,
+                  donor_outputs: Mapping[str, str] | None = None,
+                  qc_outputs: Mapping[str, str] | None = None, qc_gene: str | None = None,
+                  dpi: int = 100) -> pd.DataFrame:
+    """Compute a named variant from its branch and write its result folder.
+
+    Parameters
+    ----------
+    branch : Branch
+    trees : mapping of str -> AtlasTree
+        Per donor (:class:`AtlasTrees`).
+    name : str
+        The variant.
+    options : mapping
+        Its validated options.
+    outputs : mapping
+        Paths of the result files, as
+        :func:`abagen_core.outputs.results.write_results` takes them.
+    atlas : mapping
+        The atlas description (recorded in the metadata and methods text).
+    kept : str
+        The intensity filter's file (its probe count is reported).
+    checksums : sequence of str
+        The donors' matrix checksum files (provenance).
+    synthetic : bool
+        The data are synthetic.
+    genes : pandas.DataFrame, optional
+        :func:`explained_genes` output (``genes.csv``).
+    donor_outputs : mapping of str -> str, optional
+        donor -> CSV path of its region x gene matrix (``save_donors``).
+    qc_outputs : mapping of str -> str, optional
+        figure name -> PNG path (:data:`abagen_core.outputs.qc` figures).
+    qc_gene : str, optional
+        The gene of the QC gene map.
+    dpi : int, default=100
+        Resolution of the QC figures.
+
+    Returns
+    -------
+    expression : pandas.DataFrame of shape (n_regions, n_genes)
+    """
+    ((_, normalized),) = branch.variants(trees, {name: options})
+    expression, per_donor = combine_donors(normalized, branch.regions,
+                                           region_agg=options["region_agg"],
+                                           agg_metric=options["agg_metric"])
+    write_results(normalized, branch.labels, regions=branch.regions, options=options,
+                  atlas=atlas, n_kept_probes=count_rows(kept), checksums=checksums,
+                  synthetic=synthetic, outputs=outputs, genes=genes, expression=expression)
+    LOG.info("%s: %d regions x %d genes", name, *expression.shape)
+    if donor_outputs:
+        for donor, dest in donor_outputs.items():
+            write_frame_csv(per_donor[donor], dest)
+    if qc_outputs:
+        if options["region_agg"] != "donors":  # donor-level matrices for the agreement figure
+            _, per_donor = combine_donors(normalized, branch.regions, region_agg="donors",
+                                          agg_metric=options["agg_metric"])
+        # donor-specific atlases are drawn in the first donor's space
+        first = next(iter(branch.annotation))
+        figures = qc.qc_figures(expression, branch.counts(), per_donor, trees[first],
+                                gene=qc_gene, name=f"{atlas['name']} / {name}")
+        for figure, fig in figures.items():
+            write_figure_atomic(fig, qc_outputs[figure], dpi=dpi)
+        LOG.info("%s: QC figures written", name)
+    return expression
+
+
+def write_sweep_batch(branch: Branch, trees: Mapping[str, Any],
+                      options: Mapping[str, Mapping[str, Any]], dest: str, *,
+                      extra: Mapping[str, Any] | None = None) -> list[str]:
+    """Compute every variant of a sweep batch and write its compact file.
+
+    Parameters
+    ----------
+    branch : Branch
+    trees : mapping of str -> AtlasTree
+    options : mapping of str -> mapping
+        Variant name -> validated options (all of one branch).
+    dest : str
+        The batch file (:func:`abagen_core.outputs.sweep.write_batch`).
+    extra : mapping, optional
+        More metadata (atlas, provenance).
+
+    Returns
+    -------
+    names : list of str
+        Variants written.
+    """
+    def _matrices():
+        for i, (name, normalized) in enumerate(branch.variants(trees, options), 1):
+            opts = options[name]
+            expression, _ = combine_donors(normalized, branch.regions,
+                                           region_agg=opts["region_agg"],
+                                           agg_metric=opts["agg_metric"])
+            LOG.info("variant %d/%d %s: %d regions x %d genes", i, len(options), name,
+                     *expression.shape)
+            yield name, expression
+
+    return write_batch(_matrices(), dest, options=options, counts=branch.counts(), extra=extra)
