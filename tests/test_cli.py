@@ -199,7 +199,7 @@ def _fake_run(calls):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(f"label,{path.stem}\n1,0.5\n")
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        log_path.write_text("Finished jobid: 1 (Rule: combine_donors)\n")
+        log_path.write_text("Finished jobid: 1 (Rule: regional_variant)\n")
         return 0, log_path.read_text()
 
     return _run
@@ -307,14 +307,14 @@ def test_workflow_failure_returns_1(no_atlas_check, tmp_path, monkeypatch, capsy
 
 def test_jobs_run():
     text = ("Finished jobid: 3 (Rule: label_samples)\nfoo\n"
-            "Finished jobid: 0 (Rule: combine_donors)\n")
-    assert cli.jobs_run(text) == ["label_samples", "combine_donors"]
+            "Finished jobid: 0 (Rule: regional_variant)\n")
+    assert cli.jobs_run(text) == ["label_samples", "regional_variant"]
 
 
 # --------------------------------------------------------------------------- end to end
 
 #: jobs that depend on the atlas; everything else must come from the cache
-ATLAS_RULES = {"label_samples", "normalize_donor", "combine_donors", "donor_expression"}
+ATLAS_RULES = {"label_samples", "regional_variant"}
 
 
 def _read(path):

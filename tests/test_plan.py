@@ -68,17 +68,45 @@ def test_final_outputs_results_qc_and_robustness():
     t = _targets()
     outs = t.final_outputs()
     assert len(outs) == len(set(outs))
-    variants = ["default", "zs", "sweep-0000", "sweep-0001"]
-    for v in variants:
+    # named variants: a result folder with QC figures each
+    for v in ["default", "zs"]:
         for f in paths.RESULT_FILES:
             assert f"results/dk/{v}/{f}" in outs
-    # QC figures for the configured variants only, not the swept ones
     figures = [o for o in outs if "/qc/" in o]
     assert len(figures) == 2 * len(QC_FIGURES)
-    assert not [o for o in figures if "sweep-" in o]
+    # swept variants: no folder, an index over their batch files
+    assert not [o for o in outs if "sweep-" in o]
+    assert "results/dk/sweeps/index.csv" in outs
     robust = [o for o in outs if o.startswith("results/robustness/dk/")]
     assert len(robust) == len(ROBUSTNESS_TABLES) + len(ROBUSTNESS_FIGURES)
     assert not [o for o in outs if "/donors/" in o]
+
+
+def test_sweep_batches_group_branches_and_have_stable_ids():
+    grid = {"ibf_threshold": [0.25, 0.5], "gene_norm": ["srs", "zscore", None]}
+    t = _targets(sweep={"grid": grid})
+    # two gene sets (ibf), one label set: two batches of three variants
+    assert len(t.batches) == 2
+    for batch in t.batches.values():
+        assert len(batch.variants) == 3
+        genes = {t.plan.keys["dk", v]["genes"] for v in batch.variants}
+        assert genes == {batch.keys["genes"]}
+    assert t.named == ["default", "zs"]
+    assert t.robustness_inputs(atlas="dk")["batches"] == t.batch_files("dk")
+    # the same sweep plans the same ids; a changed option changes only its branch's
+    again = _targets(sweep={"grid": grid})
+    assert set(again.batches) == set(t.batches)
+    changed = _targets(sweep={"grid": grid, "list": [{"ibf_threshold": 0.25,
+                                                      "gene_norm": "minmax"}]})
+    assert len(set(changed.batches) & set(t.batches)) == 1
+    # a new atlas adds its own batches and leaves the others
+    two = _targets(sweep={"grid": grid}, atlases={"dk": {"builtin": "dk-volume"},
+                                                  "s": {"builtin": "dk-surface"}})
+    assert set(t.batches) < set(two.batches)
+    inputs = t.batch_inputs(atlas="dk", batch=next(iter(t.batches))[1])
+    assert len(inputs["genes"]) == len(inputs["labels"]) == len(DONORS)
+    opts = t.batch_variants(atlas="dk", batch=next(iter(t.batches))[1])
+    assert all(o["ibf_threshold"] == 0.25 for o in opts.values())
 
 
 def test_final_outputs_options():
@@ -86,6 +114,7 @@ def test_final_outputs_options():
                  qc={"enabled": True, "sweep_figures": True, "reference": None})
     outs = t.final_outputs()
     donors = [o for o in outs if "/donors/" in o]
+    # sweep_figures: swept variants get folders (and figures) like named ones
     assert len(donors) == 4 * len(DONORS)
     assert "results/dk/default/donors/expression_12876.csv" in donors
     assert len([o for o in outs if "/qc/" in o]) == 4 * len(QC_FIGURES)
@@ -134,9 +163,10 @@ def test_probe_stage_inputs():
     assert filt["summaries"] == [f"resources/samples/{d}/pacall_{keys['samples']}.parquet"
                                  for d in DONORS]
     assert filt["probes"] == "resources/probes/probes_reannotated.parquet"
-    genes = t.genes_inputs(key=keys["genes"], donor="12876")
-    assert genes == {"microarray": "resources/parquet/12876/microarray.parquet",
-                     "samples": f"resources/samples/12876/samples_{keys['samples']}.parquet",
+    genes = t.genes_inputs(key=keys["genes"])
+    assert genes == {"microarray": [f"resources/parquet/{d}/microarray.parquet" for d in DONORS],
+                     "samples": [f"resources/samples/{d}/samples_{keys['samples']}.parquet"
+                                 for d in DONORS],
                      "kept": f"resources/probes/ibf/{keys['ibf']}/kept.parquet",
                      "selection": f"resources/probes/{keys['probes']}/selection.parquet"}
     summary = t.probe_summary_inputs(key=keys["psummary"], donor="9861")
@@ -146,24 +176,25 @@ def test_probe_stage_inputs():
 def test_atlas_stage_and_gather_inputs():
     t = _targets()
     keys = t.plan.keys["dk", "zs"]
-    label = t.label_inputs(atlas="dk", key=keys["labels"], donor="9861")
-    assert label["samples"] == f"resources/samples/9861/samples_{keys['samples']}.parquet"
-    assert label["atlas"] == t.atlas_files("dk", "9861")
-    norm = t.normalize_inputs(atlas="dk", key=keys["regional"], donor="9861")
-    assert norm["labels"] == f"resources/labels/dk/{keys['labels']}/labels_9861.parquet"
-    assert norm["genes"] == f"resources/genes/{keys['genes']}/genes_9861.parquet"
-    comb = t.combine_inputs(atlas="dk", variant="zs")
-    assert comb["normalized"] == [
-        f"resources/regional/dk/{keys['regional']}/normalized_{d}.parquet" for d in DONORS]
-    assert comb["checksums"][:2] == ["resources/parquet/9861/microarray.sha256",
-                                     "resources/parquet/9861/pacall.sha256"]
-    assert len(comb["checksums"]) == 2 * len(DONORS)
-    assert t.donor_expression_inputs(atlas="dk", variant="zs", donor="9861") == {
-        "normalized": comb["normalized"][0], "labels": comb["labels"][0]}
-    qc = t.qc_inputs(atlas="dk", variant="zs")
-    assert qc["expression"] == "results/dk/zs/expression.parquet"
-    assert t.robustness_inputs(atlas="dk") == [
-        f"results/dk/{v}/expression.parquet" for v in t.plan.variants]
+    label = t.label_inputs(atlas="dk", key=keys["labels"])
+    assert label["samples"] == [f"resources/samples/{d}/samples_{keys['samples']}.parquet"
+                                for d in DONORS]
+    assert label["atlas"] == t.atlas_files("dk", "9861")  # one image for every donor
+    var = t.variant_inputs(atlas="dk", variant="zs")
+    assert var["labels"] == [f"resources/labels/dk/{keys['labels']}/labels_{d}.parquet"
+                             for d in DONORS]
+    assert var["genes"] == [f"resources/genes/{keys['genes']}/genes_{d}.parquet"
+                            for d in DONORS]
+    assert var["checksums"][:2] == ["resources/parquet/9861/microarray.sha256",
+                                    "resources/parquet/9861/pacall.sha256"]
+    assert len(var["checksums"]) == 2 * len(DONORS)
+    assert var["selection"] == f"resources/probes/{keys['probes']}/selection.parquet"
+    assert t.robustness_inputs(atlas="dk")["expression"] == [
+        f"results/dk/{v}/expression.parquet" for v in ("default", "zs")]
+    native = _targets(atlases={"n": {"builtin": "dk-native"}})
+    nkeys = native.plan.keys["n", "default"]
+    assert len(native.label_inputs(atlas="n", key=nkeys["labels"])["atlas"]) == \
+        len(DONORS) + 1  # each donor's image and the info table
 
 
 def test_every_input_matches_a_template():
@@ -171,10 +202,12 @@ def test_every_input_matches_a_template():
     templates = [getattr(paths, n) for n in paths.__all__
                  if isinstance(getattr(paths, n), str) and "{" in getattr(paths, n)]
     keys = t.plan.keys["dk", "default"]
-    found = [*t.combine_inputs(atlas="dk", variant="default").values(),
-             *t.genes_inputs(key=keys["genes"], donor="9861").values(),
+    found = [*t.variant_inputs(atlas="dk", variant="default").values(),
+             *t.batch_inputs(atlas="dk", batch=next(iter(t.batches))[1]).values(),
+             *t.genes_inputs(key=keys["genes"]).values(),
              *t.sample_inputs(donor="9861", key=keys["samples"]).values()]
-    flat = [p for item in found for p in ([item] if isinstance(item, str) else item)]
+    flat = [p for item in found for p in ([item] if isinstance(item, str) else item)
+            if not p.startswith("/")]  # the atlas files are the user's (or bundled)
     for path in flat + t.final_outputs():
         assert any(fnmatch(path, paths.glob_pattern(tpl)) for tpl in templates), path
 

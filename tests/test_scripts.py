@@ -222,53 +222,43 @@ class Chain:
 
     def _donor_genes(self):
         key = self.key("genes")
-        out = {}
-        for donor in DONORS:
-            files = {"genes": self.path("resources", "genes", key, f"genes_{donor}.parquet")}
-            run_script("donor_genes", self.log("donor_genes", donor),
-                       input={"microarray": self.run("convert_donor")[donor]["microarray"],
-                              "samples": self.run("prepare_samples")[donor]["samples"],
-                              "kept": self.run("intensity_filter")["kept"],
-                              "selection": self.run("select_probes")["selection"]},
-                       output=files, params={"options": self.options("genes")},
-                       wildcards={"donor": donor, "key": key})
-            out[donor] = files
-        return out
+        files = {"genes": [self.path("resources", "genes", key, f"genes_{d}.parquet")
+                           for d in DONORS]}
+        samples = self.run("prepare_samples")
+        run_script("donor_genes", self.log("donor_genes"),
+                   input={"microarray": [self.run("convert_donor")[d]["microarray"]
+                                         for d in DONORS],
+                          "samples": [samples[d]["samples"] for d in DONORS],
+                          "kept": self.run("intensity_filter")["kept"],
+                          "selection": self.run("select_probes")["selection"]},
+                   output=files, params={"options": self.options("genes"), "donors": DONORS},
+                   wildcards={"key": key})
+        return {d: {"genes": path} for d, path in zip(DONORS, files["genes"], strict=True)}
 
     def _label_samples(self):
         key = self.key("labels")
-        out = {}
-        for donor in DONORS:
-            files = {"labels": self.path("resources", "labels", "dk", key,
-                                         f"labels_{donor}.parquet")}
-            run_script("label_samples", self.log("label_samples", donor),
-                       input={"samples": self.run("prepare_samples")[donor]["samples"]},
-                       output=files, params={"atlas": self.atlas_spec(donor),
-                                             "options": self.options("labels")},
-                       wildcards={"atlas": "dk", "donor": donor, "key": key})
-            out[donor] = files
-        return out
+        files = {"labels": [self.path("resources", "labels", "dk", key, f"labels_{d}.parquet")
+                            for d in DONORS]}
+        run_script("label_samples", self.log("label_samples"),
+                   input={"samples": [self.run("prepare_samples")[d]["samples"]
+                                      for d in DONORS]},
+                   output=files, params={"atlas": self.atlas_description(), "donors": DONORS,
+                                         "options": self.options("labels")},
+                   wildcards={"atlas": "dk", "key": key})
+        return {d: {"labels": path} for d, path in zip(DONORS, files["labels"], strict=True)}
 
-    def _normalize_donor(self):
-        out = {}
-        for variant in self.plan.variants:
-            key = self.key("regional", variant)
-            for donor in DONORS:
-                files = {"normalized": self.path("resources", "regional", "dk", key,
-                                                 f"normalized_{donor}.parquet")}
-                run_script("normalize_donor", self.log("normalize_donor", f"{variant}_{donor}"),
-                           input={"genes": self.run("donor_genes")[donor]["genes"],
-                                  "samples": self.run("prepare_samples")[donor]["samples"],
-                                  "labels": self.run("label_samples")[donor]["labels"]},
-                           output=files, params={"atlas": self.atlas_spec(donor),
-                                                 "options": self.options("regional", variant)},
-                           wildcards={"atlas": "dk", "donor": donor, "key": key})
-                out[variant, donor] = files
-        return out
+    def _branch(self) -> dict:
+        """Inputs of a regional job (Targets._branch_inputs)."""
+        return {"genes": [self.run("donor_genes")[d]["genes"] for d in DONORS],
+                "samples": [self.run("prepare_samples")[d]["samples"] for d in DONORS],
+                "labels": [self.run("label_samples")[d]["labels"] for d in DONORS],
+                "atlas": [DK, DK_INFO],
+                "kept": self.run("intensity_filter")["kept"],
+                "checksums": [self.run("convert_donor")[d][f"{k}_checksum"]
+                              for d in DONORS for k in ("microarray", "pacall")]}
 
-    def _combine_donors(self):
+    def _regional_variant(self):
         out = {}
-        normalized = self.run("normalize_donor")
         for variant in self.plan.variants:
             folder = ("results", "dk", variant)
             files = {"expression": self.path(*folder, "expression.csv"),
@@ -278,51 +268,38 @@ class Chain:
                      "genes": self.path(*folder, "genes.csv"),
                      "methods": self.path(*folder, "report.md"),
                      "metadata": self.path(*folder, "metadata.json")}
-            run_script("combine_donors", self.log("combine_donors", variant),
-                       input={"normalized": [normalized[variant, d]["normalized"] for d in DONORS],
-                              "labels": [self.run("label_samples")[d]["labels"] for d in DONORS],
-                              "kept": self.run("intensity_filter")["kept"],
+            if variant == "default":  # donor matrices and QC figures
+                files["donors"] = [self.path(*folder, "donors", f"expression_{d}.csv")
+                                   for d in DONORS]
+                files.update({f"qc_{name}": self.path(*folder, "qc", f"{name}.png")
+                              for name in ("counts", "coverage_map", "gene_map",
+                                           "donor_agreement")})
+            run_script("regional_variant", self.log("regional_variant", variant),
+                       input={**self._branch(),
                               "pacall": [self.run("prepare_samples")[d]["pacall"]
                                          for d in DONORS],
                               "selection": self.run("select_probes")["selection"],
-                              "probe_table": self.run("obtain_raw")[DONORS[0]]["probes"],
-                              "checksums": [self.run("convert_donor")[d][f"{k}_checksum"]
-                                            for d in DONORS for k in ("microarray", "pacall")]},
+                              "probe_table": self.run("obtain_raw")[DONORS[0]]["probes"]},
                        output=files, params={"options": self.plan.variants[variant],
                                              "atlas": self.atlas_description(),
-                                             "donors": DONORS, "synthetic": True},
+                                             "donors": DONORS, "synthetic": True,
+                                             "qc_gene": None, "dpi": 40},
                        wildcards={"atlas": "dk", "variant": variant})
             out[variant] = files
         return out
 
-    def _donor_expression(self):
-        out = {}
-        for donor in DONORS:
-            files = {"expression": self.path("results", "dk", "default", "donors",
-                                             f"expression_{donor}.csv")}
-            run_script("donor_expression", self.log("donor_expression", donor),
-                       input={"normalized": self.run("normalize_donor")["default", donor][
-                                  "normalized"],
-                              "labels": self.run("label_samples")[donor]["labels"]},
-                       output=files, params={"options": self.plan.variants["default"],
-                                             "atlas": self.atlas_description()},
-                       wildcards={"atlas": "dk", "variant": "default", "donor": donor})
-            out[donor] = files
-        return out
-
-    def _qc_figures(self):
-        folder = ("results", "dk", "default", "qc")
-        files = {name: self.path(*folder, f"{name}.png")
-                 for name in ("counts", "coverage_map", "gene_map", "donor_agreement")}
-        result = self.run("combine_donors")["default"]
-        run_script("qc_figures", self.log("qc_figures"),
-                   input={"expression": result["parquet"], "counts": result["counts"],
-                          "normalized": [self.run("normalize_donor")["default", d]["normalized"]
-                                         for d in DONORS]},
-                   output=files, params={"atlas": self.atlas_description(), "donors": DONORS,
-                                         "gene": None, "agg_metric": "mean", "dpi": 40},
-                   wildcards={"atlas": "dk", "variant": "default"})
-        return files
+    def _regional_batch(self):
+        """The two variants as one sweep batch (they share genes and labels)."""
+        files = {"batch": self.path("results", "dk", "sweeps", "batch-0123456789.parquet")}
+        run_script("regional_batch", self.log("regional_batch"), input=self._branch(),
+                   output=files, params={"variants": self.plan.variants,
+                                         "atlas": self.atlas_description(),
+                                         "donors": DONORS, "synthetic": True},
+                   wildcards={"atlas": "dk", "batch": "0123456789"})
+        index = {"index": self.path("results", "dk", "sweeps", "index.csv")}
+        run_script("sweep_index", self.log("sweep_index"), input={"batches": [files["batch"]]},
+                   output=index, wildcards={"atlas": "dk"})
+        return {**files, **index}
 
     def _robustness_summary(self):
         folder = ("results", "robustness", "dk")
@@ -333,10 +310,12 @@ class Chain:
                  "fig_correlations": self.path(*folder, "correlations.png"),
                  "fig_decisions": self.path(*folder, "decisions.png"),
                  "fig_gene_spread": self.path(*folder, "gene_spread.png")}
-        results = self.run("combine_donors")
+        results = self.run("regional_variant")
+        # the named variant 'default' and the swept 'zscored' (from the batch file)
         run_script("robustness_summary", self.log("robustness_summary"),
-                   input={"expression": [results[v]["parquet"] for v in self.plan.variants]},
-                   output=files, params={"variants": list(self.plan.variants),
+                   input={"expression": [results["default"]["parquet"]],
+                          "batches": [self.run("regional_batch")["batch"]]},
+                   output=files, params={"named": ["default"],
                                          "options": self.plan.variants, "reference": "default",
                                          "dpi": 40},
                    wildcards={"atlas": "dk"})
@@ -533,8 +512,8 @@ def test_label_samples(chain):
 # --------------------------------------------------------------------------- results
 
 
-def test_combine_donors_matches_the_api(chain):
-    files = chain.run("combine_donors")["default"]
+def test_regional_variant_matches_the_api(chain):
+    files = chain.run("regional_variant")["default"]
     expected, counts = api.get_expression_data(DK, DK_INFO, donors=DONORS,
                                                data_dir=str(chain.data), return_counts=True)
     got = pd.read_csv(files["expression"], index_col=0)
@@ -558,21 +537,43 @@ def test_combine_donors_matches_the_api(chain):
     assert list(regions.index) == list(expected.index)
     assert regions.loc[73, "name"] == "right temporalpole"
     np.testing.assert_array_equal(regions["n_samples"], counts.sum(axis=1))
+    # a second variant of the same branch
+    zscored = pd.read_csv(chain.run("regional_variant")["zscored"]["expression"], index_col=0)
+    np.testing.assert_allclose(
+        zscored.to_numpy(),
+        api.get_expression_data(DK, DK_INFO, donors=DONORS, data_dir=str(chain.data),
+                                gene_norm="zscore").to_numpy(), rtol=0, atol=1e-9)
 
 
-def test_donor_expression_matches_the_api(chain):
-    files = chain.run("donor_expression")
+def test_donor_matrices_match_the_api(chain):
+    files = chain.run("regional_variant")["default"]["donors"]
     expected = api.get_expression_data(DK, DK_INFO, donors=DONORS, data_dir=str(chain.data),
                                        return_donors=True)
-    for donor in DONORS:
-        got = pd.read_csv(files[donor]["expression"], index_col=0)
+    for donor, path in zip(DONORS, files, strict=True):
+        got = pd.read_csv(path, index_col=0)
         np.testing.assert_allclose(got.to_numpy(), expected[donor].to_numpy(), rtol=0,
                                    atol=1e-9)
 
 
+def test_sweep_batch_equals_the_named_variants(chain):
+    from abagen_core.outputs import sweep
+
+    batch = chain.run("regional_batch")
+    assert [name for name, _ in sweep.iter_batch(batch["batch"])] == list(chain.plan.variants)
+    for variant, files in chain.run("regional_variant").items():
+        named = pd.read_parquet(files["parquet"])
+        swept = sweep.read_batch_variant(batch["batch"], variant)
+        pd.testing.assert_frame_equal(swept, named, check_exact=True, check_names=False)
+    index = pd.read_csv(batch["index"], index_col=0)
+    assert list(index.index) == sorted(chain.plan.variants)
+    assert set(index["batch"]) == {"batch-0123456789.parquet"}
+
+
 def test_qc_figures_and_robustness(chain):
-    for path in chain.run("qc_figures").values():
-        assert Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    files = chain.run("regional_variant")["default"]
+    for name, path in files.items():
+        if name.startswith("qc_"):
+            assert Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     files = chain.run("robustness_summary")
     variants = pd.read_csv(files["variants"], index_col=0)
     assert set(variants.index) == {"default", "zscored"}

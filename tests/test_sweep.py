@@ -50,8 +50,8 @@ def _distinct(variants: dict, stage: str) -> int:
 
 def test_sweep_plan_shares_stages(tmp_path):
     """gene_norm x ibf_threshold over two atlases: probe summaries once per donor,
-    probe selection once per ibf value, labelling once per atlas (and donor),
-    normalization once per distinct option set."""
+    probe selection and genes once per ibf value, labelling once per atlas, and
+    one regional job per named variant and per sweep branch."""
     sweep = {"grid": {"gene_norm": ["srs", "zscore", "minmax"], "ibf_threshold": [0.2, 0.5]}}
     config = {"synthetic": {"enabled": True, "n_probes": 200},
               "atlases": {"vol": {"builtin": "dk-volume"}, "surf": {"builtin": "dk-surface"}},
@@ -65,14 +65,16 @@ def test_sweep_plan_shares_stages(tmp_path):
     # per-donor summaries cover every annotated probe: shared by both ibf values
     assert planned["probe_summary"] == ALL_DONORS
     assert planned["prepare_samples"] == ALL_DONORS  # one sample set for all variants
-    assert planned["donor_genes"] == 2 * ALL_DONORS
-    assert planned["label_samples"] == 2 * ALL_DONORS  # once per atlas and donor
-    assert _distinct(variants, "regional") == 6
-    assert planned["normalize_donor"] == 6 * 2 * ALL_DONORS
-    assert planned["combine_donors"] == 7 * 2
-    # QC figures for the configured variant only, one robustness summary per atlas
-    assert planned["qc_figures"] == 2
+    assert planned["donor_genes"] == 2              # one job per gene set, every donor
+    assert planned["label_samples"] == 2            # one job per atlas, every donor
+    # the named variant: one job per atlas (QC figures included); the sweep: one
+    # job per (atlas, gene set) branch holding its three gene_norm variants
+    assert planned["regional_variant"] == 2
+    assert planned["regional_batch"] == 2 * 2
+    assert planned["sweep_index"] == 2
     assert planned["robustness_summary"] == 2
+    for gone in ("normalize_donor", "combine_donors", "qc_figures", "donor_expression"):
+        assert gone not in planned
     assert not (tmp_path / "resources").exists()
 
 
@@ -87,10 +89,13 @@ def test_readme_sweep_example_plan(tmp_path):
     planned = _planned(tmp_path)
     assert planned["intensity_filter"] == 2
     assert planned["select_probes"] == 3
-    assert planned["label_samples"] == ALL_DONORS
-    assert planned["normalize_donor"] == 5 * ALL_DONORS
-    assert planned["combine_donors"] == 6
-    assert "qc_figures" not in planned and "robustness_summary" not in planned
+    assert planned["label_samples"] == 1
+    # the named variant alone; the five swept ones in three branches (two ibf
+    # values x two gene_norms, and max_intensity)
+    assert planned["regional_variant"] == 1
+    assert planned["regional_batch"] == 3
+    assert planned["sweep_index"] == 1
+    assert "robustness_summary" not in planned
 
 
 @pytest.mark.slow

@@ -118,10 +118,9 @@ def test_new_atlas_schedules_only_atlas_dependent_jobs(run):
         planned = _planned(workdir)
     finally:
         (workdir / "config.yaml").write_text(yaml.safe_dump(run["config"]))
-    assert set(planned) <= {"label_samples", "normalize_donor", "combine_donors",
-                            "donor_expression", "qc_figures", "robustness_summary"}, planned
-    assert planned["label_samples"] == len(DONORS)
-    assert planned["combine_donors"] == 2  # two variants
+    assert set(planned) <= {"label_samples", "regional_variant", "robustness_summary"}, planned
+    assert planned["label_samples"] == 1  # one job labels every donor
+    assert planned["regional_variant"] == 2  # two variants
 
 
 def test_edited_atlas_reruns_only_its_jobs(run):
@@ -137,9 +136,8 @@ def test_edited_atlas_reruns_only_its_jobs(run):
         planned = _planned(run["workdir"])
     finally:
         atlas.write_bytes(original)
-    assert set(planned) <= {"label_samples", "normalize_donor", "combine_donors",
-                            "donor_expression", "qc_figures", "robustness_summary"}, planned
-    assert planned.get("label_samples") == len(DONORS)
+    assert set(planned) <= {"label_samples", "regional_variant", "robustness_summary"}, planned
+    assert planned.get("label_samples") == 1
     # bring the cache back up to date for the following tests
     proc = _snakemake(run["workdir"])
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -154,11 +152,9 @@ def test_changed_gene_norm_reruns_only_normalization_and_later(run):
         planned = _planned(workdir)
     finally:
         (workdir / "config.yaml").write_text(yaml.safe_dump(run["config"]))
-    assert set(planned) <= {"normalize_donor", "combine_donors", "donor_expression",
-                            "qc_figures", "robustness_summary"}, planned
-    # three atlases x two donors, for the changed variant only
-    assert planned["normalize_donor"] == 3 * len(DONORS)
-    assert planned["combine_donors"] == 3
+    assert set(planned) <= {"regional_variant", "robustness_summary"}, planned
+    # one job per atlas (three), for the changed variant only
+    assert planned["regional_variant"] == 3
 
 
 def test_invalid_config_refused_before_any_job(run, tmp_path):

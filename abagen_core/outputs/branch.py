@@ -58,8 +58,9 @@ class _GenesFiles(Mapping):
 
 
 class AtlasTrees(Mapping):
-    """donor -> AtlasTree of a workflow atlas, loaded at first access, shared by donors
-    with the same image (every donor of a group atlas).
+    """donor -> AtlasTree of a workflow atlas, loaded at first access.
+
+    Donors with the same image (every donor of a group atlas) share one tree.
 
     Parameters
     ----------

@@ -117,6 +117,7 @@ ROBUSTNESS = {
     + [f"{f}.png" for f in ROBUSTNESS_FIGURES]
 }
 
+
 def _variant_outputs():
     """Outputs of a regional_variant job: its result folder (with donor
     matrices and QC figures when the config asks for them)."""
@@ -142,7 +143,9 @@ def _variant_outputs():
         "metadata": RESULT["metadata.json"],
     }
     if config["outputs"]["save_donors"]:
-        outs["donors"] = expand(paths.DONOR_EXPRESSION, donor=DONORS, allow_missing=True)
+        outs["donors"] = expand(
+            paths.DONOR_EXPRESSION, donor=DONORS, allow_missing=True
+        )
     if QC["enabled"]:
         for figure, title in QC_FIGURE_TITLES.items():
             outs[f"qc_{figure}"] = report(
@@ -156,7 +159,6 @@ def _variant_outputs():
 
 
 VARIANT_OUTPUTS = _variant_outputs()
-
 
 
 def log_file(rule, job):
