@@ -638,3 +638,35 @@ def test_job_log_captures_warnings_and_restores_stderr(tmp_path):
     assert not logging.getLogger("abagen_core").handlers
     text = (tmp_path / "x.log").read_text()
     assert "INFO progress 1" in text and "UserWarning: careful" in text and "from a library" in text
+
+
+def test_branch_variants_equal_single_api_runs(chain, tmp_path):
+    """Variants sharing genes and labels computed in one batch (shared
+    normalizations) equal one API call each, for options of every later stage."""
+    from abagen_core.options import check_options
+    from abagen_core.outputs import branch, sweep
+
+    variants = {
+        "a": {},
+        "b": {"gene_norm": "zscore", "missing": "centroids"},
+        "c": {"gene_norm": "zscore", "region_agg": "samples", "agg_metric": "median"},
+        "d": {"norm_matched": False, "norm_structures": True, "missing": "interpolate"},
+        "e": {"gene_norm": None, "agg_metric": "median"},
+    }
+    options = {k: check_options(dict(v, donors=DONORS)) for k, v in variants.items()}
+    inputs = chain._branch()
+    data = branch.read_branch(DONORS, genes=inputs["genes"], samples=inputs["samples"],
+                              labels=inputs["labels"])
+    dest = tmp_path / "batch.parquet"
+    names = branch.write_sweep_batch(data, branch.AtlasTrees(chain.atlas_description(), DONORS),
+                                     options, str(dest))
+    # grouped by normalization: a, then b and c (zscore), then d, then e
+    assert sorted(names) == sorted(variants)
+    for name, opts in variants.items():
+        expected = api.get_expression_data(DK, DK_INFO, donors=DONORS,
+                                           data_dir=str(chain.data), **opts)
+        got = sweep.read_batch_variant(dest, name)
+        assert list(got.index) == list(expected.index)
+        assert list(got.columns) == list(expected.columns)
+        np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=0, atol=1e-9,
+                                   err_msg=name)
