@@ -72,6 +72,22 @@ def _chosen(selection: pd.DataFrame | None, kept: pd.DataFrame) -> pd.Series:
                       for gene, row in selection.iterrows()}, dtype=object)
 
 
+def _best_probes(symbols: pd.Series, pooled: pd.Series) -> pd.Series:
+    """Gene symbol -> its probe with the largest pooled signal fraction.
+
+    Ties go to the first probe in table order; a gene whose probes all lack
+    a fraction gets its first probe.
+    """
+    key = pooled.reindex(symbols.index).to_numpy(dtype=np.float64)
+    key = np.where(np.isnan(key), -np.inf, key)
+    genes = symbols.to_numpy(dtype=object)
+    order = np.lexsort((np.arange(len(genes)), -key, genes))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = genes[order][1:] != genes[order][:-1]
+    picked = order[first]
+    return pd.Series(symbols.index[picked], index=pd.Index(genes[picked]))
+
+
 def explain_genes(probe_table: pd.DataFrame, annotated: pd.DataFrame,
                   pacall_summaries: Mapping[str, PACallSummary], kept: pd.DataFrame,
                   selection: pd.DataFrame | None, *, ibf_threshold: float,
@@ -117,56 +133,65 @@ def explain_genes(probe_table: pd.DataFrame, annotated: pd.DataFrame,
         genes).
     """
     original = _symbols(probe_table)
+    original_names = set(original.tolist())  # once: a membership test per gene below
     used = _symbols(annotated)
     with_entrez = _symbols(filter_probes_without_entrez(annotated))
     kept_symbols = _symbols(kept)
     if genes is None:
-        names = sorted(set(original) | set(used))
+        names = sorted(original_names | set(used.tolist()))
     else:
         names = list(dict.fromkeys(str(g) for g in genes))
     pooled, per_donor = _signal_fractions(pacall_summaries, with_entrez.index)
     chosen = _chosen(selection, kept)
-    by_gene_used = used.groupby(used).groups
-    by_gene_entrez = with_entrez.groupby(with_entrez).groups
-    by_gene_kept = kept_symbols.groupby(kept_symbols).groups
     donors = list(pacall_summaries)
-    rows = []
-    for gene in names:
-        row: dict[str, object] = {"status": np.nan, "detail": "", "n_probes": 0,
-                                  "n_probes_above_threshold": 0, "signal_fraction": np.nan,
-                                  **{f"fraction_{d}": np.nan for d in donors}, "probe": ""}
-        in_entrez = by_gene_entrez.get(gene)
-        if in_entrez is not None:
-            best = pooled.loc[in_entrez].idxmax() if pooled.loc[in_entrez].notna().any() \
-                else in_entrez[0]
-            row["signal_fraction"] = float(pooled.loc[best])
-            for d in donors:
-                row[f"fraction_{d}"] = float(per_donor.loc[best, d])
-        row["n_probes"] = len(by_gene_used.get(gene, []))
-        row["n_probes_above_threshold"] = len(by_gene_kept.get(gene, []))
-        if gene not in by_gene_used:
-            if gene in set(original):
-                row["status"] = "not_in_reannotation" if reannotated else "no_entrez_id"
-                row["detail"] = ("no probe of this gene is in the reannotation table (its "
-                                 "probes are absent or assigned to other genes)"
-                                 if reannotated else "no probe has a gene symbol")
+    index = pd.Index(names, name="gene_symbol")
+    n_probes = used.value_counts().reindex(index, fill_value=0).to_numpy()
+    n_above = kept_symbols.value_counts().reindex(index, fill_value=0).to_numpy()
+    best = _best_probes(with_entrez, pooled).reindex(index)  # NaN: no probe with an Entrez id
+    has_best = best.notna().to_numpy()
+    best_ids = best[has_best].to_numpy().astype(with_entrez.index.dtype)
+    signal = np.full(len(index), np.nan)
+    signal[has_best] = pooled.loc[best_ids].to_numpy(dtype=np.float64)
+    fractions = {}
+    for d in donors:
+        values = np.full(len(index), np.nan)
+        values[has_best] = per_donor.loc[best_ids, d].to_numpy(dtype=np.float64)
+        fractions[f"fraction_{d}"] = values
+    in_used = index.isin(used.to_numpy())
+    in_kept = index.isin(kept_symbols.to_numpy())
+    in_chosen = index.isin(chosen.index)
+    in_original = index.isin(list(original_names))
+    chosen_text = chosen.reindex(index[in_chosen & in_kept & has_best & in_used])
+    statuses, details, probes_used = [], [], []
+    for i, gene in enumerate(names):
+        status, probe = np.nan, ""
+        if not in_used[i]:
+            if in_original[i]:
+                status = "not_in_reannotation" if reannotated else "no_entrez_id"
+                detail = ("no probe of this gene is in the reannotation table (its "
+                          "probes are absent or assigned to other genes)"
+                          if reannotated else "no probe has a gene symbol")
             else:
-                row["detail"] = "not a gene symbol of the probe annotation"
-        elif in_entrez is None:
-            row["status"] = "no_entrez_id"
-            row["detail"] = f"none of its {row['n_probes']} probe(s) has a valid Entrez id"
-        elif gene not in by_gene_kept:
-            row["status"] = "below_intensity"
-            row["detail"] = (f"its best probe is above background in "
-                             f"{row['signal_fraction']:.1%} of all samples, below "
-                             f"ibf_threshold={ibf_threshold}")
-        elif gene not in chosen.index:
-            row["status"] = "not_selected"
-            row["detail"] = "probe selection dropped it (e.g. no RNA-seq data for 'rnaseq')"
+                detail = "not a gene symbol of the probe annotation"
+        elif not has_best[i]:
+            status = "no_entrez_id"
+            detail = f"none of its {n_probes[i]} probe(s) has a valid Entrez id"
+        elif not in_kept[i]:
+            status = "below_intensity"
+            detail = (f"its best probe is above background in {signal[i]:.1%} of all "
+                      f"samples, below ibf_threshold={ibf_threshold}")
+        elif not in_chosen[i]:
+            status = "not_selected"
+            detail = "probe selection dropped it (e.g. no RNA-seq data for 'rnaseq')"
         else:
-            row["status"] = "kept"
-            row["probe"] = chosen.loc[gene]
-            row["detail"] = f"kept; probe(s) used: {chosen.loc[gene]}"
-        rows.append(row)
-    table = pd.DataFrame(rows, index=pd.Index(names, name="gene_symbol"))
+            status = "kept"
+            probe = chosen_text.loc[gene]
+            detail = f"kept; probe(s) used: {probe}"
+        statuses.append(status)
+        details.append(detail)
+        probes_used.append(probe)
+    table = pd.DataFrame({"status": statuses,
+                          "detail": details, "n_probes": n_probes,
+                          "n_probes_above_threshold": n_above, "signal_fraction": signal,
+                          **fractions, "probe": probes_used}, index=index)
     return table.astype({"n_probes": "int64", "n_probes_above_threshold": "int64"})
