@@ -388,6 +388,26 @@ def test_surface_views_are_rendered_once_per_process(offline):
     assert after.misses == before.misses and after.hits == before.hits + 4
 
 
+def test_volume_atlas_prepared_once_per_atlas(offline, monkeypatch):
+    tree = _builtin("dk-volume")
+    calls = []
+    original = qc._canonical_volume
+
+    def counting(atlas_tree):
+        calls.append(atlas_tree)
+        return original(atlas_tree)
+
+    monkeypatch.setattr(qc, "_canonical_volume", counting)
+    values = pd.Series(np.linspace(1, 10, len(tree.labels)), index=tree.labels)
+    first = qc.brain_map_figure(values, tree)
+    second = qc.brain_map_figure(values * 2, tree, cmap="magma")
+    assert first.get_label() == second.get_label() == "brain_map:nilearn"
+    assert len(calls) == 1                            # the second map reuses the region image
+    other = _builtin("dk-volume")                     # another atlas object: its own entry
+    qc.brain_map_figure(values, other)
+    assert len(calls) == 2
+
+
 def test_donor_agreement_fast_path_matches_general():
     rng = np.random.default_rng(3)
     regions = pd.Index(range(1, 9), name="label")

@@ -28,6 +28,7 @@ import gc
 import logging
 import textwrap
 import warnings
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -254,7 +255,7 @@ def _slices(mask: np.ndarray, axis: int, n: int) -> list[int]:
 
 def _volume_panels(fig: Figure, tree: Any, lut: np.ndarray, cmap: Any, norm: dict,
                    n_slices: int) -> Any:
-    data, affine = _canonical_volume(tree)
+    data, affine = _atlas_cached(tree, "canonical", lambda: _canonical_volume(tree))
     labelled = data != 0
     image = np.where(labelled, lut[np.clip(data, 0, len(lut) - 1)], np.nan)
     zooms = np.abs(np.diag(affine)[:3])
@@ -353,6 +354,34 @@ def _fsaverage5_faces() -> tuple[np.ndarray, np.ndarray]:
     return faces[0], faces[1]
 
 
+#: per atlas (AtlasTree) what its maps share, e.g. its region image at 2 mm: kept
+#: while the atlas is alive, so that the variants of one atlas drawn in one
+#: process compute it once
+_ATLAS_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _atlas_cached(atlas_tree: Any, what: str, make: Any) -> Any:
+    """``make()``, computed once per atlas object (and its current labels and points)."""
+    # the atlas' points can be moved (AtlasTree.coords setter): part of the key
+    key = (what, id(atlas_tree.atlas), id(atlas_tree.coords))
+    try:
+        entries = _ATLAS_CACHE.setdefault(atlas_tree, {})
+    except TypeError:                                 # not weakly referable: no cache
+        return make()
+    if key not in entries:
+        entries[key] = make()
+    return entries[key]
+
+
+def _coord_bounds(atlas_tree: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Smallest and largest coordinate of the atlas' points along each axis."""
+    def bounds() -> tuple[np.ndarray, np.ndarray]:
+        coords = np.asarray(atlas_tree.coords)
+        return coords.min(axis=0), coords.max(axis=0)
+
+    return _atlas_cached(atlas_tree, "bounds", bounds)
+
+
 def _template_space(atlas_tree: Any) -> str | None:
     """'mni152', 'fsaverage5' or None (an atlas nilearn's templates cannot show).
 
@@ -365,8 +394,7 @@ def _template_space(atlas_tree: Any) -> str | None:
     if not getattr(atlas_tree, "group_atlas", True):
         return None
     if atlas_tree.volumetric:
-        coords = np.asarray(atlas_tree.coords)
-        lo, hi = coords.min(axis=0), coords.max(axis=0)
+        lo, hi = _coord_bounds(atlas_tree)
         inside = (lo >= _MNI_BOX[0] - _MNI_MARGIN).all() and (hi <= _MNI_BOX[1] + _MNI_MARGIN).all()
         return "mni152" if inside else None
     triangles = atlas_tree.triangles
@@ -473,14 +501,18 @@ def _nilearn_volume(fig: Figure, atlas_tree: Any, colors: Any, n_slices: int) ->
     import nibabel as nib  # lazy: slow to import
     from nilearn import plotting  # lazy: nilearn costs ~1 s to import
 
-    # QC thumbnails: 2 mm voxels are enough, and a 1 mm atlas costs 8 times more
-    data, affine = _subsample(*_canonical_volume(atlas_tree))
+    def region_image() -> Any:
+        # QC thumbnails: 2 mm voxels are enough, and a 1 mm atlas costs 8 times more
+        data, affine = _subsample(*_canonical_volume(atlas_tree))
+        labels = np.asarray(atlas_tree.labels)
+        index = np.where(data != 0, np.searchsorted(labels, data) + 1, 0).astype(np.int32)
+        return nib.Nifti1Image(index, affine)
+
+    # the same for every map of this atlas: made once
+    img = _atlas_cached(atlas_tree, "region_image", region_image)
     labels = np.asarray(atlas_tree.labels)
-    index = np.where(data != 0, np.searchsorted(labels, data) + 1, 0).astype(np.int32)
-    img = nib.Nifti1Image(index, affine)
     template = _mni_template()
-    coords = np.asarray(atlas_tree.coords)
-    lo, hi = coords.min(axis=0), coords.max(axis=0)
+    lo, hi = _coord_bounds(atlas_tree)
     cuts = {axis: [float(lo[axis] + f * (hi[axis] - lo[axis]))
                    for f in np.linspace(0.2, 0.8, n_slices)] for axis in (1, 2)}
     rows = []
