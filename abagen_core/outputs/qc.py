@@ -14,7 +14,10 @@ backend.
   (:func:`brain_engine`);
 - :func:`donor_agreement_figure`: donor-to-donor agreement of the regional
   matrices;
-- :func:`qc_figures`: all of the above for one result;
+- :func:`qc_figures`: all of the above for one result (atlas and variant);
+  what does not depend on the variant (templates, surface views, an
+  atlas' region image) is cached per process, so calling it for each
+  variant of an atlas in one job pays for it once;
 - :func:`correlation_figure`, :func:`decision_figure`,
   :func:`gene_spread_figure`: the robustness summary of a sweep
   (:func:`abagen_core.outputs.robustness.robustness_summary`).
@@ -600,6 +603,7 @@ def _surface_face_map(hemi: str, view: str) -> np.ndarray:
     pixels = np.asarray(canvas.buffer_rgba())[..., :3].astype(np.int64)
     face = (pixels[..., 0] << 16) + (pixels[..., 1] << 8) + pixels[..., 2] - 1
     face[(face < 0) | (face >= len(faces))] = -1
+    face = face.astype(np.int32)
     face.setflags(write=False)
     return face
 
@@ -674,7 +678,9 @@ def brain_map_figure(values: pd.Series, atlas_tree: Any, *, title: str | None = 
     template (axial and coronal slices, with L/R marks and slice
     coordinates), group surfaces on the fsaverage5 mesh on its inflated
     surface with sulcal depth (lateral and medial views of both
-    hemispheres). Nothing is downloaded: both templates ship with nilearn.
+    hemispheres; nilearn's views, rendered once per process and then
+    coloured per map, placed as images of about 150 dpi). Nothing is
+    downloaded: both templates ship with nilearn.
     Other atlases (donor-specific native volumes or surfaces, fsLR, CIVET,
     fsnative or denser fsaverage meshes given with ``geometry``/``space``)
     are drawn with matplotlib alone: slices of the volume, or the vertices
@@ -944,6 +950,13 @@ def qc_figures(expression: pd.DataFrame, counts: pd.DataFrame,
     -----
     Regions of the atlas without any sample are logged (a warning naming
     each region by id and, where the atlas info has one, by name).
+
+    Meant to be called once per variant on what a job holds in memory: what
+    does not depend on the variant is computed once per process and reused
+    (the MNI152 template, nilearn's fsaverage5 views, and per atlas object
+    its region image and extent), so a further variant of the same atlas
+    costs only its own values. Render with ``fig.savefig`` (Agg); figures
+    are not registered with pyplot and are freed when dropped.
     """
     prefix = f"{name}: " if name else ""
     note = ""
