@@ -336,21 +336,100 @@ def test_nilearn_volume_map_offline(offline, tmp_path):
 
 
 def test_nilearn_surface_map_offline(offline, tmp_path):
-    from mpl_toolkits.mplot3d import Axes3D
+    from matplotlib.collections import PolyCollection
 
     tree = _builtin("dk-surface")
     values = pd.Series(np.arange(len(tree.labels), dtype=float), index=tree.labels)
     fig = qc.brain_map_figure(values, tree)
     assert fig.get_label() == "brain_map:nilearn"
-    views = [ax for ax in fig.axes if isinstance(ax, Axes3D)]
+    views = _panels(fig)
     assert [ax.get_title() for ax in views] == ["left lateral", "left medial",
                                                 "right medial", "right lateral"]
-    for ax in views:                                      # the fsaverage5 mesh, every face
-        (mesh,) = ax.collections
-        assert len(mesh.get_facecolors()) == 20480
     assert len(_colorbars(fig)) == 1
+    labels = np.asarray(tree.labels)
+    index = np.where(tree.atlas != 0, np.searchsorted(labels, tree.atlas) + 1, 0)
+    colors = qc._region_colors(values, labels, qc._cmap("viridis"),
+                               {"vmin": values.min(), "vmax": values.max()})
+    seen = {"left": set(), "right": set()}
+    for ax, (hemi, view) in zip(views, qc._SURFACE_VIEWS, strict=True):
+        (image,) = ax.get_images()
+        shown = np.asarray(image.get_array())
+        # nilearn's own drawing of the view, every face in its colour
+        part = index[:10242] if hemi == "left" else index[10242:]
+        _, ax3d = qc._nilearn_surface_axes(hemi, view, part.astype(float), colors,
+                                           len(labels) + 0.5)
+        (mesh,) = ax3d.collections
+        face_rgba = np.asarray(PolyCollection.get_facecolor(mesh))
+        assert len(face_rgba) == 20480                   # the fsaverage5 mesh, every face
+        face = qc._surface_face_map(hemi, view)
+        np.testing.assert_allclose(shown[face >= 0], face_rgba[face[face >= 0]])
+        assert (shown[face < 0, 3] == 0).all()           # transparent background
+        vertices, faces, _ = qc._fsaverage5_inflated(hemi)
+        visible = np.unique(face[face >= 0])
+        seen[hemi] |= set(visible.tolist())
+        # the faces in front: a lateral view shows the outer side of the hemisphere
+        x = vertices[faces, 0].mean(axis=1)
+        hidden = np.setdiff1d(np.arange(len(faces)), visible)
+        outward = -1 if (hemi == "left") == (view == "lateral") else 1
+        assert outward * (x[visible].mean() - x[hidden].mean()) > 5
+    # lateral and medial views together show most of each hemisphere
+    assert min(len(v) for v in seen.values()) > 0.7 * 20480
     fig.savefig(tmp_path / "surf.png", dpi=40)
     assert (tmp_path / "surf.png").stat().st_size > 1000
+
+
+def test_surface_views_are_rendered_once_per_process(offline):
+    tree = _builtin("dk-surface")
+    values = pd.Series(np.arange(len(tree.labels), dtype=float), index=tree.labels)
+    qc.brain_map_figure(values, tree)
+    before = qc._surface_face_map.cache_info()
+    qc.brain_map_figure(values[::-1].set_axis(values.index), tree, cmap="magma")
+    after = qc._surface_face_map.cache_info()
+    assert after.misses == before.misses and after.hits == before.hits + 4
+
+
+def test_volume_atlas_prepared_once_per_atlas(offline, monkeypatch):
+    tree = _builtin("dk-volume")
+    calls = []
+    original = qc._canonical_volume
+
+    def counting(atlas_tree):
+        calls.append(atlas_tree)
+        return original(atlas_tree)
+
+    monkeypatch.setattr(qc, "_canonical_volume", counting)
+    values = pd.Series(np.linspace(1, 10, len(tree.labels)), index=tree.labels)
+    first = qc.brain_map_figure(values, tree)
+    second = qc.brain_map_figure(values * 2, tree, cmap="magma")
+    assert first.get_label() == second.get_label() == "brain_map:nilearn"
+    assert len(calls) == 1                            # the second map reuses the region image
+    other = _builtin("dk-volume")                     # another atlas object: its own entry
+    qc.brain_map_figure(values, other)
+    assert len(calls) == 2
+
+
+def test_donor_agreement_fast_path_matches_general():
+    rng = np.random.default_rng(3)
+    regions = pd.Index(range(1, 9), name="label")
+    genes = pd.Index([f"G{i}" for i in range(40)], name="gene_symbol")
+    per_donor = {}
+    for k, donor in enumerate(("9861", "10021", "12876", "14380")):
+        frame = pd.DataFrame(rng.normal(size=(8, 40)), index=regions, columns=genes)
+        frame["G5"] = 1.0                             # constant: no correlation
+        frame.iloc[k] = np.nan                        # a region without this donor's samples
+        per_donor[donor] = frame
+    per_donor["14380"] = per_donor["14380"].iloc[::-1, ::-1]       # other order
+    per_donor["10021"].iloc[:7] = np.nan              # fewer than two common regions
+    fast = qc._donor_agreement(per_donor)
+    assert qc._whole_row_frames(per_donor) is not None
+    general = rb.donor_agreement(per_donor)
+    pd.testing.assert_frame_equal(fast[0], general[0], rtol=1e-12)
+    pd.testing.assert_series_equal(fast[1], general[1], rtol=1e-12)
+    # scattered NaN: the general function
+    per_donor["9861"].iloc[3, 2] = np.nan
+    assert qc._whole_row_frames(per_donor) is None
+    pd.testing.assert_frame_equal(qc._donor_agreement(per_donor)[0],
+                                  rb.donor_agreement(per_donor)[0])
 
 
 def _atlas_data(tree, empty=()):

@@ -14,7 +14,10 @@ backend.
   (:func:`brain_engine`);
 - :func:`donor_agreement_figure`: donor-to-donor agreement of the regional
   matrices;
-- :func:`qc_figures`: all of the above for one result;
+- :func:`qc_figures`: all of the above for one result (atlas and variant);
+  what does not depend on the variant (templates, surface views, an
+  atlas' region image) is cached per process, so calling it for each
+  variant of an atlas in one job pays for it once;
 - :func:`correlation_figure`, :func:`decision_figure`,
   :func:`gene_spread_figure`: the robustness summary of a sweep
   (:func:`abagen_core.outputs.robustness.robustness_summary`).
@@ -28,6 +31,7 @@ import gc
 import logging
 import textwrap
 import warnings
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -35,8 +39,10 @@ import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.cm import ScalarMappable
+from matplotlib.collections import PolyCollection
 from matplotlib.colors import ListedColormap, Normalize
 from matplotlib.figure import Figure
+from matplotlib.transforms import blended_transform_factory
 
 from abagen_core.errors import InvalidOptionError
 from abagen_core.outputs.names import describe_regions, region_names
@@ -144,47 +150,72 @@ def counts_figure(counts: pd.DataFrame, *, title: str | None = None,
     n_regions, n_donors = values.shape
     total = values.sum(axis=1)
     empty = counts.index[total == 0]
-    height = min(max(4.0, 0.12 * n_regions + 1.5), 24.0)
-    fig = Figure(figsize=(10, height), layout="constrained")
-    ax_map, ax_bar = fig.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [1.2, 1]})
-    # cap the colours at the 95th percentile: a few regions hold most samples
-    vmax = max(float(np.percentile(values, 95)), 1.0) if values.size else 1.0
-    im = ax_map.imshow(values, aspect="auto", cmap=_cmap("viridis", under="white"),
-                       vmin=0.5, vmax=vmax, interpolation="nearest")
-    ax_map.set_xticks(range(n_donors), [str(c) for c in counts.columns], rotation=45,
-                      ha="right")
-    ax_map.set_xlabel("donor")
-    ax_map.set_ylabel("region")
-    ax_map.set_title("samples per region and donor (white: none)")
-    fig.colorbar(im, ax=ax_map, label="samples", extend="both", shrink=0.6)
-    ax_bar.barh(np.arange(n_regions), total, color="#4c72b0")
     none = np.flatnonzero(total == 0)
-    ax_bar.scatter(np.zeros(len(none)), none, marker="x", color=EMPTY_COLOR, zorder=3,
-                   label="no sample")
-    if len(none):
-        ax_bar.legend(loc="lower right", fontsize=8)
-    ax_bar.set_xlabel("samples (all donors)")
-    # wrap between regions only (non-breaking spaces inside each "id (name)")
-    listed = textwrap.fill(", ".join(describe_regions([r], names).replace(" ", "\u00a0")
-                                     for r in empty[:12])
-                           + (f", ... ({len(empty) - 12} more)" if len(empty) > 12 else ""),
-                           width=48).replace("\u00a0", " ")
-    ax_bar.set_title(f"{len(empty)} of {n_regions} regions without samples"
-                     + (f":\n{listed}" if len(empty) else ""), fontsize=9)
+    ticks: list[str] = []
+    fontsize = max(4, min(8, 600 // max(n_regions, 1)))
     if n_regions <= _MAX_LABELS:
         lookup = {} if names is None else names.to_dict()
-        ticks = []
         for r in counts.index:
             try:
                 name = lookup.get(int(r))
             except (TypeError, ValueError):
                 name = None
             ticks.append(f"{r} {name}" if name else str(r))
-        ax_map.set_yticks(range(n_regions), ticks,
-                          fontsize=max(4, min(8, 600 // max(n_regions, 1))))
+    # wrap between regions only (non-breaking spaces inside each "id (name)")
+    listed = textwrap.fill(", ".join(describe_regions([r], names).replace(" ", "\u00a0")
+                                     for r in empty[:12])
+                           + (f", ... ({len(empty) - 12} more)" if len(empty) > 12 else ""),
+                           width=48).replace("\u00a0", " ")
+    bar_title = f"{len(empty)} of {n_regions} regions without samples" \
+        + (f":\n{listed}" if len(empty) else "")
+    height = min(max(4.0, 0.12 * n_regions + 1.5), 24.0)
+    width = 10.0
+    fig = Figure(figsize=(width, height))
+    # fixed margins from the text sizes instead of a layout engine, which measures
+    # every tick label several times per draw
+    longest = max((len(t) for t in ticks), default=3)
+    left = (0.62 * fontsize * longest + 40) / (72 * width)
+    donor_chars = max((len(str(c)) for c in counts.columns), default=1)
+    bottom = (0.5 * 10 * donor_chars + 36) / (72 * height)
+    top_lines = (1 if title else 0) + 1 + bar_title.count("\n")
+    top = 1 - (16 * top_lines + 14) / (72 * height)
+    fig.subplots_adjust(left=min(left, 0.45), right=0.97, bottom=min(bottom, 0.3),
+                        top=max(top, 0.55), wspace=0.45)
+    ax_map, ax_bar = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.2, 1]})
+    # cap the colours at the 95th percentile: a few regions hold most samples
+    vmax = max(float(np.percentile(values, 95)), 1.0) if values.size else 1.0
+    im = ax_map.imshow(values, aspect="auto", cmap=_cmap("viridis", under="white"),
+                       vmin=0.5, vmax=vmax, interpolation="nearest")
+    ax_map.set_xticks(range(n_donors), [str(c) for c in counts.columns], rotation=45,
+                      ha="right")
+    # axis labels at fixed places near the figure's edges (no measuring of tick labels)
+    ax_map.set_xlabel("donor", va="bottom")
+    ax_map.xaxis.set_label_coords(0.5, 4 / (72 * height),
+                                  transform=blended_transform_factory(ax_map.transAxes,
+                                                                      fig.transFigure))
+    ax_map.set_ylabel("region", va="top")
+    ax_map.yaxis.set_label_coords(4 / (72 * width), 0.5,
+                                  transform=blended_transform_factory(fig.transFigure,
+                                                                      ax_map.transAxes))
+    # titles at a fixed height: nothing is drawn above the panels
+    ax_map.set_title("samples per region and donor (white: none)", y=1.0)
+    fig.colorbar(im, ax=ax_map, label="samples", extend="both", shrink=0.6, pad=0.02)
+    # the bars share the heatmap's rows (same limits), without a second set of ticks
+    ax_bar.barh(np.arange(n_regions), total, color="#4c72b0")
+    ax_bar.scatter(np.zeros(len(none)), none, marker="x", color=EMPTY_COLOR, zorder=3,
+                   label="no sample")
+    if len(none):
+        ax_bar.legend(loc="lower right", fontsize=8)
+    ax_bar.set_xlabel("samples (all donors)")
+    ax_bar.set_yticks([])
+    ax_bar.set_title(bar_title, fontsize=9, y=1.0)
+    if n_regions <= _MAX_LABELS:
+        ax_map.set_yticks(range(n_regions), ticks, fontsize=fontsize)
+        labels = ax_map.get_yticklabels()
         for k in none:
-            ax_map.get_yticklabels()[k].set_color(EMPTY_COLOR)
+            labels[k].set_color(EMPTY_COLOR)
     ax_map.set_ylim(n_regions - 0.5, -0.5)
+    ax_bar.set_ylim(n_regions - 0.5, -0.5)
     if title:
         fig.suptitle(title)
     return fig
@@ -227,7 +258,7 @@ def _slices(mask: np.ndarray, axis: int, n: int) -> list[int]:
 
 def _volume_panels(fig: Figure, tree: Any, lut: np.ndarray, cmap: Any, norm: dict,
                    n_slices: int) -> Any:
-    data, affine = _canonical_volume(tree)
+    data, affine = _atlas_cached(tree, "canonical", lambda: _canonical_volume(tree))
     labelled = data != 0
     image = np.where(labelled, lut[np.clip(data, 0, len(lut) - 1)], np.nan)
     zooms = np.abs(np.diag(affine)[:3])
@@ -326,6 +357,34 @@ def _fsaverage5_faces() -> tuple[np.ndarray, np.ndarray]:
     return faces[0], faces[1]
 
 
+#: per atlas (AtlasTree) what its maps share, e.g. its region image at 2 mm: kept
+#: while the atlas is alive, so that the variants of one atlas drawn in one
+#: process compute it once
+_ATLAS_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _atlas_cached(atlas_tree: Any, what: str, make: Any) -> Any:
+    """``make()``, computed once per atlas object (and its current labels and points)."""
+    # the atlas' points can be moved (AtlasTree.coords setter): part of the key
+    key = (what, id(atlas_tree.atlas), id(atlas_tree.coords))
+    try:
+        entries = _ATLAS_CACHE.setdefault(atlas_tree, {})
+    except TypeError:                                 # not weakly referable: no cache
+        return make()
+    if key not in entries:
+        entries[key] = make()
+    return entries[key]
+
+
+def _coord_bounds(atlas_tree: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Smallest and largest coordinate of the atlas' points along each axis."""
+    def bounds() -> tuple[np.ndarray, np.ndarray]:
+        coords = np.asarray(atlas_tree.coords)
+        return coords.min(axis=0), coords.max(axis=0)
+
+    return _atlas_cached(atlas_tree, "bounds", bounds)
+
+
 def _template_space(atlas_tree: Any) -> str | None:
     """'mni152', 'fsaverage5' or None (an atlas nilearn's templates cannot show).
 
@@ -338,8 +397,7 @@ def _template_space(atlas_tree: Any) -> str | None:
     if not getattr(atlas_tree, "group_atlas", True):
         return None
     if atlas_tree.volumetric:
-        coords = np.asarray(atlas_tree.coords)
-        lo, hi = coords.min(axis=0), coords.max(axis=0)
+        lo, hi = _coord_bounds(atlas_tree)
         inside = (lo >= _MNI_BOX[0] - _MNI_MARGIN).all() and (hi <= _MNI_BOX[1] + _MNI_MARGIN).all()
         return "mni152" if inside else None
     triangles = atlas_tree.triangles
@@ -446,14 +504,18 @@ def _nilearn_volume(fig: Figure, atlas_tree: Any, colors: Any, n_slices: int) ->
     import nibabel as nib  # lazy: slow to import
     from nilearn import plotting  # lazy: nilearn costs ~1 s to import
 
-    # QC thumbnails: 2 mm voxels are enough, and a 1 mm atlas costs 8 times more
-    data, affine = _subsample(*_canonical_volume(atlas_tree))
+    def region_image() -> Any:
+        # QC thumbnails: 2 mm voxels are enough, and a 1 mm atlas costs 8 times more
+        data, affine = _subsample(*_canonical_volume(atlas_tree))
+        labels = np.asarray(atlas_tree.labels)
+        index = np.where(data != 0, np.searchsorted(labels, data) + 1, 0).astype(np.int32)
+        return nib.Nifti1Image(index, affine)
+
+    # the same for every map of this atlas: made once
+    img = _atlas_cached(atlas_tree, "region_image", region_image)
     labels = np.asarray(atlas_tree.labels)
-    index = np.where(data != 0, np.searchsorted(labels, data) + 1, 0).astype(np.int32)
-    img = nib.Nifti1Image(index, affine)
     template = _mni_template()
-    coords = np.asarray(atlas_tree.coords)
-    lo, hi = coords.min(axis=0), coords.max(axis=0)
+    lo, hi = _coord_bounds(atlas_tree)
     cuts = {axis: [float(lo[axis] + f * (hi[axis] - lo[axis]))
                    for f in np.linspace(0.2, 0.8, n_slices)] for axis in (1, 2)}
     rows = []
@@ -483,25 +545,108 @@ def _fsaverage5_inflated(hemi: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]
             np.asarray(load_surf_data(fsavg[f"sulc_{hemi}"])))
 
 
-def _nilearn_surface(fig: Figure, atlas_tree: Any, colors: Any) -> list:
-    # imported here, as for volumes: only jobs drawing brains pay for nilearn
-    from nilearn import plotting
+#: size (inches) of one surface view: the figure is 12 x 3.4 in, the views take
+#: 90% of its width and 85% of its height
+_SURFACE_PANEL = (12 * 0.9 / 4, 3.4 * 0.85)
+#: resolution of the cached surface views (pixels per inch); drawn at 100 dpi they
+#: are slightly oversampled
+_SURFACE_DPI = 150
+_SURFACE_VIEWS = (("left", "lateral"), ("left", "medial"), ("right", "medial"),
+                  ("right", "lateral"))
 
+
+def _nilearn_surface_axes(hemi: str, view: str, roi: np.ndarray, colors: Any, vmax: float
+                          ) -> tuple[Figure, Any]:
+    """One view by nilearn's ``plot_surf_roi``, in a scratch figure of panel size (not drawn)."""
+    # nilearn (and the scikit-learn it imports) costs about a second to import:
+    # imported here so that only jobs drawing brains pay for it
+    from nilearn import plotting  # lazy: nilearn costs ~1 s to import
+
+    vertices, faces, sulc = _fsaverage5_inflated(hemi)
+    fig = Figure(figsize=_SURFACE_PANEL, dpi=_SURFACE_DPI)
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0), projection="3d")
+    plotting.plot_surf_roi([vertices, faces], roi_map=roi, bg_map=sulc, hemi=hemi,
+                           view=view, engine="matplotlib", cmap=colors, vmin=0.5, vmax=vmax,
+                           colorbar=False, bg_on_data=True, threshold=0.5, axes=ax,
+                           figure=fig)
+    return fig, ax
+
+
+@functools.lru_cache(maxsize=4)
+def _surface_face_map(hemi: str, view: str) -> np.ndarray:
+    """Which face of the inflated fsaverage5 mesh nilearn shows at each pixel of a view.
+
+    nilearn draws a surface view as a 3-D collection of the mesh's 20480
+    triangles, depth-sorted and rendered one by one (most of a surface map's
+    cost). The view does not depend on the values, so it is rendered once per
+    process with each face painted in a colour that encodes its number
+    (no antialiasing, edges as nilearn draws them); the pixels read back give
+    the face in front, -1 for the background. A map is then that image with
+    each face's colour (:func:`_surface_view_image`).
+    """
+    # lazy: only surface maps render off-screen
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    vertices, faces, _ = _fsaverage5_inflated(hemi)
+    fig, ax = _nilearn_surface_axes(hemi, view, np.zeros(len(vertices)),
+                                    ListedColormap(["k"]), 1.0)
+    fig.patch.set_facecolor((0.0, 0.0, 0.0, 1.0))           # code 0: background
+    (mesh,) = ax.collections
+    codes = np.arange(1, len(faces) + 1)
+    rgba = np.column_stack([(codes >> 16) & 255, (codes >> 8) & 255, codes & 255,
+                            np.full(len(codes), 255)]) / 255.0
+    mesh.set_facecolors(rgba)
+    mesh.set_edgecolors(rgba)
+    mesh.set_antialiased(False)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    pixels = np.asarray(canvas.buffer_rgba())[..., :3].astype(np.int64)
+    face = (pixels[..., 0] << 16) + (pixels[..., 1] << 8) + pixels[..., 2] - 1
+    face[(face < 0) | (face >= len(faces))] = -1
+    face = face.astype(np.int32)
+    face.setflags(write=False)
+    return face
+
+
+def _surface_face_colors(hemi: str, roi: np.ndarray, colors: Any, vmax: float
+                         ) -> np.ndarray:
+    """The colour nilearn gives each face of the inflated fsaverage5 `hemi` for `roi`.
+
+    ``plot_surf_roi`` over the sulcal depth (:func:`_nilearn_surface_axes`)
+    sets them without rendering; they do not depend on the view.
+    """
+    _, ax = _nilearn_surface_axes(hemi, "lateral", roi, colors, vmax)
+    (mesh,) = ax.collections
+    # in face order (a 3-D collection's own getter returns them depth-sorted)
+    return np.asarray(PolyCollection.get_facecolor(mesh), dtype=np.float64)
+
+
+def _surface_view_image(face_rgba: np.ndarray, hemi: str, view: str) -> np.ndarray:
+    """RGBA image of one nilearn view of `hemi` with the faces in `face_rgba`.
+
+    Pixels from :func:`_surface_face_map`; the background is transparent.
+    """
+    face = _surface_face_map(hemi, view)
+    image = np.zeros(face.shape + (4,))
+    shown = face >= 0
+    image[shown] = face_rgba[face[shown]]
+    return image
+
+
+def _nilearn_surface(fig: Figure, atlas_tree: Any, colors: Any) -> list:
     labels = np.asarray(atlas_tree.labels)
     atlas = np.asarray(atlas_tree.atlas)
     index = np.where(atlas != 0, np.searchsorted(labels, atlas) + 1, 0).astype(np.float64)
+    face_colors = {}
+    for hemi, part in (("left", index[:_FSAVERAGE5_VERTICES]),
+                       ("right", index[_FSAVERAGE5_VERTICES:])):
+        face_colors[hemi] = _surface_face_colors(hemi, part, colors, len(labels) + 0.5)
     axes = []
-    views = (("left", "lateral"), ("left", "medial"), ("right", "medial"),
-             ("right", "lateral"))
-    for k, (hemi, view) in enumerate(views):
-        vertices, faces, sulc = _fsaverage5_inflated(hemi)
-        part = index[:_FSAVERAGE5_VERTICES] if hemi == "left" else \
-            index[_FSAVERAGE5_VERTICES:]
-        ax = fig.add_subplot(1, 4, k + 1, projection="3d")
-        plotting.plot_surf_roi([vertices, faces], roi_map=part, bg_map=sulc, hemi=hemi,
-                               view=view, engine="matplotlib", cmap=colors, vmin=0.5,
-                               vmax=len(labels) + 0.5, colorbar=False, bg_on_data=True,
-                               threshold=0.5, axes=ax, figure=fig)
+    for k, (hemi, view) in enumerate(_SURFACE_VIEWS):
+        ax = fig.add_subplot(1, 4, k + 1)
+        ax.imshow(_surface_view_image(face_colors[hemi], hemi, view),
+                  extent=(0.0, 1.0, 0.0, 1.0), aspect="auto", interpolation="antialiased")
+        ax.set_axis_off()
         ax.set_title(f"{hemi} {view}", fontsize=9)
         axes.append(ax)
     return axes
@@ -533,7 +678,9 @@ def brain_map_figure(values: pd.Series, atlas_tree: Any, *, title: str | None = 
     template (axial and coronal slices, with L/R marks and slice
     coordinates), group surfaces on the fsaverage5 mesh on its inflated
     surface with sulcal depth (lateral and medial views of both
-    hemispheres). Nothing is downloaded: both templates ship with nilearn.
+    hemispheres; nilearn's views, rendered once per process and then
+    coloured per map, placed as images of about 150 dpi). Nothing is
+    downloaded: both templates ship with nilearn.
     Other atlases (donor-specific native volumes or surfaces, fsLR, CIVET,
     fsnative or denser fsaverage meshes given with ``geometry``/``space``)
     are drawn with matplotlib alone: slices of the volume, or the vertices
@@ -625,6 +772,89 @@ def brain_map_figure(values: pd.Series, atlas_tree: Any, *, title: str | None = 
 # --------------------------------------------------------------------------- donors
 
 
+def _whole_row_frames(per_donor: Mapping[str, pd.DataFrame]
+                      ) -> tuple[np.ndarray, np.ndarray, pd.Index] | None:
+    """Donor matrices as one (n_donors, n_regions, n_genes) array, or None.
+
+    None unless every donor has the same regions and genes (any order) and
+    each region of a donor is either all finite or all NaN (a donor without
+    samples in a region), the shape of the regional matrices of a result.
+    Also returns the (n_donors, n_regions) mask of finite regions.
+    """
+    frames = list(per_donor.values())
+    if len(frames) < 2:
+        return None
+    index, genes = frames[0].index, frames[0].columns
+    if not (index.is_unique and genes.is_unique):
+        return None
+    stack, rows = [], []
+    for frame in frames:
+        if len(frame.index) != len(index) or len(frame.columns) != len(genes):
+            return None
+        if not (frame.index.equals(index) and frame.columns.equals(genes)):
+            if not (frame.index.is_unique and frame.columns.is_unique
+                    and index.isin(frame.index).all() and genes.isin(frame.columns).all()):
+                return None
+            frame = frame.reindex(index=index, columns=genes)
+        values = frame.to_numpy(dtype=np.float64)
+        finite = np.isfinite(values)
+        full, some = finite.all(axis=1), finite.any(axis=1)
+        if not np.array_equal(full, some):
+            return None
+        stack.append(values)
+        rows.append(full)
+    return np.stack(stack), np.array(rows), genes
+
+
+def _donor_agreement(per_donor: Mapping[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.Series]:
+    """:func:`abagen_core.outputs.robustness.donor_agreement`, faster on whole-row NaNs.
+
+    Regional matrices of one result share regions and genes, and a donor's
+    missing regions are NaN across every gene: then the common regions of two
+    donors are a row subset without NaN, and each pair's gene-wise Pearson r
+    takes a few passes over that subset instead of masking every cell. Other
+    inputs go to the general function. Same values (to rounding) either way.
+    """
+    dense = _whole_row_frames(per_donor)
+    if dense is None:
+        return donor_agreement(per_donor)
+    values, rows, genes = dense
+    donors = list(per_donor)
+    n_genes = values.shape[2]
+    pairs = np.eye(len(donors))
+    total = np.zeros(n_genes)
+    count = np.zeros(n_genes)
+    for i in range(len(donors)):
+        for j in range(i + 1, len(donors)):
+            common = rows[i] & rows[j]
+            n = int(common.sum())
+            r = np.full(n_genes, np.nan)
+            if n >= 2:
+                a, b = values[i][common], values[j][common]
+                flat = np.zeros(n_genes, dtype=bool)
+                centred = []
+                for x in (a, b):
+                    # constant profiles (deviations at rounding level) have no r
+                    dx = x - x.sum(axis=0) / n
+                    ss = np.einsum("ij,ij->j", dx, dx)
+                    scale = np.abs(x).max(axis=0)
+                    flat |= ss <= n * (1e-12 * np.maximum(scale, 1e-300)) ** 2
+                    centred.append((dx, ss))
+                (da, ssa), (db, ssb) = centred
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    r = np.einsum("ij,ij->j", da, db) / np.sqrt(ssa * ssb)
+                r = np.clip(np.where(flat, np.nan, r), -1.0, 1.0)
+            fin = np.isfinite(r)
+            pairs[i, j] = pairs[j, i] = float(np.median(r[fin])) if fin.any() else np.nan
+            total += np.where(fin, r, 0.0)
+            count += fin
+    names = pd.Index(donors, name="donor")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stability = pd.Series(np.where(count > 0, total / np.maximum(count, 1), np.nan),
+                              index=pd.Index(genes, name="gene_symbol"), name="stability")
+    return pd.DataFrame(pairs, index=names, columns=names.copy()), stability
+
+
 def donor_agreement_figure(per_donor: Mapping[str, pd.DataFrame], *,
                            title: str | None = None) -> Figure:
     """Donor-to-donor agreement of the regional expression matrices.
@@ -643,10 +873,16 @@ def donor_agreement_figure(per_donor: Mapping[str, pd.DataFrame], *,
         donor pairs (differential stability). See
         :func:`abagen_core.outputs.robustness.donor_agreement`.
     """
-    pairs, stability = donor_agreement(per_donor)
-    fig = Figure(figsize=(11, 4.8), layout="constrained")
-    ax_mat, ax_hist = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.2]})
+    pairs, stability = _donor_agreement(per_donor)
     n = len(pairs)
+    fig = Figure(figsize=(11, 4.8))
+    # fixed margins (no layout engine measuring every text at each draw): room for
+    # the donor ids on the left and below, the titles above
+    chars = max((len(str(d)) for d in pairs.index), default=1)
+    fig.subplots_adjust(left=(7 * chars + 20) / (72 * 11), right=0.98,
+                        bottom=(5 * chars + 40) / (72 * 4.8),
+                        top=0.84 if title else 0.9, wspace=0.3)
+    ax_mat, ax_hist = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.2]})
     im = ax_mat.imshow(pairs.to_numpy(dtype=np.float64), cmap=_cmap("RdBu_r"), vmin=-1,
                        vmax=1, interpolation="nearest")
     for i in range(n):
@@ -656,7 +892,7 @@ def donor_agreement_figure(per_donor: Mapping[str, pd.DataFrame], *,
                         va="center", fontsize=8)
     ax_mat.set_xticks(range(n), [str(d) for d in pairs.columns], rotation=45, ha="right")
     ax_mat.set_yticks(range(n), [str(d) for d in pairs.index])
-    ax_mat.set_title("median gene-wise r between donors")
+    ax_mat.set_title("median gene-wise r between donors", y=1.0)
     fig.colorbar(im, ax=ax_mat, shrink=0.8, label="r")
     ds = stability.to_numpy(dtype=np.float64)
     ds = ds[np.isfinite(ds)]
@@ -671,7 +907,7 @@ def donor_agreement_figure(per_donor: Mapping[str, pd.DataFrame], *,
                      va="center", transform=ax_hist.transAxes)
     ax_hist.set_xlabel("mean r over donor pairs (differential stability)")
     ax_hist.set_ylabel("genes")
-    ax_hist.set_title(f"{ds.size} genes")
+    ax_hist.set_title(f"{ds.size} genes", y=1.0)
     if title:
         fig.suptitle(title)
     return fig
@@ -714,6 +950,13 @@ def qc_figures(expression: pd.DataFrame, counts: pd.DataFrame,
     -----
     Regions of the atlas without any sample are logged (a warning naming
     each region by id and, where the atlas info has one, by name).
+
+    Meant to be called once per variant on what a job holds in memory: what
+    does not depend on the variant is computed once per process and reused
+    (the MNI152 template, nilearn's fsaverage5 views, and per atlas object
+    its region image and extent), so a further variant of the same atlas
+    costs only its own values. Render with ``fig.savefig`` (Agg); figures
+    are not registered with pyplot and are freed when dropped.
     """
     prefix = f"{name}: " if name else ""
     note = ""
