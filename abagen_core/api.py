@@ -25,7 +25,7 @@ from abagen_core import io
 from abagen_core.atlas import images
 from abagen_core.atlas.masks import dense_maps, mask_points, mask_tree
 from abagen_core.datasets import fetch
-from abagen_core.datasets.checks import check_donor_tables
+from abagen_core.datasets.checks import check_donor_matrix, check_donor_tables, check_pacall_values
 from abagen_core.datasets.raw import t1_candidates
 from abagen_core.datasets.synth import is_synthetic
 from abagen_core.donors import RNASEQ_DONORS
@@ -208,23 +208,33 @@ def _select(options: dict[str, Any], data_dir: str | None, n_proc: int, verbose:
     donors = options["donors"]
     LOG.info("%s atlas provided; using %s coords for tissue samples",
              "Donor-specific" if native else "Group-level", "native" if native else "MNI")
-    # the probe annotation first (one small table), so that each donor's
-    # matrices keep only the rows of annotated probes as they are read
-    table = io.read_probes(fetch.fetch_microarray(data_dir=data_dir, donors=donors[:1],
-                                                  verbose=verbose)[donors[0]]["probes"])
-    probe_info = pipeline.prepare_probes(table, reannotated=options["reannotated"])
-    data, resolved = load_donors(data_dir, donors, n_proc=n_proc, verbose=verbose,
-                                 probe_ids=probe_info.index)
-    annotation = {}
+    files = fetch.fetch_microarray(data_dir=data_dir, donors=donors, verbose=verbose,
+                                   n_proc=n_proc)
+    # the probe annotation first (one small table): the expression matrices
+    # are then read for the probes and samples the pipeline uses only
+    probe_info = pipeline.prepare_probes(io.read_probes(files[donors[0]]["probes"]),
+                                         reannotated=options["reannotated"])
+    similar = options["sim_threshold"] is not None
+    data, annotation, pacall = {}, {}, {}
     for donor in donors:
-        d = data[donor]
+        d = data[donor] = _read_tables(files[donor], probe_info.index if similar else None)
         annotation[donor] = pipeline.prepare_samples(
             d.annotation, d.ontology, corrected_mni=options["corrected_mni"],
             lr_mirror=options["lr_mirror"], sim_threshold=options["sim_threshold"],
             microarray=d.microarray, probe_ids=probe_info.index,
             native_affine=_t1_affine(donor, data_dir) if native else None)
-    pacall = {donor: probes.pacall_summary(data[donor].pacall, annotation[donor])
-              for donor in donors}
+        pacall[donor] = probes.pacall_summary(d.pacall, annotation[donor])
+        d.pacall = d.pacall.iloc[:0].copy()  # only its summary is needed (a view would keep it)
+    # the probes above background, in the samples kept: the only rows of the
+    # expression matrices probe selection and the genes need
+    passed = probes.intensity_filter(pacall, probe_info, options["ibf_threshold"]).index
+    for donor in donors:
+        d = data[donor]
+        used = sorted(set(annotation[donor].index))
+        if similar:  # read already (for the similarity of samples)
+            d.microarray = d.microarray.loc[passed, used]
+        else:
+            d.microarray = _read_expression(files[donor], d, passed, used)
     rnaseq = _load_rnaseq(data_dir, donors) if options["probe_selection"] == "rnaseq" else None
     kept, selection = pipeline.select_probes(
         pacall, None, probe_info, ibf_threshold=options["ibf_threshold"],
@@ -232,6 +242,38 @@ def _select(options: dict[str, Any], data_dir: str | None, n_proc: int, verbose:
         rnaseq=rnaseq, microarray={d: data[d].microarray for d in donors},
         annotation=annotation)
     return _Selected(data, annotation, pacall, kept, selection)
+
+
+def _read_tables(files: Mapping[str, Any], probe_ids: pd.Index | None) -> DonorData:
+    """A donor's tables and PACall, checked; its expression for `probe_ids` only, if given.
+
+    Without `probe_ids` the expression is left for :func:`_read_expression`
+    (an empty frame here).
+    """
+    d = DonorData(microarray=pd.DataFrame(), pacall=io.read_pacall(files["pacall"]),
+                  annotation=io.read_annotation(files["annotation"]),
+                  ontology=io.read_ontology(files["ontology"]),
+                  probes=io.read_probes(files["probes"]))
+    if probe_ids is not None:
+        d.microarray = _read_expression(files, d, probe_ids, None)
+    check_donor_matrix("pacall", d.pacall.index.to_numpy(), d.pacall.shape[1],
+                       annotation=d.annotation, probes=d.probes, files=files)
+    check_pacall_values(d.pacall, files=files)
+    return d
+
+
+def _read_expression(files: Mapping[str, Any], d: DonorData, probe_ids: pd.Index,
+                     samples: list[int] | None) -> pd.DataFrame:
+    """Rows `probe_ids` and columns `samples` of a donor's expression, the file checked."""
+    part = io.read_matrix_rows(files["microarray"], "microarray", rows=probe_ids,
+                               columns=samples)
+    check_donor_matrix("microarray", part.ids, part.n_columns, annotation=d.annotation,
+                       probes=d.probes, files=files)
+    if len(part.frame) != len(probe_ids):  # Probes.csv differs between donors
+        absent = pd.Index(probe_ids).difference(part.frame.index)
+        raise KeyError(f"{files['microarray']} has no row for {len(absent)} probe(s) of the "
+                       f"first donor's Probes.csv, e.g. {list(absent[:5])}")
+    return part.frame
 
 
 def _prepare(options: dict[str, Any], data_dir: str | None, n_proc: int, verbose: int,
@@ -245,17 +287,19 @@ def _prepare(options: dict[str, Any], data_dir: str | None, n_proc: int, verbose
     data, annotation = chosen.data, chosen.annotation
     kept, selection = chosen.kept, chosen.selection
     batch_samples = options["sample_norm"] == "batch"
-    genes = {}
     for donor in donors:
         # from here on only the probes that make the genes are needed: the
-        # rest of the donor's matrices is freed before the next donor
+        # rest of every donor's expression is freed before any gene is made
         d = data[donor]
         d.microarray = d.microarray.loc[probes.probes_used(kept, selection, donor)]
-        d.pacall = d.pacall.iloc[:0]
+    genes = {}
+    for donor in donors:
+        d = data[donor]
         genes[donor] = pipeline.donor_genes(
             d.microarray, annotation[donor], kept, selection,
             probe_selection=options["probe_selection"],
             sample_norm=None if batch_samples else options["sample_norm"], donor=donor)
+        d.microarray = d.microarray.iloc[:0].copy()  # the genes hold all that is needed
     if batch_samples:
         genes = pipeline.batch_normalize(genes)
     LOG.info("%d genes remain after probe filtering + selection",

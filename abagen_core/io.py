@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,8 @@ __all__ = [
     "read_rnaseq_annotation",
     "csv_to_parquet",
     "read_matrix_parquet",
+    "read_matrix_rows",
+    "MatrixRows",
 ]
 
 PathLike = str | os.PathLike
@@ -144,6 +146,19 @@ def _read_headerless(path: Path, kind: str) -> pd.DataFrame:
         return _table_to_frame(table, index_name, kind)
     except ValueError as exc:  # empty fields: name the file
         raise ValueError(f"{path}: {exc}") from None
+    finally:
+        del table
+        _release_arrow_memory()
+
+
+def _release_arrow_memory() -> None:
+    """Give the memory Arrow's pool keeps after a read back to the system.
+
+    Its allocator (mimalloc or jemalloc) holds on to freed pages, which
+    NumPy cannot re-use: after parsing a file that is up to ~150 MB of
+    resident memory for nothing.
+    """
+    pa.default_memory_pool().release_unused()
 
 
 def _table_to_frame(table: pa.Table, index_name: str, kind: str) -> pd.DataFrame:
@@ -239,6 +254,184 @@ def _read_matrix_blocks(path: PathLike, kind: str, columns: list[int] | None,
     index = pd.Index(ids[keep], name=index_name)
     cols = pd.Index([int(c) for c in samples], name="sample_id")
     return pd.DataFrame(values, index=index, columns=cols, copy=False)
+
+
+class MatrixRows(NamedTuple):
+    """Some rows and columns of a matrix file, and what is needed to check the whole file.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame of shape (n_found, n_columns_read)
+        The requested rows found in the file, in the requested order, and
+        the requested sample columns found in the file, in the requested order.
+    ids : numpy.ndarray of shape (n_rows,)
+        Every row id of the file, in file order.
+    n_columns : int
+        Number of sample columns of the file.
+    """
+
+    frame: pd.DataFrame
+    ids: np.ndarray
+    n_columns: int
+
+
+#: bytes of CSV text parsed at a time by :func:`read_matrix_rows`
+_TEXT_BLOCK = 1 << 25
+
+
+def read_matrix_rows(fname, kind: str, rows: Any = None,
+                     columns: list[int] | None = None) -> MatrixRows:
+    """Read only some rows and columns of a matrix, block by block.
+
+    A CSV is parsed about 32 MiB of text at a time (pyarrow's reader, so the
+    values are exactly those of :func:`read_microarray`); each block's wanted
+    rows are copied into the result, which is allocated once. Peak memory is
+    the result plus one block, not the complete matrix. Rows or columns that
+    the file lacks are left out, not reported: compare ``ids`` and
+    ``n_columns`` with the donor's other tables
+    (:func:`abagen_core.datasets.checks.check_donor_matrix`).
+
+    Parameters
+    ----------
+    fname : path-like or pandas.DataFrame
+        A headerless matrix CSV, its parquet conversion, or a loaded matrix.
+    kind : {'microarray', 'pacall', 'tpm', 'counts'}
+        File type.
+    rows : array-like, optional
+        Row ids (probe ids / gene symbols) to keep; all rows in file order
+        when None.
+    columns : list of int, optional
+        Sample ids (1-based column numbers) to keep; all when None.
+
+    Returns
+    -------
+    rows : MatrixRows
+        The frame (float64, int8 for PACall), every row id of the file and
+        its number of sample columns.
+    """
+    check_choice("kind", kind, list(MATRIX_KINDS))
+    wanted = None if rows is None else pd.Index(rows).unique()
+    if isinstance(fname, pd.DataFrame):
+        ids, n_columns = fname.index.to_numpy(), fname.shape[1]
+        frame = fname
+    else:
+        path = _check_file(fname, kind)
+        if not _is_parquet(path):
+            return _read_csv_rows(path, kind, wanted, columns)
+        pf = pq.ParquetFile(path)
+        ids = pf.read(columns=[MATRIX_KINDS[kind][0]]).column(0).to_numpy()
+        n_columns = pf.metadata.num_columns - 1
+        names = set(pf.schema_arrow.names[1:])
+        present = None if columns is None else [c for c in columns if str(c) in names]
+        frame = read_matrix_parquet(path, kind, present, wanted)
+    if wanted is not None:
+        frame = frame.loc[wanted.intersection(frame.index, sort=False)]
+    if columns is not None:
+        frame = frame.loc[:, [c for c in columns if c in frame.columns]]
+    return MatrixRows(frame, ids, int(n_columns))
+
+
+def _text_blocks(path: Path, size: int):
+    """Successive views of whole lines of `path`, about `size` bytes each.
+
+    One buffer is re-used: a view is valid until the next one is asked for.
+    A line longer than the buffer makes it grow.
+    """
+    buf = bytearray(size)
+    filled = 0
+    with open(path, "rb", buffering=0) as fh:
+        while True:
+            end = filled
+            while end < len(buf):
+                got = fh.readinto(memoryview(buf)[end:])
+                if not got:
+                    break
+                end += got
+            if end < len(buf):  # end of file: what is left is the last block
+                if end:
+                    yield memoryview(buf)[:end]
+                return
+            cut = buf.rfind(b"\n", 0, end) + 1
+            if cut == 0:  # not a whole line yet
+                grown = bytearray(2 * len(buf))
+                grown[:end] = buf
+                buf, filled = grown, end
+                continue
+            yield memoryview(buf)[:cut]
+            tail = bytes(buf[cut:end])
+            buf[:len(tail)] = tail
+            filled = len(tail)
+
+
+def _read_csv_rows(path: Path, kind: str, wanted: pd.Index | None,
+                   columns: list[int] | None) -> MatrixRows:
+    """:func:`read_matrix_rows` for a headerless CSV."""
+    index_name = MATRIX_KINDS[kind][0]
+    read_opts, convert_opts = _csv_options(path, kind)
+    names = read_opts.column_names[1:]
+    n_columns = len(names)
+    if columns is not None:
+        names = [str(c) for c in columns if 1 <= int(c) <= n_columns]
+    convert_opts.include_columns = ["_id", *names]
+    dtype = np.int8 if kind == "pacall" else np.float64
+    blocks: list[np.ndarray] = []
+    if wanted is None:  # every row: blocks are stacked at the end
+        parts: list[np.ndarray] = []
+    else:
+        values = np.empty((len(wanted), len(names)), dtype=dtype, order="F")
+        found = np.zeros(len(wanted), dtype=bool)
+    try:
+        for text in _text_blocks(path, _TEXT_BLOCK):
+            table = pacsv.read_csv(pa.BufferReader(pa.py_buffer(text)),
+                                   read_options=read_opts, convert_options=convert_opts)
+            del text
+            ids = table.column(0).to_numpy()
+            blocks.append(ids)
+            if wanted is None:
+                part = np.empty((table.num_rows, len(names)), dtype=dtype, order="F")
+                _fill(part, table, None, None, names)
+                parts.append(part)
+            else:
+                pos = wanted.get_indexer(ids)
+                sel = pos >= 0
+                if sel.any():
+                    _fill(values, table, pos[sel], sel, names)
+                    found[pos[sel]] = True
+            del table
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise _parse_error(path, kind, exc) from None
+    except ValueError as exc:  # empty fields: name the file
+        raise ValueError(f"{path}: {exc}") from None
+    finally:
+        _release_arrow_memory()
+    ids = np.concatenate(blocks) if blocks else np.empty(0, dtype=np.int64)
+    if wanted is None:
+        values = (np.asfortranarray(np.concatenate(parts)) if parts
+                  else np.empty((0, len(names)), dtype=dtype))
+        parts.clear()
+        index = pd.Index(ids, name=index_name)
+    else:
+        if not found.all():  # absent from the file: left out
+            values = values[found]
+        index = pd.Index(wanted[found], name=index_name)
+    cols = pd.Index([int(n) for n in names], name="sample_id")
+    frame = pd.DataFrame(values, index=index, columns=cols, copy=False)
+    return MatrixRows(frame, ids, n_columns)
+
+
+def _fill(values: np.ndarray, table: pa.Table, pos: np.ndarray | None,
+          sel: np.ndarray | None, names: list[str]) -> None:
+    """Copy the sample columns of a parsed block into `values` (rows `pos` of it)."""
+    for j, name in enumerate(names):
+        col = table.column(j + 1)
+        if col.null_count:
+            raise ValueError(f"matrix has missing values in sample column {name}; the file "
+                             "is truncated or corrupt: re-fetch the donor.")
+        block = col.to_numpy()
+        if pos is None:
+            values[:, j] = block
+        else:
+            values[pos, j] = block[sel]
 
 
 def _read_matrix(fname, kind: str, copy: bool) -> pd.DataFrame:

@@ -107,3 +107,45 @@ def test_atomic_path_renames_on_success_and_cleans_up_on_error(tmp_path):
         raise RuntimeError("interrupted")
     assert dest.read_text() == "new"
     assert sorted(p.name for p in dest.parent.iterdir()) == ["map.func.gii"]
+
+
+@pytest.mark.parametrize("block", [1 << 25, 4096, 64])
+def test_read_matrix_rows_is_a_subset_of_the_whole_matrix(donor_dir, tmp_path, monkeypatch, block):
+    # small text blocks: many blocks, and lines longer than the buffer (it grows)
+    monkeypatch.setattr(io, "_TEXT_BLOCK", block)
+    csv = donor_dir / "MicroarrayExpression.csv"
+    whole = io.read_microarray(csv)
+    rows = list(whole.index[::7][::-1]) + [123456789]  # reversed order, one absent
+    columns = [5, 2, 9, whole.shape[1] + 4]  # any order, one absent
+    got = io.read_matrix_rows(csv, "microarray", rows=rows, columns=columns)
+    assert got.n_columns == whole.shape[1]
+    np.testing.assert_array_equal(got.ids, whole.index.to_numpy())
+    pd.testing.assert_frame_equal(got.frame, whole.loc[rows[:-1], [5, 2, 9]])
+    everything = io.read_matrix_rows(csv, "microarray")
+    pd.testing.assert_frame_equal(everything.frame, whole)
+    pacall = io.read_matrix_rows(donor_dir / "PACall.csv", "pacall", rows=rows[:3])
+    pd.testing.assert_frame_equal(pacall.frame, io.read_pacall(donor_dir / "PACall.csv")
+                                  .loc[rows[:3]])
+
+
+def test_read_matrix_rows_without_final_newline_parquet_and_frames(donor_dir, tmp_path):
+    csv = donor_dir / "MicroarrayExpression.csv"
+    whole = io.read_microarray(csv)
+    bare = tmp_path / "MicroarrayExpression.csv"
+    bare.write_bytes(csv.read_bytes().rstrip(b"\r\n"))
+    rows = list(whole.index[-3:]) + list(whole.index[:2])
+    expected = whole.loc[rows, [1, 3]]
+    pq_file = io.csv_to_parquet(csv, tmp_path / "m.parquet", "microarray")
+    for source in (bare, pq_file, whole):
+        got = io.read_matrix_rows(source, "microarray", rows=rows, columns=[1, 3])
+        pd.testing.assert_frame_equal(got.frame, expected)
+        assert got.n_columns == whole.shape[1] and len(got.ids) == len(whole)
+
+
+def test_read_matrix_rows_names_the_file_in_errors(donor_dir, tmp_path):
+    bad = tmp_path / "MicroarrayExpression.csv"
+    lines = (donor_dir / "MicroarrayExpression.csv").read_text().splitlines()
+    lines[3] = lines[3].rsplit(",", 1)[0] + ",abc"
+    bad.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match="MicroarrayExpression.csv"):
+        io.read_matrix_rows(bad, "microarray", rows=[1])

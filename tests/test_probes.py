@@ -320,6 +320,23 @@ def test_rank_rows_matches_average_ranks():
         np.testing.assert_array_equal(pr._rank_rows(x), rankdata(x, axis=1))
 
 
+def test_subset_ranks_match_average_ranks_of_the_subset():
+    from scipy.stats import rankdata
+
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(60, 12))
+    x[:20, 3] = x[:20, 7]  # ties between a subset column and another one
+    x[20:30, 1] = x[20:30, 2]  # ties outside the subset only
+    x[30:35, 0] = np.nan  # NaN outside the subset
+    x[35:40, 4] = np.nan  # NaN inside it
+    x[40:45, 5] = x[40:45, 6]  # ties inside it
+    rows = pr._row_order(x)
+    for cols in (np.array([0, 3, 4, 5, 6, 8]), np.array([3, 4, 5, 6, 7, 9, 11]),
+                 np.arange(12)):
+        np.testing.assert_array_equal(pr._subset_ranks(rows, cols),
+                                      rankdata(x[:, cols], axis=1))
+
+
 def test_rnaseq_region_expression_groups_by_structure():
     tpm = pd.DataFrame([[1.0, 3.0, 5.0]], index=["G"])
     ann = pd.DataFrame({"ontology_structure_id": [7, 7, 9]})

@@ -21,7 +21,8 @@ from abagen_core.datasets.layout import MICROARRAY_FILES
 from abagen_core.errors import InputError
 from abagen_core.storage.parquet import MATRIX_KINDS
 
-__all__ = ["check_data_dir", "check_donor_tables", "check_converted_matrix"]
+__all__ = ["check_data_dir", "check_donor_tables", "check_donor_matrix", "check_pacall_values",
+           "check_converted_matrix"]
 
 PathLike = str | os.PathLike
 
@@ -138,18 +139,72 @@ def check_donor_tables(*, microarray: pd.DataFrame, pacall: pd.DataFrame,
         samples in ``SampleAnnot.csv``, probe ids that differ from those of
         ``Probes.csv``, or PACall values other than 0 and 1.
     """
-    files = dict(files or {})
-    names = {k: _named(files.get(k), MICROARRAY_FILES[k])
-             for k in ("microarray", "pacall", "annotation", "probes")}
     for kind, frame in (("microarray", microarray), ("pacall", pacall)):
-        _compare(frame.index.to_numpy(), frame.shape[1], probe_ids=probes.index,
-                 n_samples=len(annotation), matrix_file=names[kind],
-                 probes_file=names["probes"], annotation_file=names["annotation"])
+        check_donor_matrix(kind, frame.index.to_numpy(), frame.shape[1], annotation=annotation,
+                           probes=probes, files=files)
+    check_pacall_values(pacall, files=files)
+
+
+def _file_names(files: Mapping[str, PathLike] | None) -> dict[str, str]:
+    files = dict(files or {})
+    return {k: _named(files.get(k), MICROARRAY_FILES[k])
+            for k in ("microarray", "pacall", "annotation", "probes")}
+
+
+def check_donor_matrix(kind: str, ids: np.ndarray, n_columns: int, *,
+                       annotation: pd.DataFrame, probes: pd.DataFrame,
+                       files: Mapping[str, PathLike] | None = None) -> None:
+    """Check one donor's matrix (its row ids and column count) against its tables.
+
+    Parameters
+    ----------
+    kind : {'microarray', 'pacall'}
+        Which matrix.
+    ids : numpy.ndarray of shape (n_rows,)
+        Every row id of the matrix file.
+    n_columns : int
+        Its number of sample columns.
+    annotation : pandas.DataFrame of shape (n_samples, n_columns)
+        The donor's ``SampleAnnot.csv``.
+    probes : pandas.DataFrame of shape (n_probes, n_columns)
+        The donor's ``Probes.csv``, indexed by ``probe_id``.
+    files : mapping, optional
+        File of each table, named in the messages (as in
+        :func:`check_donor_tables`).
+
+    Raises
+    ------
+    InputError
+        Repeated probe ids, a column count that differs from the number of
+        samples, or probe ids that differ from those of ``Probes.csv``.
+    """
+    names = _file_names(files)
+    _compare(ids, n_columns, probe_ids=probes.index, n_samples=len(annotation),
+             matrix_file=names[kind], probes_file=names["probes"],
+             annotation_file=names["annotation"])
+
+
+def check_pacall_values(pacall: pd.DataFrame, *,
+                        files: Mapping[str, PathLike] | None = None) -> None:
+    """Refuse present/absent calls other than 0 and 1.
+
+    Parameters
+    ----------
+    pacall : pandas.DataFrame of shape (n_probes, n_samples)
+        A donor's PACall matrix.
+    files : mapping, optional
+        File of each table, named in the message.
+
+    Raises
+    ------
+    InputError
+    """
     values = pacall.to_numpy()
     if values.size and (values.min() < 0 or values.max() > 1):
         bad = values[(values < 0) | (values > 1)]
-        raise InputError(f"{names['pacall']}: present/absent calls must be 0 or 1; found "
-                         f"{_sample(np.unique(bad))}. The file is corrupt: re-fetch the donor.")
+        raise InputError(f"{_file_names(files)['pacall']}: present/absent calls must be 0 or "
+                         f"1; found {_sample(np.unique(bad))}. The file is corrupt: re-fetch "
+                         "the donor.")
 
 def check_converted_matrix(parquet: PathLike, kind: str, csv: PathLike) -> None:
     """Check a matrix converted by :func:`abagen_core.io.csv_to_parquet` against its donor.

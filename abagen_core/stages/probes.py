@@ -628,50 +628,59 @@ def _nanmean_rows(stacked: np.ndarray) -> np.ndarray:
 
 
 class _RowOrder(NamedTuple):
-    """One donor's probe x structure means, sorted once within each row."""
+    """One donor's probe x structure means, sorted once within each row.
 
-    values: np.ndarray  # (n_probes, n_structures)
-    order: np.ndarray  # argsort of each row
-    ordered: np.ndarray  # values in that order
+    Only the order is kept (int16 when it fits), and the values of the rows
+    with ties or NaN, the only rows whose ranks need the values.
+    """
+
+    order: np.ndarray  # argsort of each row, shape (n_probes, n_structures)
+    tied: np.ndarray  # rows with a tie or a NaN (over all their structures)
+    tied_values: np.ndarray  # the values of those rows
 
 
 def _row_order(values: np.ndarray) -> _RowOrder:
     order = np.argsort(values, axis=1)
     ordered = np.take_along_axis(values, order, axis=1)
+    # a tie among some structures of a row is a tie among all of them
+    tied = (np.diff(ordered, axis=1) == 0).any(axis=1) | np.isnan(ordered).any(axis=1)
+    del ordered
     if values.shape[1] <= np.iinfo(np.int16).max:  # a quarter of the memory traffic
         order = order.astype(np.int16)
-    return _RowOrder(values, order, ordered)
+    return _RowOrder(order, tied, values[tied])
 
 
 def _subset_ranks(rows: _RowOrder, cols: np.ndarray) -> np.ndarray:
     """Ranks within each row over the columns `cols` only (as :func:`_rank_rows`).
 
     The subset's order is read off the full row order (no new sort): every
-    row keeps the same k positions, in sorted order.
+    row keeps the same k positions, in sorted order. Rows with ties (or NaN)
+    among all their columns are ranked from their values (average ranks);
+    without ties among `cols` these are the same ranks.
     """
-    n, m = rows.values.shape
+    n, m = rows.order.shape
     k = len(cols)
     member = np.zeros(m, dtype=bool)
     member[cols] = True
     keep = member[rows.order]
     sub_order = rows.order[keep].reshape(n, k)
-    sub_sorted = rows.ordered[keep].reshape(n, k)
+    del keep
     position = np.full(m, -1, dtype=rows.order.dtype)
     position[cols] = np.arange(k)
     ranks = np.empty((n, k), dtype="float64")
     np.put_along_axis(ranks, position[sub_order], np.arange(1, k + 1, dtype="float64")[None, :],
                       axis=1)
-    tied = (np.diff(sub_sorted, axis=1) == 0).any(axis=1) | np.isnan(sub_sorted).any(axis=1)
-    if tied.any():
+    if rows.tied.any():
         from scipy.stats import rankdata  # lazy: scipy.stats is slow to import
 
-        ranks[tied] = rankdata(rows.values[np.ix_(np.flatnonzero(tied), cols)], axis=1)
+        ranks[rows.tied] = rankdata(rows.tied_values[:, cols], axis=1)
     return ranks
 
 
 def _pearson_rows(ra: np.ndarray, rb: np.ndarray) -> np.ndarray:
-    ra = ra - ra.mean(axis=1, keepdims=True)
-    rb = rb - rb.mean(axis=1, keepdims=True)
+    """Row-wise Pearson correlation; `ra` and `rb` are centred in place."""
+    ra -= ra.mean(axis=1, keepdims=True)
+    rb -= rb.mean(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.einsum("ij,ij->i", ra, rb) / np.sqrt(
             np.einsum("ij,ij->i", ra, ra) * np.einsum("ij,ij->i", rb, rb)
