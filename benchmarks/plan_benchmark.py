@@ -21,16 +21,24 @@ grids]}`` (``--form grids``) or the same variants as ``sweep: {list: [...]}``
 (``--form list``; every version of ``build_plan`` reads it). The
 1,000-variant case is the first 1,000 of them, as a list.
 
-Parts, each timed in a fresh Python process (its peak RSS is that process'
-``ru_maxrss``: the config, the imports and the part itself):
+Parts, each timed in a fresh Python process (wall and CPU seconds of the
+part alone; its peak RSS is that process' ``ru_maxrss``: the config, the
+imports and the part itself):
 
 ``expand``
     :func:`abagen_core.workflow.plan.expand_sweep` of the config's sweep.
 ``check``
     :func:`abagen_core.options.check_options` on every variant, one call each.
+``check-memo``
+    :class:`abagen_core.options.OptionsChecker` (what ``build_plan`` uses:
+    each distinct value checked once) on every variant, when it exists.
 ``keys``
     the seven :func:`abagen_core.options.stage_key` of every variant, one call
     each (on the ``check`` results, which are not timed here).
+``keys-memo``
+    :class:`abagen_core.options.StageKeys` (what ``build_plan`` uses: each
+    stage hashed once per distinct set of its options) on every variant, when
+    it exists.
 ``build``
     :func:`abagen_core.workflow.plan.build_plan` of the whole config.
 
@@ -61,7 +69,7 @@ __all__ = ["MULTIVERSE_GRIDS", "multiverse_size", "multiverse_list", "config", "
 
 REPO = Path(__file__).resolve().parent.parent
 MULTIVERSE = 373_248
-PARTS = ("expand", "check", "keys", "build")
+PARTS = ("expand", "check", "check-memo", "keys", "keys-memo", "build")
 
 _COMMON: dict[str, list[Any]] = {
     "ibf_threshold": [0, 0.25, 0.5],
@@ -155,45 +163,52 @@ def run_part(part: str, size: int, form: str) -> dict[str, Any]:
 
     Parameters
     ----------
-    part : {'expand', 'check', 'keys', 'build'}
+    part : {'expand', 'check', 'check-memo', 'keys', 'keys-memo', 'build'}
     size : int
     form : {'grids', 'list'}
 
     Returns
     -------
     row : dict
-        ``part``, ``size``, ``form``, ``seconds`` (the part alone), ``variants``
+        ``part``, ``size``, ``form``, ``seconds`` and ``cpu_seconds`` (the part
+        alone; None when the part does not exist in this version), ``variants``
         (how many it saw), ``peak_rss_mb`` (this process, at the end).
     """
+    from abagen_core import options
     from abagen_core.donors import check_donors
     from abagen_core.options import check_options, stage_key
     from abagen_core.workflow.plan import STAGES, build_plan, expand_sweep
 
     cfg = config(size, form)
     donors = check_donors("all")
+    if part.endswith("-memo") and not hasattr(options, "OptionsChecker"):
+        return {"part": part, "size": size, "form": form, "seconds": None,
+                "cpu_seconds": None, "variants": 0, "peak_rss_mb": round(_peak_mb(), 1)}
+    t0, c0 = time.perf_counter(), time.process_time()
     if part == "build":
-        t0 = time.perf_counter()
         plan = build_plan(cfg, base=REPO)
-        seconds = time.perf_counter() - t0
         n = len(plan.variants)
     else:
-        t0 = time.perf_counter()
         variants = expand_sweep(cfg["sweep"])
-        seconds = time.perf_counter() - t0
         n = len(variants)
-        if part in ("check", "keys"):
-            t0 = time.perf_counter()
-            checked = [check_options(dict(o, donors=donors)) for o in variants.values()]
-            seconds = time.perf_counter() - t0
+        if part != "expand":
+            check = options.OptionsChecker() if part == "check-memo" else check_options
+            t0, c0 = time.perf_counter(), time.process_time()
+            checked = [check(dict(o, donors=donors)) for o in variants.values()]
         if part == "keys":
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             for opts in checked:
                 staged = dict(opts, native=False)
                 for stage in STAGES:
                     stage_key(staged, stage)
-            seconds = time.perf_counter() - t0
+        elif part == "keys-memo":
+            keys = options.StageKeys(STAGES)
+            t0, c0 = time.perf_counter(), time.process_time()
+            for opts in checked:
+                keys(opts, native=False)
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     return {"part": part, "size": size, "form": form, "seconds": round(seconds, 3),
-            "variants": n, "peak_rss_mb": round(_peak_mb(), 1)}
+            "cpu_seconds": round(cpu, 3), "variants": n, "peak_rss_mb": round(_peak_mb(), 1)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -235,9 +250,13 @@ def main(argv: list[str] | None = None) -> int:
             row = json.loads(proc.stdout.strip().splitlines()[-1])
             row["process_s"] = round(wall, 2)
             rows.append(row)
-            print(f"{row['size']:>8,d} variants  {row['part']:<7} {row['form']:<6}"
-                  f"{row['seconds']:>9.2f} s  peak RSS {row['peak_rss_mb']:>8.0f} MB  "
-                  f"(process {wall:.1f} s)", flush=True)
+            if row["seconds"] is None:
+                timing = f"{'(not in this version)':>27}"
+            else:
+                timing = f"{row['seconds']:>9.2f} s (CPU {row['cpu_seconds']:>7.2f} s)"
+            print(f"{row['size']:>8,d} variants  {row['part']:<10} {row['form']:<6}{timing}"
+                  f"  peak RSS {row['peak_rss_mb']:>6.0f} MB  (process {wall:.1f} s)",
+                  flush=True)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     return 0

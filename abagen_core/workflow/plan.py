@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,8 @@ from abagen_core.donors import check_donors
 from abagen_core.options import (
     INTERPOLATED_MAP_DEFAULTS,
     SAMPLE_LEVEL_IGNORED,
+    OptionsChecker,
+    StageKeys,
     check_options,
     stage_key,
 )
@@ -155,35 +157,91 @@ def _atlas_spec(name: str, entry: Any, donors: list[str], base: Path) -> AtlasSp
     return AtlasSpec(name, kind, files, info, geometry, entry.get("space"))
 
 
+def _grid_values(grid: Any, where: str) -> dict[str, list[Any]]:
+    """A grid's option -> list of values, checked; option names sorted."""
+    if not isinstance(grid, Mapping):
+        raise ValueError(f"{where}: a grid maps option names to lists of values; "
+                         f"got {grid!r}.")
+    out = {}
+    for name in sorted(grid):
+        values = grid[name]
+        if not isinstance(values, list | tuple):
+            raise ValueError(f"{where}.{name}: give a list of values; got {values!r}.")
+        out[name] = list(values)
+    return out
+
+
+def _grid_combos(grids: list[dict[str, list[Any]]]) -> Iterator[dict[str, Any]]:
+    """Every combination of each grid in turn; one that an earlier grid gave is skipped."""
+    for j, grid in enumerate(grids):
+        names = list(grid)
+        # the earlier grids with the same options: per option, the positions of
+        # this grid's values that the earlier grid has too (same type, same value)
+        earlier = []
+        for other in grids[:j]:
+            if set(other) == set(names):
+                earlier.append([{i for i, v in enumerate(grid[n])
+                                 if any(v.__class__ is w.__class__ and v == w
+                                        for w in other[n])} for n in names])
+        if not names:
+            continue
+        if not earlier:
+            for values in itertools.product(*grid.values()):
+                yield dict(zip(names, values, strict=True))
+            continue
+        ranges = [range(len(grid[n])) for n in names]
+        for index in itertools.product(*ranges):
+            if any(all(i in shared for i, shared in zip(index, seen, strict=True))
+                   for seen in earlier):
+                continue
+            yield {n: grid[n][i] for n, i in zip(names, index, strict=True)}
+
+
 def expand_sweep(sweep: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
-    """Variants from a ``sweep`` config: the grid of option lists, or an explicit list.
+    """Variants from a ``sweep`` config: grids of option lists and an explicit list.
 
     ``sweep: {grid: {gene_norm: [srs, zscore], ibf_threshold: [0.2, 0.5]}}``
-    gives four variants named ``sweep-0000`` ... in grid order;
-    ``sweep: {list: [{...}, {...}]}`` one per entry.
+    gives four variants named ``sweep-0000`` ... in grid order (option names
+    sorted, the last one varying fastest); ``sweep: {grids: [{...}, {...}]}``
+    the union of several grids (a combination that an earlier grid, or
+    ``grid``, already gave is skipped); ``sweep: {list: [{...}, {...}]}`` one
+    variant per entry. The grid comes first, then the grids, then the list.
+    Names are numbered with four digits, or as many as the largest number
+    needs (``sweep-000000`` ... for 100,000 variants or more), so they sort
+    in their order.
 
     Parameters
     ----------
     sweep : mapping or None
-        The config's ``sweep``: ``grid`` (option -> list of values), ``list``
-        (list of option dicts) and ``prefix`` (default 'sweep').
+        The config's ``sweep``: ``grid`` (option -> list of values), ``grids``
+        (list of such grids), ``list`` (list of option dicts) and ``prefix``
+        (default 'sweep').
 
     Returns
     -------
     variants : dict of str -> dict
-        Variant name -> its options (the grid's first, then the list's).
+        Variant name -> its options (the grid's first, then the grids', then
+        the list's).
+
+    Raises
+    ------
+    ValueError
+        If a grid is not a mapping of option names to lists of values.
     """
     if not sweep:
         return {}
-    combos: list[dict[str, Any]] = []
+    grids = []
     if sweep.get("grid"):
-        grid = sweep["grid"]
-        names = sorted(grid)
-        for values in itertools.product(*(grid[n] for n in names)):
-            combos.append(dict(zip(names, values, strict=True)))
+        grids.append(_grid_values(sweep["grid"], "sweep.grid"))
+    more = sweep.get("grids") or []
+    if not isinstance(more, list | tuple):
+        raise ValueError(f"sweep.grids: give a list of grids; got {more!r}.")
+    grids.extend(_grid_values(g, f"sweep.grids[{i}]") for i, g in enumerate(more))
+    combos = list(_grid_combos(grids))
     combos.extend(dict(c) for c in sweep.get("list", []) or [])
     prefix = sweep.get("prefix", "sweep")
-    return {f"{prefix}-{i:04d}": c for i, c in enumerate(combos)}
+    width = max(4, len(str(len(combos) - 1)))
+    return {f"{prefix}-{i:0{width}d}": c for i, c in enumerate(combos)}
 
 
 #: the atlas-independent stages whose cached files the mask targets read
@@ -307,6 +365,9 @@ def build_plan(config: Mapping[str, Any], base: str | os.PathLike = ".") -> Plan
         raise ValueError("config has no `atlases`; add at least one (e.g. builtin: dk-volume).")
     raw_variants = dict(config.get("variants") or {"default": {}})
     raw_variants.update(expand_sweep(config.get("sweep")))
+    save_donors = bool((config.get("outputs") or {}).get("save_donors"))
+    check = OptionsChecker()  # a sweep has few distinct values per option: each checked once
+    coordinate_tables: dict[str, str] = {}
     variants = {}
     for name, opts in raw_variants.items():
         opts = dict(opts or {})
@@ -314,33 +375,42 @@ def build_plan(config: Mapping[str, Any], base: str | os.PathLike = ".") -> Plan
             raise ValueError(f"variants.{name}.donors: donors are set once, at the top "
                              "level of the config.")
         opts["donors"] = donors
-        if isinstance(opts.get("corrected_mni"), str):  # a coordinate table, beside the config
-            opts["corrected_mni"] = _resolve(opts["corrected_mni"], base)
+        table = opts.get("corrected_mni")
+        if isinstance(table, str):  # a coordinate table, beside the config
+            if table not in coordinate_tables:
+                coordinate_tables[table] = _resolve(table, base)
+            opts["corrected_mni"] = coordinate_tables[table]
         try:
-            variants[name] = check_options(opts)
+            checked = variants[name] = check(opts)
         except ValueError as exc:
             raise ValueError(f"variants.{name}: {exc}") from None
         for key in ("sample_norm", "gene_norm"):
-            if variants[name][key] == "batch":
+            if checked[key] == "batch":
                 raise ValueError(
                     f"variants.{name}.{key}: 'batch' fits one model over all donors at once, "
                     "which the per-donor workflow does not do yet; use the Python API "
                     "(abagen_core.api.get_expression_data) for 'batch'.")
-        if (config.get("outputs") or {}).get("save_donors") and \
-                variants[name]["region_agg"] == "samples":
+        if save_donors and checked["region_agg"] == "samples":
             # as return_donors=True in the API: donor matrices need per-donor aggregation
             raise ValueError(
                 f"variants.{name}.region_agg: outputs.save_donors needs region_agg 'donors' "
                 "(donor-level matrices do not exist when samples are pooled across donors); "
                 "got 'samples'. Set outputs.save_donors: false or use region_agg: donors.")
+    del raw_variants
     keys: dict[tuple[str, str], dict[str, str]] = {}
     by_key: dict[str, dict[str, dict[str, Any]]] = {s: {} for s in STAGES}
+    stage_keys = StageKeys(STAGES)  # each stage hashed once per distinct set of its options
     for atlas, spec in atlases.items():
+        native = spec.kind == "native"
         for name, opts in variants.items():
-            staged = dict(opts, native=spec.kind == "native")
-            keys[atlas, name] = {stage: stage_key(staged, stage) for stage in STAGES}
-            for stage, key in keys[atlas, name].items():
-                by_key[stage].setdefault(key, staged)
+            variant_keys = keys[atlas, name] = stage_keys(opts, native=native)
+            staged = None  # the options behind a new key (made only when one is new)
+            for stage, key in variant_keys.items():
+                known = by_key[stage]
+                if key not in known:
+                    if staged is None:
+                        staged = dict(opts, native=native)
+                    known[key] = staged
     plan = Plan(donors, atlases, variants, keys, by_key)
     _add_mask_targets(plan, config, base)
     return plan
