@@ -9,13 +9,18 @@ before Snakemake schedules a single job.
 
 from __future__ import annotations
 
+import gc
+import hashlib
 import itertools
+import json
 import os
+import pickle
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from abagen_core._version import __version__
 from abagen_core.datasets import layout
 from abagen_core.donors import check_donors
 from abagen_core.options import (
@@ -27,10 +32,14 @@ from abagen_core.options import (
     stage_key,
 )
 from abagen_core.stages.regional import check_genes, check_n_neighbors
+from abagen_core.stages.samples import SampleCoordinates
+from abagen_core.storage.atomic import atomic_path
 from abagen_core.utils import data_path
+from abagen_core.workflow.codehash import code_digest
 
-__all__ = ["BUILTIN_ATLASES", "AtlasSpec", "Plan", "build_plan", "resolve_data_dir",
-           "expand_sweep", "MaskTarget", "MASK_TARGET_STAGES"]
+__all__ = ["BUILTIN_ATLASES", "AtlasSpec", "Plan", "build_plan", "cached_plan",
+           "plan_cache_key", "resolve_data_dir", "expand_sweep", "MaskTarget",
+           "MASK_TARGET_STAGES", "STAGES"]
 
 #: atlases shipped with the package, usable as ``builtin:<name>``
 BUILTIN_ATLASES: dict[str, dict[str, Any]] = {
@@ -513,3 +522,172 @@ def _add_mask_targets(plan: Plan, config: Mapping[str, Any], base: Path) -> None
                 plan.by_key[stage].setdefault(key, staged)
             target = MaskTarget(name, mask, opts, keys, genes, k)
             getattr(plan, section)[name] = target
+
+
+# ---------------------------------------------------------------------------
+# a plan saved for the processes that would build it again
+
+#: version of the saved plan's layout (a saved plan of another layout is rebuilt)
+PLAN_CACHE_FORMAT = 1
+
+
+def _tagged(value: Any) -> Any:
+    """`value` as JSON-able data that keeps types and the order of mappings.
+
+    1, 1.0 and True stay apart, and so do ``{'a': 1, 'b': 2}`` and
+    ``{'b': 2, 'a': 1}`` (the order of variants is the order of the plan). A
+    string that ``~`` or ``$VARIABLES`` would change is kept with its
+    expansion, as paths are resolved with them.
+    """
+    if isinstance(value, str):
+        expanded = os.path.expandvars(os.path.expanduser(value))
+        return value if expanded == value else ["s~", value, expanded]
+    if value is None or isinstance(value, bool):
+        return ["b", value]
+    if isinstance(value, int):
+        return ["i", str(value)]
+    if isinstance(value, float):
+        return ["f", repr(value)]
+    if isinstance(value, Mapping):
+        return ["d", [[_tagged(k), _tagged(v)] for k, v in value.items()]]
+    if isinstance(value, list | tuple):
+        return ["l" if isinstance(value, list) else "t", [_tagged(v) for v in value]]
+    cls = type(value)
+    return ["o", f"{cls.__module__}.{cls.__qualname__}", repr(value)]
+
+
+def plan_cache_key(config: Mapping[str, Any], base: str | os.PathLike = ".") -> str:
+    """SHA-256 of everything a plan is built from, but the files it names.
+
+    Parameters
+    ----------
+    config : mapping
+        The workflow config, as given to :func:`build_plan`.
+    base : path-like, default='.'
+        Folder that relative paths are resolved against.
+
+    Returns
+    -------
+    key : str
+        64 hexadecimal characters over the config (types, order and the
+        expansion of ``~`` and ``$VARIABLES`` included), the absolute `base`,
+        the package's version and folder, the digest of the code that builds
+        the plan, and :data:`PLAN_CACHE_FORMAT`.
+    """
+    parts = {
+        "format": PLAN_CACHE_FORMAT,
+        "config": _tagged(config),
+        "base": str(Path(base).resolve()),
+        "version": __version__,
+        "package": str(Path(__file__).resolve().parents[1]),
+        "code": code_digest(__file__),
+    }
+    blob = json.dumps(parts, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _plan_files(plan: Plan) -> list[str]:
+    """Every file a plan names: atlases, atlas tables, surfaces, masks, coordinate tables."""
+    files: set[str] = set()
+    for spec in plan.atlases.values():
+        files.update(spec.files.values())
+        files.update(f for f in (spec.info, *(spec.geometry or ())) if f)
+    targets = [*plan.samples_in_mask.values(), *plan.interpolated_maps.values()]
+    for target in targets:
+        if target.mask is not None:
+            files.update(target.mask["files"])
+    tables = {id(t): t for opts in [*plan.variants.values(), *(t.options for t in targets)]
+              if isinstance(t := opts.get("corrected_mni"), SampleCoordinates)}
+    files.update(t.source for t in tables.values() if t.source != "DataFrame")
+    return sorted(files)
+
+
+def _stat(path: str) -> list[int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return [info.st_size, info.st_mtime_ns]
+
+
+def _read_plan(path: Path, key: str) -> Plan | None:
+    """The plan saved in `path` if it is whole, for `key`, and its files are unchanged."""
+    enabled = gc.isenabled()
+    gc.disable()  # loading many small dicts: the collector would only slow it down
+    try:
+        with open(path, "rb") as fh:
+            saved = pickle.load(fh)
+        if not (isinstance(saved, dict) and saved.get("key") == key
+                and isinstance(saved.get("plan"), Plan)
+                and isinstance(saved.get("files"), dict)):
+            return None
+        if any(_stat(f) != stat for f, stat in saved["files"].items()):
+            return None
+        return saved["plan"]
+    except Exception:  # missing, truncated, corrupt, of other code: build the plan again
+        return None
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def cached_plan(config: Mapping[str, Any], base: str | os.PathLike,
+                cache_dir: str | os.PathLike, *, write: bool) -> Plan:
+    """:func:`build_plan`, or the plan a previous call saved for the same inputs.
+
+    With a cluster executor every job parses the Snakefile again, and so
+    builds the plan again (seconds for a sweep of many thousand variants).
+    The main process of a run saves the plan (``write=True``); the jobs read
+    it. The saved plan is ``<cache_dir>/plan-<key>.pickle``, `key` being
+    :func:`plan_cache_key` (config, base folder, package version and code). It
+    also holds the size and modification time of every file the plan names
+    (atlases, their tables and surfaces, masks, coordinate tables). It is
+    used only when it can be read, is for this key and every file is as it
+    was; otherwise the plan is built again, so a changed input never gives
+    an old plan. The file is written atomically (a temporary file in
+    `cache_dir`, renamed), and the plans saved for other keys in `cache_dir`
+    are removed then. In the workflow: ``cached_plan(config, REPO,
+    workdir.STATE_DIR / 'plan', write=<the main process of a real run>)``.
+    The saved plans are trusted local files (pickles): keep `cache_dir` in
+    the working folder.
+
+    Parameters
+    ----------
+    config : mapping
+        The workflow config, as for :func:`build_plan`.
+    base : path-like
+        Folder that relative paths are resolved against.
+    cache_dir : path-like
+        Folder of the saved plan (created when writing).
+    write : bool
+        Save a plan that had to be built (nothing is written with False, and
+        `cache_dir` is not created).
+
+    Returns
+    -------
+    plan : Plan
+        Equal to ``build_plan(config, base)``.
+
+    Raises
+    ------
+    ValueError, FileNotFoundError
+        As :func:`build_plan`, for an invalid config.
+    """
+    key = plan_cache_key(config, base)
+    path = Path(cache_dir) / f"plan-{key}.pickle"
+    plan = _read_plan(path, key)
+    if plan is not None:
+        return plan
+    plan = build_plan(config, base)
+    if write:
+        saved = {"key": key, "files": {f: _stat(f) for f in _plan_files(plan)}, "plan": plan}
+        try:
+            blob = pickle.dumps(saved, protocol=pickle.HIGHEST_PROTOCOL)
+            with atomic_path(path) as tmp:
+                Path(tmp).write_bytes(blob)
+            for old in Path(cache_dir).glob("plan-*.pickle"):
+                if old.name != path.name:
+                    old.unlink(missing_ok=True)
+        except (OSError, pickle.PicklingError, TypeError, AttributeError):
+            pass  # not saved: the next process builds the plan again
+    return plan
