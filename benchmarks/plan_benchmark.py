@@ -41,6 +41,10 @@ imports and the part itself):
     it exists.
 ``build``
     :func:`abagen_core.workflow.plan.build_plan` of the whole config.
+``cache-read``
+    :func:`abagen_core.workflow.plan.cached_plan` reading the plan that a
+    first call (not timed) saved in a temporary folder: what a cluster job
+    does instead of ``build``; when it exists.
 
 Usage::
 
@@ -60,6 +64,7 @@ import json
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -69,7 +74,7 @@ __all__ = ["MULTIVERSE_GRIDS", "multiverse_size", "multiverse_list", "config", "
 
 REPO = Path(__file__).resolve().parent.parent
 MULTIVERSE = 373_248
-PARTS = ("expand", "check", "check-memo", "keys", "keys-memo", "build")
+PARTS = ("expand", "check", "check-memo", "keys", "keys-memo", "build", "cache-read")
 
 _COMMON: dict[str, list[Any]] = {
     "ibf_threshold": [0, 0.25, 0.5],
@@ -163,7 +168,7 @@ def run_part(part: str, size: int, form: str) -> dict[str, Any]:
 
     Parameters
     ----------
-    part : {'expand', 'check', 'check-memo', 'keys', 'keys-memo', 'build'}
+    part : {'expand', 'check', 'check-memo', 'keys', 'keys-memo', 'build', 'cache-read'}
     size : int
     form : {'grids', 'list'}
 
@@ -177,16 +182,26 @@ def run_part(part: str, size: int, form: str) -> dict[str, Any]:
     from abagen_core import options
     from abagen_core.donors import check_donors
     from abagen_core.options import check_options, stage_key
+    from abagen_core.workflow import plan as plan_module
     from abagen_core.workflow.plan import STAGES, build_plan, expand_sweep
 
     cfg = config(size, form)
     donors = check_donors("all")
-    if part.endswith("-memo") and not hasattr(options, "OptionsChecker"):
+    missing = (part.endswith("-memo") and not hasattr(options, "OptionsChecker")) or \
+        (part == "cache-read" and not hasattr(plan_module, "cached_plan"))
+    if missing:
         return {"part": part, "size": size, "form": form, "seconds": None,
                 "cpu_seconds": None, "variants": 0, "peak_rss_mb": round(_peak_mb(), 1)}
     t0, c0 = time.perf_counter(), time.process_time()
     if part == "build":
         plan = build_plan(cfg, base=REPO)
+        n = len(plan.variants)
+    elif part == "cache-read":
+        with tempfile.TemporaryDirectory() as folder:
+            plan_module.cached_plan(cfg, REPO, folder, write=True)
+            t0, c0 = time.perf_counter(), time.process_time()
+            plan = plan_module.cached_plan(cfg, REPO, folder, write=False)
+            seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
         n = len(plan.variants)
     else:
         variants = expand_sweep(cfg["sweep"])
@@ -206,7 +221,8 @@ def run_part(part: str, size: int, form: str) -> dict[str, Any]:
             t0, c0 = time.perf_counter(), time.process_time()
             for opts in checked:
                 keys(opts, native=False)
-    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    if part != "cache-read":
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     return {"part": part, "size": size, "form": form, "seconds": round(seconds, 3),
             "cpu_seconds": round(cpu, 3), "variants": n, "peak_rss_mb": round(_peak_mb(), 1)}
 

@@ -2,9 +2,17 @@
 
 Used by the Snakemake workflow (``workflow/rules/common.smk``) and the
 ``abagen`` command; kept here so it is tested like the rest of the library.
-Every variant's options are validated with
+Every variant's options are validated as by
 :func:`abagen_core.options.check_options` when the plan is built, i.e.
-before Snakemake schedules a single job.
+before Snakemake schedules a single job. A sweep of many variants has few
+distinct values per option, so :func:`build_plan` checks each distinct value
+once (:class:`~abagen_core.options.OptionsChecker`) and hashes each stage once
+per distinct set of its options (:class:`~abagen_core.options.StageKeys`):
+the variants and keys are those of one check and one
+:func:`~abagen_core.options.stage_key` per variant and stage, and Markello
+et al.'s multiverse (373,248 variants) plans in seconds
+(``benchmarks/plan_benchmark.py``). :func:`cached_plan` saves a plan for
+the processes that would build it again (cluster jobs).
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import itertools
 import json
 import os
 import pickle
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -569,14 +578,28 @@ def plan_cache_key(config: Mapping[str, Any], base: str | os.PathLike = ".") -> 
     Returns
     -------
     key : str
-        64 hexadecimal characters over the config (types, order and the
-        expansion of ``~`` and ``$VARIABLES`` included), the absolute `base`,
+        64 hexadecimal characters over the config (its pickle: types and
+        order included), what the ``~`` and ``$VARIABLES`` in it expand to,
+        the absolute `base`,
         the package's version and folder, the digest of the code that builds
         the plan, and :data:`PLAN_CACHE_FORMAT`.
     """
+    try:
+        # fast, and keeps types and order (equal bytes, equal config; the other
+        # way round is not needed: a config that pickles otherwise is a miss)
+        blob = pickle.dumps(config, protocol=5)
+        canonical: Any = hashlib.sha256(blob).hexdigest()
+        # what `~` and `$VARIABLES` in it expand to (paths are resolved with them)
+        names = sorted(set(re.findall(rb"\$\{?([A-Za-z_][A-Za-z0-9_]*)", blob)))
+        users = sorted(set(re.findall(rb"~([A-Za-z0-9_.-]*)", blob)))
+        expansions = [[n.decode(), os.environ.get(n.decode())] for n in names] + \
+            [[u.decode(), os.path.expanduser("~" + u.decode())] for u in users]
+    except Exception:  # an object pickle cannot take: the slow, exact form
+        canonical, expansions = _tagged(config), []
     parts = {
         "format": PLAN_CACHE_FORMAT,
-        "config": _tagged(config),
+        "config": canonical,
+        "expansions": expansions,
         "base": str(Path(base).resolve()),
         "version": __version__,
         "package": str(Path(__file__).resolve().parents[1]),
