@@ -9,10 +9,12 @@ tests hold the results to those of one :func:`check_options` and seven
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import warnings
 
 import pytest
+from conftest import REPO
 
 from abagen_core.options import (
     STAGE_OPTIONS,
@@ -250,3 +252,26 @@ def test_grids_in_the_plan():
     # default is sweep-0001 (diff_stability, aggregate): same keys
     assert plan.keys["dk", "default"] == plan.keys["dk", "sweep-0001"]
     assert len(plan.by_key["probes"]) == 12 and len(plan.by_key["psummary"]) == 6
+
+
+def _plan_benchmark():
+    spec = importlib.util.spec_from_file_location("plan_benchmark",
+                                                  REPO / "benchmarks" / "plan_benchmark.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_plan_benchmark_multiverse_and_parts():
+    bench = _plan_benchmark()
+    assert bench.multiverse_size() == 373_248
+    pairs = {(p, d) for grid in bench.MULTIVERSE_GRIDS
+             for p in grid["probe_selection"] for d in grid["donor_probes"]}
+    assert len(pairs) == 12
+    first = bench.multiverse_list(1000)
+    assert len(first) == 1000 and len({tuple(sorted(o.items())) for o in first}) == 1000
+    assert list(expand_sweep(bench.config(1000, "list")["sweep"]).values()) == first
+    for part in ("build", "cache-read", "keys-memo"):
+        row = bench.run_part(part, 1000, "list")
+        assert row["variants"] == (1001 if part != "keys-memo" else 1000)  # + default
+        assert row["seconds"] >= 0 and row["peak_rss_mb"] > 0
