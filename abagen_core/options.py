@@ -13,7 +13,7 @@ import hashlib
 import json
 import numbers
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from abagen_core.donors import RNASEQ_DONORS, check_donors
@@ -32,8 +32,10 @@ __all__ = [
     "INTERPOLATED_MAP_DEFAULTS",
     "SAMPLE_LEVEL_IGNORED",
     "check_options",
+    "OptionsChecker",
     "stage_options",
     "stage_key",
+    "StageKeys",
 ]
 
 #: every processing option of get_expression_data with abagen 0.1.3's default
@@ -143,48 +145,98 @@ def check_options(options: Mapping[str, Any] | None = None, **kwargs: Any) -> di
     """
     given = dict(options or {})
     given.update(kwargs)
+    return _validate(given, None, stacklevel=3)
+
+
+#: the order in which :func:`check_options` checks the options (the first
+#: invalid one is reported)
+_CHECK_ORDER = ("ibf_threshold", "probe_selection", "donor_probes", "lr_mirror",
+                "sim_threshold", "missing", "tolerance", "sample_norm", "gene_norm",
+                "norm_matched", "norm_structures", "reannotated", "corrected_mni",
+                "region_agg", "agg_metric", "donors")
+_MISS = object()   # not in the memo
+_KEEP = object()   # valid, and kept as given
+
+
+def _check_value(name: str, value: Any, stacklevel: int) -> Any:
+    """One option's value, validated and normalised (independent of the other options)."""
+    if name == "ibf_threshold":
+        return _check_fraction(name, value)
+    if name in ("probe_selection", "donor_probes", "missing", "sample_norm", "gene_norm",
+                "region_agg"):
+        return check_choice(name, value, _CHOICES[name])
+    if name == "lr_mirror":
+        if value is True:
+            warnings.warn("lr_mirror=True is deprecated; use lr_mirror='bidirectional'.",
+                          FutureWarning, stacklevel=stacklevel + 1)
+            value = "bidirectional"
+        elif value is False:
+            value = None
+        return check_choice(name, value, LR_MIRROR_OPTIONS)
+    if name == "sim_threshold":
+        if value is not None and (isinstance(value, bool) or
+                                  not isinstance(value, numbers.Real)):
+            raise InvalidOptionError(name, value, ["None", "a number of SDs"])
+        return value
+    if name == "tolerance":
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise InvalidOptionError(name, value, ["a number (mm, or SDs for surfaces)"])
+        return value
+    if name in ("norm_matched", "norm_structures", "reannotated"):
+        return _check_bool(name, value)
+    if name == "corrected_mni":
+        if not isinstance(value, bool):
+            # a table of refined sample coordinates (a DataFrame or a CSV path)
+            return SampleCoordinates(value)
+        return value
+    if name == "agg_metric":
+        if not callable(value):
+            check_choice(name, value, list(AGG_METRICS),
+                         hint="Or pass a callable accepting an `axis` keyword.")
+        return value
+    return check_donors(value)  # donors
+
+
+_CHOICES: dict[str, list[Any]] = {
+    "probe_selection": PROBE_SELECTION_METHODS, "donor_probes": DONOR_PROBES_OPTIONS,
+    "missing": MISSING_OPTIONS, "sample_norm": NORM_OPTIONS, "gene_norm": NORM_OPTIONS,
+    "region_agg": list(REGION_AGG_OPTIONS),
+}
+
+
+def _validate(given: dict[str, Any], memo: dict | None, stacklevel: int) -> dict[str, Any]:
+    """:func:`check_options` of `given` (consumed); `memo` remembers checked values."""
     exact = given.pop("exact", None)
-    unknown = sorted(set(given) - set(DEFAULTS))
-    if unknown:
+    if not given.keys() <= DEFAULTS.keys():
+        unknown = sorted(set(given) - set(DEFAULTS))
         raise ValueError(
             f"Unknown option(s) {unknown}. Valid options: {sorted(DEFAULTS)}."
         )
     opts = {**DEFAULTS, **given}
     if exact is not None:
         warnings.warn("`exact` is deprecated; use `missing` instead (exact=False is "
-                      "missing='centroids').", FutureWarning, stacklevel=2)
+                      "missing='centroids').", FutureWarning, stacklevel=stacklevel)
         if given.get("missing") is None:
             opts["missing"] = None if exact else "centroids"
-
-    opts["ibf_threshold"] = _check_fraction("ibf_threshold", opts["ibf_threshold"])
-    check_choice("probe_selection", opts["probe_selection"], PROBE_SELECTION_METHODS)
-    check_choice("donor_probes", opts["donor_probes"], DONOR_PROBES_OPTIONS)
-    if opts["lr_mirror"] is True:
-        warnings.warn("lr_mirror=True is deprecated; use lr_mirror='bidirectional'.",
-                      FutureWarning, stacklevel=2)
-        opts["lr_mirror"] = "bidirectional"
-    elif opts["lr_mirror"] is False:
-        opts["lr_mirror"] = None
-    check_choice("lr_mirror", opts["lr_mirror"], LR_MIRROR_OPTIONS)
-    sim = opts["sim_threshold"]
-    if sim is not None and (isinstance(sim, bool) or not isinstance(sim, numbers.Real)):
-        raise InvalidOptionError("sim_threshold", sim, ["None", "a number of SDs"])
-    check_choice("missing", opts["missing"], MISSING_OPTIONS)
-    tol = opts["tolerance"]
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
-        raise InvalidOptionError("tolerance", tol, ["a number (mm, or SDs for surfaces)"])
-    check_choice("sample_norm", opts["sample_norm"], NORM_OPTIONS)
-    check_choice("gene_norm", opts["gene_norm"], NORM_OPTIONS)
-    for name in ("norm_matched", "norm_structures", "reannotated"):
-        opts[name] = _check_bool(name, opts[name])
-    if not isinstance(opts["corrected_mni"], bool):
-        # a table of refined sample coordinates (a DataFrame or a CSV path)
-        opts["corrected_mni"] = SampleCoordinates(opts["corrected_mni"])
-    check_choice("region_agg", opts["region_agg"], REGION_AGG_OPTIONS)
-    if not callable(opts["agg_metric"]):
-        check_choice("agg_metric", opts["agg_metric"], list(AGG_METRICS),
-                     hint="Or pass a callable accepting an `axis` keyword.")
-    opts["donors"] = check_donors(opts["donors"])
+    for name in _CHECK_ORDER:
+        value = opts[name]
+        if memo is None:
+            opts[name] = _check_value(name, value, stacklevel)
+            continue
+        cls = value.__class__
+        try:
+            mkey = (name, cls, tuple(value) if cls is list else value)
+            cached = memo.get(mkey, _MISS)
+        except TypeError:  # unhashable: checked every time
+            mkey, cached = None, _MISS
+        if cached is _MISS:
+            new = _check_value(name, value, stacklevel)
+            if mkey is not None:
+                memo[mkey] = _KEEP if new is value else new
+            opts[name] = new
+        elif cached is not _KEEP:
+            # a list (donors) is copied: every option set owns its own
+            opts[name] = list(cached) if cached.__class__ is list else cached
     if opts["probe_selection"] == "diff_stability" and len(opts["donors"]) < 2:
         raise ValueError(
             "probe_selection='diff_stability' needs at least two donors (it correlates "
@@ -198,6 +250,41 @@ def check_options(options: Mapping[str, Any] | None = None, **kwargs: Any) -> di
             "another probe_selection."
         )
     return opts
+
+
+class OptionsChecker:
+    """:func:`check_options` for many option sets, each distinct value checked once.
+
+    A sweep has many option sets but few distinct values per option: the
+    checker remembers every (option, value) it has checked, and its result,
+    so each is checked (and, for a coordinate table, read) once. Results and
+    errors are those of :func:`check_options` for the same options. A
+    deprecation warning (``lr_mirror=True``) is given once per checker.
+
+    Examples
+    --------
+    >>> check = OptionsChecker()
+    >>> check({'gene_norm': 'zscore'}) == check_options({'gene_norm': 'zscore'})
+    True
+    """
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[str, type, Any], Any] = {}
+
+    def __call__(self, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Validate one option set, as :func:`check_options`.
+
+        Parameters
+        ----------
+        options : mapping, optional
+            Option name -> value.
+
+        Returns
+        -------
+        options : dict
+            A new dict, as :func:`check_options` returns.
+        """
+        return _validate(dict(options or {}), self._memo, stacklevel=3)
 
 
 def stage_options(options: Mapping[str, Any], stage: str) -> dict[str, Any]:
@@ -261,6 +348,114 @@ def stage_key(options: Mapping[str, Any], stage: str, length: int = 10) -> str:
     sub = {k: _canonical(v) for k, v in stage_options(options, stage).items()}
     blob = json.dumps(sub, sort_keys=True, separators=(",", ":"))
     return hashlib.sha1(blob.encode()).hexdigest()[:length]
+
+
+class StageKeys:
+    """:func:`stage_key` of several stages for many option sets, each hashed once.
+
+    Every stage's options extend those of a smaller stage (its parent: the
+    ``samples`` options are in every stage, ``genes`` extends ``probes``,
+    ...). A stage's key is remembered by the distinct combination of its
+    parent's options and its own additions, so an option set that shares a
+    stage's options with an earlier one gets that stage's key without hashing.
+    Keys are those of :func:`stage_key` for the same options.
+
+    Parameters
+    ----------
+    stages : sequence of str, optional
+        Stages (keys of :data:`STAGE_OPTIONS`) whose keys are returned, in
+        this order; default: every stage.
+    length : int, default=10
+        Number of hex digits kept, as in :func:`stage_key`.
+
+    Examples
+    --------
+    >>> keys = StageKeys(['samples', 'regional'])
+    >>> opts = check_options()
+    >>> keys(opts) == {s: stage_key(opts, s) for s in ('samples', 'regional')}
+    True
+    """
+
+    def __init__(self, stages: Sequence[str] | None = None, length: int = 10) -> None:
+        self.stages = tuple(STAGE_OPTIONS) if stages is None else tuple(stages)
+        for stage in self.stages:
+            check_choice("stage", stage, list(STAGE_OPTIONS))
+        self.length = length
+        # every stage, parents first: (stage, parent's position or -1, added option names)
+        self._chain: list[tuple[str, int, tuple[str, ...]]] = []
+        where: dict[str, int] = {}
+        for stage in sorted(STAGE_OPTIONS, key=lambda s: len(STAGE_OPTIONS[s])):
+            names = STAGE_OPTIONS[stage]
+            parents = [p for p in where if set(STAGE_OPTIONS[p]) < set(names)]
+            parent = max(parents, key=lambda p: len(STAGE_OPTIONS[p]), default=None)
+            added = tuple(n for n in names if parent is None or n not in STAGE_OPTIONS[parent])
+            where[stage] = len(self._chain)
+            self._chain.append((stage, -1 if parent is None else where[parent], added))
+        self._where = where
+        #: per stage: (parent's token, added values) -> (token, key)
+        self._memo: list[dict[tuple, tuple[int, str]]] = [{} for _ in self._chain]
+        #: per option: its ``"name":<canonical JSON>`` for each distinct value
+        self._json: dict[str, dict[tuple[type, Any], str]] = {}
+        #: per stage: its option names, sorted as in the JSON of stage_key
+        self._sorted = {stage: tuple(sorted(names)) for stage, names in STAGE_OPTIONS.items()}
+        self._names = tuple(dict.fromkeys(n for names in STAGE_OPTIONS.values() for n in names))
+
+    def _key(self, stage: str, items: Mapping[str, tuple[type, Any]]) -> str:
+        # the canonical JSON of stage_key, joined from each value's JSON
+        parts = []
+        for name in self._sorted[stage]:
+            item = items[name]
+            known = self._json.setdefault(name, {})
+            text = known.get(item)
+            if text is None:
+                value = _canonical(item[1] if item[0] is not list else list(item[1]))
+                text = known[item] = (json.dumps(name) + ":" + json.dumps(
+                    value, sort_keys=True, separators=(",", ":")))
+            parts.append(text)
+        blob = "{" + ",".join(parts) + "}"
+        return hashlib.sha1(blob.encode()).hexdigest()[:self.length]
+
+    def __call__(self, options: Mapping[str, Any], native: bool | None = None
+                 ) -> dict[str, str]:
+        """The key of every stage for one set of validated options.
+
+        Parameters
+        ----------
+        options : mapping
+            Validated options (:func:`check_options` output).
+        native : bool, optional
+            The ``native`` stage option (samples matched to donor-specific
+            atlases); default: ``options.get('native', False)``.
+
+        Returns
+        -------
+        keys : dict of str -> str
+            Stage -> key, for the stages given to the constructor.
+        """
+        if native is None:
+            native = options.get("native", False)
+        items = {}
+        for name in self._names:
+            value = native if name == "native" else options[name]
+            cls = value.__class__
+            items[name] = (cls, tuple(value) if cls is list else value)
+        try:
+            return self._keys(items)
+        except TypeError:  # an unhashable value: hashed as by stage_key
+            values = dict(options, native=native)
+            return {stage: stage_key(values, stage, self.length) for stage in self.stages}
+
+    def _keys(self, items: Mapping[str, tuple[type, Any]]) -> dict[str, str]:
+        tokens = [0] * len(self._chain)
+        keys = [""] * len(self._chain)
+        for i, (stage, parent, added) in enumerate(self._chain):
+            memo = self._memo[i]
+            mkey = (tokens[parent] if parent >= 0 else -1, *[items[n] for n in added])
+            hit = memo.get(mkey)
+            if hit is None:
+                hit = memo[mkey] = (len(memo), self._key(stage, items))
+            tokens[i], keys[i] = hit
+        return {stage: keys[self._where[stage]] for stage in self.stages}
 
 
 def describe(options: Mapping[str, Any]) -> dict[str, Any]:

@@ -2,33 +2,53 @@
 
 Used by the Snakemake workflow (``workflow/rules/common.smk``) and the
 ``abagen`` command; kept here so it is tested like the rest of the library.
-Every variant's options are validated with
+Every variant's options are validated as by
 :func:`abagen_core.options.check_options` when the plan is built, i.e.
-before Snakemake schedules a single job.
+before Snakemake schedules a single job. A sweep of many variants has few
+distinct values per option, so :func:`build_plan` checks each distinct value
+once (:class:`~abagen_core.options.OptionsChecker`) and hashes each stage once
+per distinct set of its options (:class:`~abagen_core.options.StageKeys`):
+the variants and keys are those of one check and one
+:func:`~abagen_core.options.stage_key` per variant and stage, and Markello
+et al.'s multiverse (373,248 variants) plans in seconds
+(``benchmarks/plan_benchmark.py``). :func:`cached_plan` saves a plan for
+the processes that would build it again (cluster jobs).
 """
 
 from __future__ import annotations
 
+import gc
+import hashlib
 import itertools
+import json
 import os
-from collections.abc import Mapping
+import pickle
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from abagen_core._version import __version__
 from abagen_core.datasets import layout
 from abagen_core.donors import check_donors
 from abagen_core.options import (
     INTERPOLATED_MAP_DEFAULTS,
     SAMPLE_LEVEL_IGNORED,
+    OptionsChecker,
+    StageKeys,
     check_options,
     stage_key,
 )
 from abagen_core.stages.regional import check_genes, check_n_neighbors
+from abagen_core.stages.samples import SampleCoordinates
+from abagen_core.storage.atomic import atomic_path
 from abagen_core.utils import data_path
+from abagen_core.workflow.codehash import code_digest
 
-__all__ = ["BUILTIN_ATLASES", "AtlasSpec", "Plan", "build_plan", "resolve_data_dir",
-           "expand_sweep", "MaskTarget", "MASK_TARGET_STAGES"]
+__all__ = ["BUILTIN_ATLASES", "AtlasSpec", "Plan", "build_plan", "cached_plan",
+           "plan_cache_key", "resolve_data_dir", "expand_sweep", "MaskTarget",
+           "MASK_TARGET_STAGES", "STAGES"]
 
 #: atlases shipped with the package, usable as ``builtin:<name>``
 BUILTIN_ATLASES: dict[str, dict[str, Any]] = {
@@ -155,35 +175,91 @@ def _atlas_spec(name: str, entry: Any, donors: list[str], base: Path) -> AtlasSp
     return AtlasSpec(name, kind, files, info, geometry, entry.get("space"))
 
 
+def _grid_values(grid: Any, where: str) -> dict[str, list[Any]]:
+    """A grid's option -> list of values, checked; option names sorted."""
+    if not isinstance(grid, Mapping):
+        raise ValueError(f"{where}: a grid maps option names to lists of values; "
+                         f"got {grid!r}.")
+    out = {}
+    for name in sorted(grid):
+        values = grid[name]
+        if not isinstance(values, list | tuple):
+            raise ValueError(f"{where}.{name}: give a list of values; got {values!r}.")
+        out[name] = list(values)
+    return out
+
+
+def _grid_combos(grids: list[dict[str, list[Any]]]) -> Iterator[dict[str, Any]]:
+    """Every combination of each grid in turn; one that an earlier grid gave is skipped."""
+    for j, grid in enumerate(grids):
+        names = list(grid)
+        # the earlier grids with the same options: per option, the positions of
+        # this grid's values that the earlier grid has too (same type, same value)
+        earlier = []
+        for other in grids[:j]:
+            if set(other) == set(names):
+                earlier.append([{i for i, v in enumerate(grid[n])
+                                 if any(v.__class__ is w.__class__ and v == w
+                                        for w in other[n])} for n in names])
+        if not names:
+            continue
+        if not earlier:
+            for values in itertools.product(*grid.values()):
+                yield dict(zip(names, values, strict=True))
+            continue
+        ranges = [range(len(grid[n])) for n in names]
+        for index in itertools.product(*ranges):
+            if any(all(i in shared for i, shared in zip(index, seen, strict=True))
+                   for seen in earlier):
+                continue
+            yield {n: grid[n][i] for n, i in zip(names, index, strict=True)}
+
+
 def expand_sweep(sweep: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
-    """Variants from a ``sweep`` config: the grid of option lists, or an explicit list.
+    """Variants from a ``sweep`` config: grids of option lists and an explicit list.
 
     ``sweep: {grid: {gene_norm: [srs, zscore], ibf_threshold: [0.2, 0.5]}}``
-    gives four variants named ``sweep-0000`` ... in grid order;
-    ``sweep: {list: [{...}, {...}]}`` one per entry.
+    gives four variants named ``sweep-0000`` ... in grid order (option names
+    sorted, the last one varying fastest); ``sweep: {grids: [{...}, {...}]}``
+    the union of several grids (a combination that an earlier grid, or
+    ``grid``, already gave is skipped); ``sweep: {list: [{...}, {...}]}`` one
+    variant per entry. The grid comes first, then the grids, then the list.
+    Names are numbered with four digits, or as many as the largest number
+    needs (``sweep-000000`` ... for 100,000 variants or more), so they sort
+    in their order.
 
     Parameters
     ----------
     sweep : mapping or None
-        The config's ``sweep``: ``grid`` (option -> list of values), ``list``
-        (list of option dicts) and ``prefix`` (default 'sweep').
+        The config's ``sweep``: ``grid`` (option -> list of values), ``grids``
+        (list of such grids), ``list`` (list of option dicts) and ``prefix``
+        (default 'sweep').
 
     Returns
     -------
     variants : dict of str -> dict
-        Variant name -> its options (the grid's first, then the list's).
+        Variant name -> its options (the grid's first, then the grids', then
+        the list's).
+
+    Raises
+    ------
+    ValueError
+        If a grid is not a mapping of option names to lists of values.
     """
     if not sweep:
         return {}
-    combos: list[dict[str, Any]] = []
+    grids = []
     if sweep.get("grid"):
-        grid = sweep["grid"]
-        names = sorted(grid)
-        for values in itertools.product(*(grid[n] for n in names)):
-            combos.append(dict(zip(names, values, strict=True)))
+        grids.append(_grid_values(sweep["grid"], "sweep.grid"))
+    more = sweep.get("grids") or []
+    if not isinstance(more, list | tuple):
+        raise ValueError(f"sweep.grids: give a list of grids; got {more!r}.")
+    grids.extend(_grid_values(g, f"sweep.grids[{i}]") for i, g in enumerate(more))
+    combos = list(_grid_combos(grids))
     combos.extend(dict(c) for c in sweep.get("list", []) or [])
     prefix = sweep.get("prefix", "sweep")
-    return {f"{prefix}-{i:04d}": c for i, c in enumerate(combos)}
+    width = max(4, len(str(len(combos) - 1)))
+    return {f"{prefix}-{i:0{width}d}": c for i, c in enumerate(combos)}
 
 
 #: the atlas-independent stages whose cached files the mask targets read
@@ -307,6 +383,9 @@ def build_plan(config: Mapping[str, Any], base: str | os.PathLike = ".") -> Plan
         raise ValueError("config has no `atlases`; add at least one (e.g. builtin: dk-volume).")
     raw_variants = dict(config.get("variants") or {"default": {}})
     raw_variants.update(expand_sweep(config.get("sweep")))
+    save_donors = bool((config.get("outputs") or {}).get("save_donors"))
+    check = OptionsChecker()  # a sweep has few distinct values per option: each checked once
+    coordinate_tables: dict[str, str] = {}
     variants = {}
     for name, opts in raw_variants.items():
         opts = dict(opts or {})
@@ -314,33 +393,42 @@ def build_plan(config: Mapping[str, Any], base: str | os.PathLike = ".") -> Plan
             raise ValueError(f"variants.{name}.donors: donors are set once, at the top "
                              "level of the config.")
         opts["donors"] = donors
-        if isinstance(opts.get("corrected_mni"), str):  # a coordinate table, beside the config
-            opts["corrected_mni"] = _resolve(opts["corrected_mni"], base)
+        table = opts.get("corrected_mni")
+        if isinstance(table, str):  # a coordinate table, beside the config
+            if table not in coordinate_tables:
+                coordinate_tables[table] = _resolve(table, base)
+            opts["corrected_mni"] = coordinate_tables[table]
         try:
-            variants[name] = check_options(opts)
+            checked = variants[name] = check(opts)
         except ValueError as exc:
             raise ValueError(f"variants.{name}: {exc}") from None
         for key in ("sample_norm", "gene_norm"):
-            if variants[name][key] == "batch":
+            if checked[key] == "batch":
                 raise ValueError(
                     f"variants.{name}.{key}: 'batch' fits one model over all donors at once, "
                     "which the per-donor workflow does not do yet; use the Python API "
                     "(abagen_core.api.get_expression_data) for 'batch'.")
-        if (config.get("outputs") or {}).get("save_donors") and \
-                variants[name]["region_agg"] == "samples":
+        if save_donors and checked["region_agg"] == "samples":
             # as return_donors=True in the API: donor matrices need per-donor aggregation
             raise ValueError(
                 f"variants.{name}.region_agg: outputs.save_donors needs region_agg 'donors' "
                 "(donor-level matrices do not exist when samples are pooled across donors); "
                 "got 'samples'. Set outputs.save_donors: false or use region_agg: donors.")
+    del raw_variants
     keys: dict[tuple[str, str], dict[str, str]] = {}
     by_key: dict[str, dict[str, dict[str, Any]]] = {s: {} for s in STAGES}
+    stage_keys = StageKeys(STAGES)  # each stage hashed once per distinct set of its options
     for atlas, spec in atlases.items():
+        native = spec.kind == "native"
         for name, opts in variants.items():
-            staged = dict(opts, native=spec.kind == "native")
-            keys[atlas, name] = {stage: stage_key(staged, stage) for stage in STAGES}
-            for stage, key in keys[atlas, name].items():
-                by_key[stage].setdefault(key, staged)
+            variant_keys = keys[atlas, name] = stage_keys(opts, native=native)
+            staged = None  # the options behind a new key (made only when one is new)
+            for stage, key in variant_keys.items():
+                known = by_key[stage]
+                if key not in known:
+                    if staged is None:
+                        staged = dict(opts, native=native)
+                    known[key] = staged
     plan = Plan(donors, atlases, variants, keys, by_key)
     _add_mask_targets(plan, config, base)
     return plan
@@ -443,3 +531,186 @@ def _add_mask_targets(plan: Plan, config: Mapping[str, Any], base: Path) -> None
                 plan.by_key[stage].setdefault(key, staged)
             target = MaskTarget(name, mask, opts, keys, genes, k)
             getattr(plan, section)[name] = target
+
+
+# ---------------------------------------------------------------------------
+# a plan saved for the processes that would build it again
+
+#: version of the saved plan's layout (a saved plan of another layout is rebuilt)
+PLAN_CACHE_FORMAT = 1
+
+
+def _tagged(value: Any) -> Any:
+    """`value` as JSON-able data that keeps types and the order of mappings.
+
+    1, 1.0 and True stay apart, and so do ``{'a': 1, 'b': 2}`` and
+    ``{'b': 2, 'a': 1}`` (the order of variants is the order of the plan). A
+    string that ``~`` or ``$VARIABLES`` would change is kept with its
+    expansion, as paths are resolved with them.
+    """
+    if isinstance(value, str):
+        expanded = os.path.expandvars(os.path.expanduser(value))
+        return value if expanded == value else ["s~", value, expanded]
+    if value is None or isinstance(value, bool):
+        return ["b", value]
+    if isinstance(value, int):
+        return ["i", str(value)]
+    if isinstance(value, float):
+        return ["f", repr(value)]
+    if isinstance(value, Mapping):
+        return ["d", [[_tagged(k), _tagged(v)] for k, v in value.items()]]
+    if isinstance(value, list | tuple):
+        return ["l" if isinstance(value, list) else "t", [_tagged(v) for v in value]]
+    cls = type(value)
+    return ["o", f"{cls.__module__}.{cls.__qualname__}", repr(value)]
+
+
+def plan_cache_key(config: Mapping[str, Any], base: str | os.PathLike = ".") -> str:
+    """SHA-256 of everything a plan is built from, but the files it names.
+
+    Parameters
+    ----------
+    config : mapping
+        The workflow config, as given to :func:`build_plan`.
+    base : path-like, default='.'
+        Folder that relative paths are resolved against.
+
+    Returns
+    -------
+    key : str
+        64 hexadecimal characters over the config (its pickle: types and
+        order included), what the ``~`` and ``$VARIABLES`` in it expand to,
+        the absolute `base`,
+        the package's version and folder, the digest of the code that builds
+        the plan, and :data:`PLAN_CACHE_FORMAT`.
+    """
+    try:
+        # fast, and keeps types and order (equal bytes, equal config; the other
+        # way round is not needed: a config that pickles otherwise is a miss)
+        blob = pickle.dumps(config, protocol=5)
+        canonical: Any = hashlib.sha256(blob).hexdigest()
+        # what `~` and `$VARIABLES` in it expand to (paths are resolved with them)
+        names = sorted(set(re.findall(rb"\$\{?([A-Za-z_][A-Za-z0-9_]*)", blob)))
+        users = sorted(set(re.findall(rb"~([A-Za-z0-9_.-]*)", blob)))
+        expansions = [[n.decode(), os.environ.get(n.decode())] for n in names] + \
+            [[u.decode(), os.path.expanduser("~" + u.decode())] for u in users]
+    except Exception:  # an object pickle cannot take: the slow, exact form
+        canonical, expansions = _tagged(config), []
+    parts = {
+        "format": PLAN_CACHE_FORMAT,
+        "config": canonical,
+        "expansions": expansions,
+        "base": str(Path(base).resolve()),
+        "version": __version__,
+        "package": str(Path(__file__).resolve().parents[1]),
+        "code": code_digest(__file__),
+    }
+    blob = json.dumps(parts, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _plan_files(plan: Plan) -> list[str]:
+    """Every file a plan names: atlases, atlas tables, surfaces, masks, coordinate tables."""
+    files: set[str] = set()
+    for spec in plan.atlases.values():
+        files.update(spec.files.values())
+        files.update(f for f in (spec.info, *(spec.geometry or ())) if f)
+    targets = [*plan.samples_in_mask.values(), *plan.interpolated_maps.values()]
+    for target in targets:
+        if target.mask is not None:
+            files.update(target.mask["files"])
+    tables = {id(t): t for opts in [*plan.variants.values(), *(t.options for t in targets)]
+              if isinstance(t := opts.get("corrected_mni"), SampleCoordinates)}
+    files.update(t.source for t in tables.values() if t.source != "DataFrame")
+    return sorted(files)
+
+
+def _stat(path: str) -> list[int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return [info.st_size, info.st_mtime_ns]
+
+
+def _read_plan(path: Path, key: str) -> Plan | None:
+    """The plan saved in `path` if it is whole, for `key`, and its files are unchanged."""
+    enabled = gc.isenabled()
+    gc.disable()  # loading many small dicts: the collector would only slow it down
+    try:
+        with open(path, "rb") as fh:
+            saved = pickle.load(fh)
+        if not (isinstance(saved, dict) and saved.get("key") == key
+                and isinstance(saved.get("plan"), Plan)
+                and isinstance(saved.get("files"), dict)):
+            return None
+        if any(_stat(f) != stat for f, stat in saved["files"].items()):
+            return None
+        return saved["plan"]
+    except Exception:  # missing, truncated, corrupt, of other code: build the plan again
+        return None
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def cached_plan(config: Mapping[str, Any], base: str | os.PathLike,
+                cache_dir: str | os.PathLike, *, write: bool) -> Plan:
+    """:func:`build_plan`, or the plan a previous call saved for the same inputs.
+
+    With a cluster executor every job parses the Snakefile again, and so
+    builds the plan again (seconds for a sweep of many thousand variants).
+    The main process of a run saves the plan (``write=True``); the jobs read
+    it. The saved plan is ``<cache_dir>/plan-<key>.pickle``, `key` being
+    :func:`plan_cache_key` (config, base folder, package version and code). It
+    also holds the size and modification time of every file the plan names
+    (atlases, their tables and surfaces, masks, coordinate tables). It is
+    used only when it can be read, is for this key and every file is as it
+    was; otherwise the plan is built again, so a changed input never gives
+    an old plan. The file is written atomically (a temporary file in
+    `cache_dir`, renamed), and the plans saved for other keys in `cache_dir`
+    are removed then. In the workflow: ``cached_plan(config, REPO,
+    workdir.STATE_DIR / 'plan', write=<the main process of a real run>)``.
+    The saved plans are trusted local files (pickles): keep `cache_dir` in
+    the working folder.
+
+    Parameters
+    ----------
+    config : mapping
+        The workflow config, as for :func:`build_plan`.
+    base : path-like
+        Folder that relative paths are resolved against.
+    cache_dir : path-like
+        Folder of the saved plan (created when writing).
+    write : bool
+        Save a plan that had to be built (nothing is written with False, and
+        `cache_dir` is not created).
+
+    Returns
+    -------
+    plan : Plan
+        Equal to ``build_plan(config, base)``.
+
+    Raises
+    ------
+    ValueError, FileNotFoundError
+        As :func:`build_plan`, for an invalid config.
+    """
+    key = plan_cache_key(config, base)
+    path = Path(cache_dir) / f"plan-{key}.pickle"
+    plan = _read_plan(path, key)
+    if plan is not None:
+        return plan
+    plan = build_plan(config, base)
+    if write:
+        saved = {"key": key, "files": {f: _stat(f) for f in _plan_files(plan)}, "plan": plan}
+        try:
+            blob = pickle.dumps(saved, protocol=pickle.HIGHEST_PROTOCOL)
+            with atomic_path(path) as tmp:
+                Path(tmp).write_bytes(blob)
+            for old in Path(cache_dir).glob("plan-*.pickle"):
+                if old.name != path.name:
+                    old.unlink(missing_ok=True)
+        except (OSError, pickle.PicklingError, TypeError, AttributeError):
+            pass  # not saved: the next process builds the plan again
+    return plan
