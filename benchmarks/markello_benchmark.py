@@ -305,8 +305,13 @@ def _prune(workdir: Path, prefix: str) -> None:
 
 def run_branch(hb: Any, sb: Any, ctx: Any, index: int, pipelines: Sequence[int],
                role: str, workdir: Path, seen_gene_sets: set[str], gene_key: str,
-               n_check: int, rng: random.Random, prune: bool) -> BranchRun:
-    """Steps A and B of one branch, then its spot checks."""
+               n_check: int, rng: random.Random, prune: bool,
+               noop: dict[str, Any] | None = None) -> BranchRun:
+    """Steps A and B of one branch, then its spot checks.
+
+    With `noop` (a dict), the finished branch is run once more before its
+    result folders are pruned and `noop` is filled with that run's figures.
+    """
     variants = [variant_at(i) for i in pipelines]
     prefix = f"b{index:04d}"
     run = BranchRun(branch=index, prefix=prefix, upstream=_upstream(variants[0]),
@@ -333,6 +338,8 @@ def run_branch(hb: Any, sb: Any, ctx: Any, index: int, pipelines: Sequence[int],
         if jobs["peak"]["rss_mb"] is not None:
             peaks.append((jobs["peak"]["rss_mb"], jobs["peak"]["rule"]))
     seen_gene_sets.add(gene_key)
+    if noop is not None:
+        noop.update(noop_run(hb, sb, ctx, workdir, run, pipelines))
     if peaks:
         run.job_rss_mb, run.job_rss_rule = max(peaks, key=lambda p: p[0])
     # spot checks: the first variant and n_check - 1 others at random
@@ -619,10 +626,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for k, index in enumerate(drawn):
         key = keys[index]
         run = run_branch(hb, sb, ctx, index, groups.branches[key], "cold" if k == 0 else "warm",
-                         workdir, seen, key[0], args.checks, rng, prune=not args.keep)
+                         workdir, seen, key[0], args.checks, rng, prune=not args.keep,
+                         noop=noop if not noop else None)
         runs.append(run)
-        if k == 0 and run.status != "error":
-            noop = noop_run(hb, sb, ctx, workdir, run, groups.branches[key])
         _write(work, summary, dataset, runs, noop, {}, {}, started, args)
     marginals(runs, noop)
     ref = reference_calls(hb, sb, ctx)
