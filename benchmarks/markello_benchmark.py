@@ -456,7 +456,7 @@ def format_branches(runs: Sequence[BranchRun]) -> str:
                       str(r.n_variants), r.status, _f(r.a_s), _f(r.a_jobs), _f(r.b_s),
                       _f(r.b_jobs), _f(None if r.job_rss_mb is None else r.job_rss_mb / 1024,
                                        2), _f(r.marginal_s, 3), _f(r.marginal_cpu_s, 3),
-                      _f(r.max_abs_diff, 3)])
+                      sb_fmt_diff(r.max_abs_diff)])
     lines = _table(table, left=(0, 1, 2, 4, 6, 9))
     notes = [f"  {r.prefix}: {r.note.strip()}" for r in runs if r.note.strip()]
     lines += ["", "A = first variant alone (gene set + label set + 1 variant); B = all "
@@ -503,6 +503,13 @@ def format_summary(ext: Mapping[str, Any], ref: Mapping[str, Any],
             if not info.get("ok"):
                 lines.append(f"  {name}: {info.get('note', 'not run')}")
     return "\n".join(lines)
+
+
+def sb_fmt_diff(x: float | None) -> str:
+    """A max |diff|: '0' when exactly zero, else two significant digits."""
+    if x is None:
+        return "-"
+    return "0" if x == 0 else f"{x:.1e}"
 
 
 def _f(x: Any, nd: int = 1) -> str:

@@ -322,7 +322,7 @@ def format_sweep_table(rows: Sequence[SweepRow]) -> str:
         second.append([str(r.n), r.mode, r.status, runs, _fmt(r.single_mean_s),
                        _fmt(None if r.single_rss_mb is None else r.single_rss_mb / 1024, 2),
                        _fmt(r.independent_s) + (" (est.)" if r.extrapolated else ""),
-                       _fmt(r.ratio, 2), _fmt(r.max_abs_diff, 3)])
+                       _fmt(r.ratio, 2), _fmt_diff(r.max_abs_diff)])
     lines = _table(first, left=(1, 6)) + [""] + _table(second, left=(1, 2))
     notes = [f"  N={r.n} {r.mode}: {r.note}" for r in rows if r.note]
     lines += ["", "marginal = (sweep s - base s) / (N - 1), base = cold run of 'default' alone;",
@@ -331,6 +331,13 @@ def format_sweep_table(rows: Sequence[SweepRow]) -> str:
     if notes:
         lines += ["notes:", *notes]
     return "\n".join(lines)
+
+
+def _fmt_diff(x: float | None) -> str:
+    """A max |diff|: '0' when exactly zero, else two significant digits."""
+    if x is None:
+        return "-"
+    return "0" if x == 0 else f"{x:.1e}"
 
 
 def _table(table: Sequence[Sequence[str]], left: Sequence[int] = ()) -> list[str]:
@@ -414,6 +421,8 @@ def run_single(hb: Any, ctx: Any, mode: str, name: str, options: Mapping[str, An
         info["output"] = str(kept)
     else:
         info["note"] = hb._error_note(info["log"])
+        if mode == "abagen" and not hb._full_probe_table(ctx.data_dir):
+            info["note"] += " [abagen 0.1.3 needs the full probe table: use full-size data]"
     _drop(rundir, keep)
     return info
 
