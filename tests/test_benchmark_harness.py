@@ -369,3 +369,15 @@ def test_sweep_tables(mb):
                       extrapolated=True, ratio=3.0, max_abs_diff=0.0)
     text = sb.format_sweep_table([row])
     assert "normalize_donor/x" in text and "4.40" in text and "300.0 (est.)" in text
+
+
+def test_markello_branch_config_plans(mb, tmp_path):
+    from abagen_core.workflow.plan import build_plan
+
+    m, _ = mb
+    groups = m.group_branches()
+    key = sorted(groups.branches)[1234]
+    variants = [m.variant_at(i) for i in groups.branches[key]]
+    plan = build_plan(m.branch_config(tmp_path, "b1234", variants))
+    assert list(plan.variants)[:2] == ["default", "b1234-0000"]
+    assert len(plan.variants) == 1 + len(variants) == 97
