@@ -394,7 +394,7 @@ def marginals(runs: Sequence[BranchRun], noop: Mapping[str, Any]) -> None:
 
 def extrapolate(runs: Sequence[BranchRun], noop: Mapping[str, Any], n_branches: int,
                 n_gene_sets: int, cold: BranchRun | None = None,
-                cores: int = NODE_CORES) -> dict[str, Any]:
+                cores: int = NODE_CORES, branch_size: int | None = None) -> dict[str, Any]:
     """All branches of one atlas from the warm sample.
 
     CPU-based (the headline): per-branch regional cost R = marginal CPU x
@@ -421,7 +421,7 @@ def extrapolate(runs: Sequence[BranchRun], noop: Mapping[str, Any], n_branches: 
         return out
     for kind, a_attr, m_attr, fixed in (("cpu", "a_cpu_s", "marginal_cpu_s", "cpu_s"),
                                         ("wall", "a_s", "marginal_s", "wall_s")):
-        per_branch = [getattr(r, m_attr) * r.n_variants for r in warm
+        per_branch = [getattr(r, m_attr) * (branch_size or r.n_variants) for r in warm
                       if getattr(r, m_attr) is not None]
         new = [r for r in warm if r.new_gene_set and getattr(r, a_attr) is not None] or warm
         per_gene_set = [max(getattr(r, a_attr) - (noop.get(fixed) or 0.0)
@@ -470,6 +470,8 @@ def format_branches(runs: Sequence[BranchRun]) -> str:
 def format_summary(ext: Mapping[str, Any], ref: Mapping[str, Any],
                    runs: Sequence[BranchRun]) -> str:
     """The extrapolation and the comparison with one abagen call."""
+    if not ext.get("sampled"):
+        return "no warm branch ran: nothing to extrapolate"
     lines = [f"extrapolation to one atlas: {ext['n_branches']:,} branches, "
              f"{ext['n_gene_sets']:,} distinct gene sets, from {ext['sampled']} warm branches"]
     table = [["basis", "per branch s", "per gene set s", "core-hours",
@@ -577,6 +579,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="digits of the generated dataset")
     p.add_argument("--abagen-python", default=None,
                    help="interpreter with abagen 0.1.3 (e.g. /tmp/abagen-venv/bin/python)")
+    p.add_argument("--max-variants", type=int, default=None,
+                   help=("for quick development runs: only the first M variants of each "
+                         "branch (the extrapolation still uses the full branch size)"))
     p.add_argument("--checks", type=int, default=2,
                    help="variants per branch compared with single API runs")
     p.add_argument("--cores", type=int, default=2, help="snakemake --cores")
@@ -632,7 +637,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.strftime("%Y-%m-%dT%H:%M:%S")
     for k, index in enumerate(drawn):
         key = keys[index]
-        run = run_branch(hb, sb, ctx, index, groups.branches[key], "cold" if k == 0 else "warm",
+        pipelines = groups.branches[key][:args.max_variants]
+        run = run_branch(hb, sb, ctx, index, pipelines, "cold" if k == 0 else "warm",
                          workdir, seen, key[0], args.checks, rng, prune=not args.keep,
                          noop=noop if not noop else None)
         runs.append(run)
@@ -640,7 +646,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     marginals(runs, noop)
     ref = reference_calls(hb, sb, ctx)
     cold = runs[0] if runs else None
-    ext = extrapolate(runs, noop, len(groups.branches), len(groups.gene_sets), cold)
+    full_size = max(sizes)  # variants per branch in the multiverse (all equal here)
+    ext = extrapolate(runs, noop, len(groups.branches), len(groups.gene_sets), cold,
+                      branch_size=full_size)
+    if args.max_variants:
+        ext["truncated_branches"] = args.max_variants
+        print(f"\nNOTE: branches truncated to their first {args.max_variants} variants "
+              f"(--max-variants); the extrapolation uses {full_size} per branch.")
     _write(work, summary, dataset, runs, noop, ext, ref, started, args)
     print("")
     print(format_branches(runs))
