@@ -287,3 +287,97 @@ def test_harness_end_to_end(rb, tmp_path, capsys):
     assert sweep["scenario"] == "sweep-workflow" and sweep["jobs"] == 3
     assert sorted(sweep["extra"]["variants"]) == ["v000", "v001", "v002"]
     assert not (work / "runs").exists()  # removed without --keep
+
+
+# --- sweep_benchmark.py and markello_benchmark.py helpers (nothing timed) ---
+
+
+def _load_bench(name):
+    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def mb(rb):
+    sb = _load_bench("sweep_benchmark")
+    module = _load_bench("markello_benchmark")
+    yield module, sb
+    sys.modules.pop("markello_benchmark", None)
+    sys.modules.pop("sweep_benchmark", None)
+
+
+def test_markello_count_and_branches(mb):
+    m, _ = mb
+    assert m.count_pipelines() == m.EXPECTED == 373_248
+    assert "agrees" in m.count_report()[0]
+    assert m.check_levels() == []
+    assert len(m.PROBE_PAIRS) == 12
+    # a changed level is reported, not forced
+    levels = dict(m.LEVELS, tolerance=[0, 1])
+    lines = m.count_report(levels)
+    assert "DIFFERS" in lines[0] and any("3 levels of tolerance" in ln for ln in lines)
+    # the last index decodes to the last level of every decision point
+    last = m.variant_at(m.count_pipelines() - 1)
+    assert last["reannotated"] is False and last["probe_selection"] == "corr_intensity"
+    small = {k: v[:1] for k, v in m.LEVELS.items()}
+    small["tolerance"] = [0, 1]
+    small["gene_norm"] = ["srs", "zscore"]
+    groups = m.group_branches(small)
+    # tolerance changes the label set (and the branch); gene_norm only the variant
+    assert groups.n_variants == 4 and len(groups.branches) == 2
+    assert len(groups.gene_sets) == 1 and len(groups.label_sets) == 2
+    assert groups.sizes() == {2: 2}
+
+
+def test_markello_extrapolation_and_tables(mb):
+    m, _ = mb
+    warm = m.BranchRun(1, "b0001", {"probe_selection": "rnaseq"}, 96, "warm", a_s=20.0,
+                       a_cpu_s=30.0, b_s=50.0, b_cpu_s=60.0)
+    m.marginals([warm], {"wall_s": 3.0, "cpu_s": 4.0})
+    assert warm.marginal_s == round(47 / 95, 4)
+    ext = m.extrapolate([warm], {"wall_s": 3.0, "cpu_s": 4.0}, 3888, 1296)
+    assert ext["cpu"]["core_hours"] > 0 and ext["sampled"] == 1
+    text = m.format_branches([warm]) + m.format_summary(
+        ext, {"abagen 0.1.3": {"ok": True, "wall_s": 10.0}}, [warm])
+    assert "b0001" in text and "Markello" in text and "not met" in text
+
+
+def test_sweep_reader_falls_back_to_parquet(mb, tmp_path):
+    import pandas as pd
+
+    from abagen_core.storage.parquet import write_frame_parquet
+
+    _, sb = mb
+    frame = pd.DataFrame({"G1": [1.0, float("nan")], "G2": [0.5, 2.0]},
+                         index=pd.Index([1, 2], name="label"))
+    write_frame_parquet(frame, tmp_path / "results" / "dk" / "v" / "expression.parquet")
+    got = sb.read_sweep_variant(tmp_path, "dk", "v")
+    frame.to_csv(tmp_path / "v.csv")
+    agree = sb.compare_frames(got, sb.read_matrix_csv(tmp_path / "v.csv"))
+    assert agree["same_index"] and agree["same_columns"] and agree["same_nan"]
+    assert agree["max_abs_diff"] == 0.0
+
+
+def test_sweep_tables(mb):
+    _, sb = mb
+    row = sb.SweepRow(n=10, mode="api", status="ok", sweep_s=100.0, sweep_jobs=103,
+                      job_rss_mb=900.0, job_rss_rule="normalize_donor/x", base_s=60.0,
+                      marginal_s=4.4, sampled=3, single_mean_s=30.0, independent_s=300.0,
+                      extrapolated=True, ratio=3.0, max_abs_diff=0.0)
+    text = sb.format_sweep_table([row])
+    assert "normalize_donor/x" in text and "4.40" in text and "300.0 (est.)" in text
+
+
+def test_markello_branch_config_plans(mb, tmp_path):
+    from abagen_core.workflow.plan import build_plan
+
+    m, _ = mb
+    groups = m.group_branches()
+    key = sorted(groups.branches)[1234]
+    variants = [m.variant_at(i) for i in groups.branches[key]]
+    plan = build_plan(m.branch_config(tmp_path, "b1234", variants))
+    assert list(plan.variants)[:2] == ["default", "b1234-0000"]
+    assert len(plan.variants) == 1 + len(variants) == 97
