@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from abagen_core.options import stage_key
-from abagen_core.workflow.plan import Plan, expand_sweep
+from abagen_core.workflow.plan import Plan
 
 __all__ = ["Batch", "swept_variants", "plan_batches", "batch_id"]
 
@@ -64,16 +64,17 @@ def swept_variants(plan: Plan, config: Mapping[str, Any]) -> list[str]:
     ----------
     plan : Plan
     config : mapping
-        The workflow config.
+        The workflow config (``qc.sweep_figures`` turns swept variants into
+        named ones: none is swept then).
 
     Returns
     -------
     names : list of str
         In plan order.
     """
-    named = set(config.get("variants") or {})
-    swept = set(expand_sweep(config.get("sweep"))) - named
-    return [name for name in plan.variants if name in swept]
+    if (config.get("qc") or {}).get("sweep_figures"):
+        return []
+    return list(plan.swept)
 
 
 def batch_id(keys: Mapping[str, str], variants: Mapping[str, Mapping[str, Any]]) -> str:

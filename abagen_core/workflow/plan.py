@@ -46,7 +46,7 @@ from abagen_core.storage.atomic import atomic_path
 from abagen_core.utils import data_path
 from abagen_core.workflow.codehash import code_digest
 
-__all__ = ["BUILTIN_ATLASES", "AtlasSpec", "Plan", "build_plan", "cached_plan",
+__all__ = ["BUILTIN_ATLASES", "AtlasSpec", "Plan", "build_plan", "cached_plan", "save_plan",
            "plan_cache_key", "resolve_data_dir", "expand_sweep", "MaskTarget",
            "MASK_TARGET_STAGES", "STAGES"]
 
@@ -313,6 +313,8 @@ class Plan:
     #: name -> entry of the config's ``samples_in_mask`` and ``interpolated_maps``
     samples_in_mask: dict[str, MaskTarget] = field(default_factory=dict)
     interpolated_maps: dict[str, MaskTarget] = field(default_factory=dict)
+    #: the variants that come from ``sweep`` and not from ``variants`` (plan order)
+    swept: list[str] = field(default_factory=list)
 
     def options_for(self, stage: str, key: str) -> dict[str, Any]:
         """Validated options behind a stage key.
@@ -382,7 +384,15 @@ def build_plan(config: Mapping[str, Any], base: str | os.PathLike = ".") -> Plan
     if not atlases:
         raise ValueError("config has no `atlases`; add at least one (e.g. builtin: dk-volume).")
     raw_variants = dict(config.get("variants") or {"default": {}})
-    raw_variants.update(expand_sweep(config.get("sweep")))
+    swept = expand_sweep(config.get("sweep"))
+    raw_variants.update(swept)
+    named = set(config.get("variants") or {})
+    swept_names = [name for name in swept if name not in named]
+    del swept
+    reserved = sorted(set(raw_variants) & {"sweeps"})
+    if reserved:
+        raise ValueError("variants.sweeps: this name is reserved for the files of swept "
+                         "variants (results/<atlas>/sweeps/); rename the variant.")
     save_donors = bool((config.get("outputs") or {}).get("save_donors"))
     check = OptionsChecker()  # a sweep has few distinct values per option: each checked once
     coordinate_tables: dict[str, str] = {}
@@ -429,7 +439,9 @@ def build_plan(config: Mapping[str, Any], base: str | os.PathLike = ".") -> Plan
                     if staged is None:
                         staged = dict(opts, native=native)
                     known[key] = staged
-    plan = Plan(donors, atlases, variants, keys, by_key)
+    order = {name: i for i, name in enumerate(variants)}
+    plan = Plan(donors, atlases, variants, keys, by_key,
+                swept=sorted(swept_names, key=order.__getitem__))
     _add_mask_targets(plan, config, base)
     return plan
 
@@ -703,14 +715,41 @@ def cached_plan(config: Mapping[str, Any], base: str | os.PathLike,
         return plan
     plan = build_plan(config, base)
     if write:
-        saved = {"key": key, "files": {f: _stat(f) for f in _plan_files(plan)}, "plan": plan}
-        try:
-            blob = pickle.dumps(saved, protocol=pickle.HIGHEST_PROTOCOL)
-            with atomic_path(path) as tmp:
-                Path(tmp).write_bytes(blob)
-            for old in Path(cache_dir).glob("plan-*.pickle"):
-                if old.name != path.name:
-                    old.unlink(missing_ok=True)
-        except (OSError, pickle.PicklingError, TypeError, AttributeError):
-            pass  # not saved: the next process builds the plan again
+        save_plan(plan, config, base, cache_dir)
     return plan
+
+
+def save_plan(plan: Plan, config: Mapping[str, Any], base: str | os.PathLike,
+              cache_dir: str | os.PathLike) -> Path | None:
+    """Save a plan built from `config` for :func:`cached_plan` (atomically).
+
+    Parameters
+    ----------
+    plan : Plan
+        ``build_plan(config, base)`` (or a plan :func:`cached_plan` returned).
+    config : mapping
+    base : path-like
+    cache_dir : path-like
+        As :func:`cached_plan`; plans saved there for other keys are removed.
+
+    Returns
+    -------
+    path : pathlib.Path or None
+        The saved file; None when it could not be written (the next process
+        then builds the plan again).
+    """
+    key = plan_cache_key(config, base)
+    path = Path(cache_dir) / f"plan-{key}.pickle"
+    if _read_plan(path, key) is not None:
+        return path
+    saved = {"key": key, "files": {f: _stat(f) for f in _plan_files(plan)}, "plan": plan}
+    try:
+        blob = pickle.dumps(saved, protocol=pickle.HIGHEST_PROTOCOL)
+        with atomic_path(path) as tmp:
+            Path(tmp).write_bytes(blob)
+        for old in Path(cache_dir).glob("plan-*.pickle"):
+            if old.name != path.name:
+                old.unlink(missing_ok=True)
+    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        return None
+    return path

@@ -98,8 +98,6 @@ def qc_variants(plan: Plan, config: Mapping[str, Any]) -> list[str]:
     -------
     variants : list of str
     """
-    if config["qc"]["sweep_figures"]:
-        return list(plan.variants)
     swept = set(swept_variants(plan, config))
     return [v for v in plan.variants if v not in swept]
 

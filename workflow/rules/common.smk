@@ -18,7 +18,7 @@ from abagen_core.outputs.robustness import choose_reference
 from abagen_core.workflow import paths, workdir
 from abagen_core.workflow.checks import check_atlases, check_config
 from abagen_core.workflow.codehash import code_digest
-from abagen_core.workflow.plan import build_plan, resolve_data_dir
+from abagen_core.workflow.plan import cached_plan, resolve_data_dir, save_plan
 from abagen_core.workflow.targets import (
     AFTER_SELECTION_PRIORITY,
     FINISH_PRIORITY,
@@ -37,7 +37,11 @@ REPO = Path(workflow.basedir).parent
 check_config(config, REPO / "config" / "schema" / "config.schema.yaml")
 validate(config, schema="../../config/schema/config.schema.yaml")
 
-PLAN = build_plan(config, base=REPO)
+# the plan of a large sweep takes seconds to build: a real run's main process
+# saves it (when the run starts), and the processes of cluster jobs, which
+# parse this file again, read it (rebuilt whenever an input differs)
+PLAN_CACHE = Path(workdir.STATE_DIR) / "plan"
+PLAN = cached_plan(config, REPO, PLAN_CACHE, write=False)
 DONORS = PLAN.donors
 # GENERATE: make synthetic data on the fly; SYNTHETIC: results come from
 # synthetic data (generated here, or a data_dir written by the generator)
@@ -73,11 +77,15 @@ def _save_atlas_checks():
     check_atlases(PLAN.atlases, state_dir=workdir.STATE_DIR)
 
 
+def _save_plan():
+    save_plan(PLAN, config, REPO, PLAN_CACHE)
+
+
 # The start of a real run (not -n, --lint, --report, nor a cluster job's own
 # process): take the run lock and repair what interrupted runs left in this
 # folder, before Snakemake looks at any file. Called by every input function.
 START_RUN = workdir.RunStart(
-    workflow, Path.cwd(), log=logger.warning, also=(_save_atlas_checks,)
+    workflow, Path.cwd(), log=logger.warning, also=(_save_atlas_checks, _save_plan)
 )
 
 
