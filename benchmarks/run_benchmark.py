@@ -380,7 +380,8 @@ def summarise_rules(jobs: Iterable[JobBenchmark]) -> list[RuleStats]:
 
 
 def make_config(data_dir: str | os.PathLike, atlases: Mapping[str, Any],
-                variants: Mapping[str, Any], donors: str | list[str] = "all") -> dict[str, Any]:
+                variants: Mapping[str, Any], donors: str | list[str] = "all",
+                qc: bool = False) -> dict[str, Any]:
     """Workflow config reading `data_dir` (no download, no synthetic data).
 
     Parameters
@@ -392,6 +393,8 @@ def make_config(data_dir: str | os.PathLike, atlases: Mapping[str, Any],
     variants : mapping
         Variant name -> options over abagen's defaults.
     donors : 'all' or list of str, default='all'
+    qc : bool, default=False
+        QC figures and robustness summaries on.
 
     Returns
     -------
@@ -408,8 +411,9 @@ def make_config(data_dir: str | os.PathLike, atlases: Mapping[str, Any],
         # no `sweep` key: variants are listed explicitly (and snakemake.utils.validate
         # fails on `sweep: null` when filling in the defaults of its properties)
         "outputs": {"save_donors": False},
-        # the processing is timed, not the QC figures / robustness summaries
-        "qc": {"enabled": False},
+        # by default the processing is timed, not the QC figures / robustness
+        # summaries (--qc: both)
+        "qc": {"enabled": bool(qc)},
     }
 
 
@@ -663,6 +667,7 @@ class Context:
     abagen_python: str | None
     env: dict[str, str]
     abagen_version: str | None = None
+    qc: bool = False
 
     @property
     def logs(self) -> Path:
@@ -823,7 +828,7 @@ def run_default(ctx: Context, scenarios: Sequence[str]) -> list[Measurement]:
             results.append(Measurement(name, desc, "skipped", note=why))
             continue
         _say(f"[{name}] {desc}")
-        cfg = make_config(ctx.data_dir, atlases, variants, ctx.donors)
+        cfg = make_config(ctx.data_dir, atlases, variants, ctx.donors, qc=ctx.qc)
         results.append(_run_workflow(ctx, name, desc, wf, cfg))
         _say_result(results[-1])
     if "api" in scenarios:
@@ -1180,6 +1185,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--snakefile", type=Path, default=SNAKEFILE, help="workflow Snakefile")
     p.add_argument("--timeout", type=float, default=None,
                    help="seconds before a single command is killed")
+    p.add_argument("--qc", action="store_true",
+                   help="workflow scenarios with QC figures and robustness summaries on "
+                        "(the config default); without it they are off")
     p.add_argument("--keep", action="store_true",
                    help="keep the working directories (<work>/runs) after the run")
     return p
@@ -1234,7 +1242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ctx = Context(work=work, data_dir=data_dir, cores=args.cores,
                   snakefile=args.snakefile.resolve(), snakemake=_snakemake_cmd(),
                   donors=donors, timeout=args.timeout, abagen_python=args.abagen_python,
-                  env=env)
+                  env=env, qc=args.qc)
     t0 = time.time()
     if args.variants is not None:
         results = run_sweep(ctx, args.variants, scenarios)
