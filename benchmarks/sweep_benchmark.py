@@ -24,7 +24,7 @@ Every independent run's matrix is compared with the sweep's matrix of the
 same variant (max |difference|; identical index, columns and NaN positions;
 equal means max |diff| <= 1e-6), so the benchmark also checks that sweep
 results equal single runs. The sweep's matrices are read with
-``abagen_core.outputs.sweep.read_variant`` when that module exists (batched
+``abagen_core.workflow.results.read_variant`` when that module exists (batched
 sweep outputs), else from ``results/<atlas>/<variant>/expression.parquet``.
 Peak RSS per job comes from Snakemake's benchmark files
 (``logs/benchmarks/<rule>/*.tsv``). Nothing is asserted about time.
@@ -174,7 +174,7 @@ def single_config(data_dir: str | os.PathLike, name: str, options: Mapping[str, 
 def read_sweep_variant(workdir: str | os.PathLike, atlas: str, variant: str) -> Any:
     """One variant's region x gene matrix from a workflow working directory.
 
-    Uses ``abagen_core.outputs.sweep.read_variant(workdir, atlas, variant)``
+    Uses ``abagen_core.workflow.results.read_variant(workdir, atlas, variant)``
     when that function is importable (the batched sweep outputs) and the
     variant is found there; otherwise reads
     ``<workdir>/results/<atlas>/<variant>/expression.parquet``.
@@ -185,7 +185,7 @@ def read_sweep_variant(workdir: str | os.PathLike, atlas: str, variant: str) -> 
         Regions x genes.
     """
     try:
-        from abagen_core.outputs.sweep import read_variant
+        from abagen_core.workflow.results import read_variant
     except ImportError:
         read_variant = None
     parquet = Path(workdir) / "results" / atlas / variant / "expression.parquet"
