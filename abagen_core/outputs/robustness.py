@@ -490,7 +490,9 @@ def robustness_summary(matrices: Iterable[tuple[str, pd.DataFrame]] |
         acc.add(matrix, gene_r)
     if reference not in rows:
         raise ValueError(f"reference variant {reference!r} is not among the matrices given.")
-    table = _variant_frame(rows)
+    # rows in the order of `options` (the plan's), whatever order the matrices came in
+    order = [n for n in options if n in rows] + [n for n in rows if n not in options]
+    table = _variant_frame({n: rows[n] for n in order})
     opts = option_table({name: options.get(name, {}) for name in table.index})
     scores = 1.0 - table[SCORE]
     by_option, by_value = decision_importance(scores, opts)
