@@ -59,6 +59,7 @@ child) and prints one JSON line.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import itertools
 import json
 import resource
@@ -76,20 +77,20 @@ REPO = Path(__file__).resolve().parent.parent
 MULTIVERSE = 373_248
 PARTS = ("expand", "check", "check-memo", "keys", "keys-memo", "build", "cache-read")
 
+def _sibling(name: str) -> Any:
+    """A script of this folder imported as a module (they are not a package)."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+#: the decision points of Markello et al. (2021) but probe_selection x donor_probes,
+#: written once in markello_benchmark.py
 _COMMON: dict[str, list[Any]] = {
-    "ibf_threshold": [0, 0.25, 0.5],
-    "lr_mirror": [None, "bidirectional", "leftright"],
-    "missing": [None, "centroids"],
-    "tolerance": [0, 1, 2],
-    "sample_norm": ["srs", "zscore", None],
-    "gene_norm": ["srs", "zscore", None],
-    "norm_matched": [True, False],
-    "norm_structures": [False, True],
-    "region_agg": ["donors", "samples"],
-    "agg_metric": ["mean", "median"],
-    "corrected_mni": [True, False],
-    "reannotated": [True, False],
-}
+    k: v for k, v in _sibling("markello_benchmark").LEVELS.items() if "/" not in k}
+
 #: Markello et al.'s multiverse as the union of two grids
 MULTIVERSE_GRIDS: list[dict[str, list[Any]]] = [
     {**_COMMON, "probe_selection": ["average", "diff_stability", "rnaseq"],
