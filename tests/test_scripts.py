@@ -640,19 +640,23 @@ def test_job_log_captures_warnings_and_restores_stderr(tmp_path):
     assert "INFO progress 1" in text and "UserWarning: careful" in text and "from a library" in text
 
 
-def test_branch_variants_equal_single_api_runs(chain, tmp_path):
+@pytest.mark.parametrize("variants", [
+    # mixed groups: every donor's normalised table held per group
+    {"a": {},
+     "b": {"gene_norm": "zscore", "missing": "centroids"},
+     "c": {"gene_norm": "zscore", "region_agg": "samples", "agg_metric": "median"},
+     "d": {"norm_matched": False, "norm_structures": True, "missing": "interpolate"},
+     "e": {"gene_norm": None, "agg_metric": "median"}},
+    # regional rows only: donor by donor, genes read once
+    {"a": {}, "b": {"gene_norm": "zscore"}, "c": {"gene_norm": "zscore", "agg_metric": "median"},
+     "d": {"gene_norm": "minmax", "missing": "centroids"}},
+], ids=["mixed", "regional-rows"])
+def test_branch_variants_equal_single_api_runs(chain, tmp_path, variants):
     """Variants sharing genes and labels computed in one batch (shared
     normalizations) equal one API call each, for options of every later stage."""
     from abagen_core.options import check_options
     from abagen_core.outputs import branch, sweep
 
-    variants = {
-        "a": {},
-        "b": {"gene_norm": "zscore", "missing": "centroids"},
-        "c": {"gene_norm": "zscore", "region_agg": "samples", "agg_metric": "median"},
-        "d": {"norm_matched": False, "norm_structures": True, "missing": "interpolate"},
-        "e": {"gene_norm": None, "agg_metric": "median"},
-    }
     options = {k: check_options(dict(v, donors=DONORS)) for k, v in variants.items()}
     inputs = chain._branch()
     data = branch.read_branch(DONORS, genes=inputs["genes"], samples=inputs["samples"],
@@ -660,7 +664,6 @@ def test_branch_variants_equal_single_api_runs(chain, tmp_path):
     dest = tmp_path / "batch.parquet"
     names = branch.write_sweep_batch(data, branch.AtlasTrees(chain.atlas_description(), DONORS),
                                      options, str(dest))
-    # grouped by normalization: a, then b and c (zscore), then d, then e
     assert sorted(names) == sorted(variants)
     for name, opts in variants.items():
         expected = api.get_expression_data(DK, DK_INFO, donors=DONORS,

@@ -412,11 +412,18 @@ def branch_variants(genes: Mapping[str, pd.DataFrame], annotation: Mapping[str, 
     regional rows) from that table. The result of each variant is identical
     to calling :func:`normalize_donor` per donor with its options.
 
+    Memory: a group whose variants all reduce each donor to one row per
+    region (``region_agg='donors'``, a named metric) works donor by donor, so
+    only one donor's normalised table is held; when every group is such a
+    group, the genes are read once and kept. Otherwise every donor's table of
+    the group is held while its variants are made, and the genes are read
+    once per group.
+
     Parameters
     ----------
     genes : mapping of str -> pandas.DataFrame of shape (n_samples, n_genes)
-        Per donor, :func:`donor_genes` output. Read once per normalization
-        group (a lazy mapping reading a file per access keeps one copy in memory).
+        Per donor, :func:`donor_genes` output (a lazy mapping that reads a
+        file at each access keeps at most one copy in memory; see above).
     annotation : mapping of str -> pandas.DataFrame of shape (n_samples, 7)
         Per donor, the samples (``reset_index()`` of the sample table).
     labels : mapping of str -> numpy.ndarray of shape (n_samples,)
@@ -437,19 +444,62 @@ def branch_variants(genes: Mapping[str, pd.DataFrame], annotation: Mapping[str, 
     groups: dict[tuple, list[str]] = {}
     for name, opts in variants.items():
         groups.setdefault(tuple(opts[k] for k in NORMALIZATION_OPTIONS), []).append(name)
+    small = {key: all(_small_rows(variants[n]) for n in names) for key, names in groups.items()}
+    if len(groups) > 1 and all(small.values()):
+        # every group works donor by donor (below): one table per donor in memory besides
+        # the genes, read once instead of once per group
+        genes = _Cached(genes)
     for (gene_norm, norm_matched, norm_structures), names in groups.items():
+        normalization = {"gene_norm": gene_norm, "norm_matched": norm_matched,
+                         "norm_structures": norm_structures}
+        if small[gene_norm, norm_matched, norm_structures]:
+            # one donor's normalised table at a time; the variants keep only regional rows
+            rows: dict[str, dict[str, pd.DataFrame]] = {name: {} for name in names}
+            for donor in annotation:
+                table = normalize_genes(genes[donor], annotation[donor], labels[donor],
+                                        **normalization)
+                for name in names:
+                    rows[name][donor] = _finish(table, trees, donor, variants[name])
+                del table
+            for name in names:
+                yield name, rows.pop(name)
+            continue
         shared = {donor: normalize_genes(genes[donor], annotation[donor], labels[donor],
-                                         gene_norm=gene_norm, norm_matched=norm_matched,
-                                         norm_structures=norm_structures)
+                                         **normalization)
                   for donor in annotation}
         for name in names:
-            opts = variants[name]
-            yield name, {donor: finish_donor(*table, trees.get(donor),
-                                             missing=opts["missing"],
-                                             region_agg=opts["region_agg"],
-                                             agg_metric=opts["agg_metric"])
+            yield name, {donor: _finish(table, trees, donor, variants[name])
                          for donor, table in shared.items()}
         del shared
+
+
+def _small_rows(options: Mapping[str, Any]) -> bool:
+    """Whether a variant's per-donor rows are one per region (see :func:`normalize_donor`)."""
+    return options["region_agg"] == "donors" and isinstance(options["agg_metric"], str)
+
+
+def _finish(table: tuple, trees: Mapping[str, Any], donor: str,
+            options: Mapping[str, Any]) -> pd.DataFrame:
+    return finish_donor(*table, trees.get(donor), missing=options["missing"],
+                        region_agg=options["region_agg"], agg_metric=options["agg_metric"])
+
+
+class _Cached(Mapping):
+    """A mapping that keeps what it read from another (each value read once)."""
+
+    def __init__(self, source: Mapping[str, Any]):
+        self._source, self._values = source, {}
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._values:
+            self._values[key] = self._source[key]
+        return self._values[key]
+
+    def __iter__(self):
+        return iter(self._source)
+
+    def __len__(self) -> int:
+        return len(self._source)
 
 
 def _regional_rows(expression: pd.DataFrame, labels: np.ndarray, fill: pd.DataFrame | None,
