@@ -252,9 +252,8 @@ def test_mask_targets():
 
 def test_atlas_params():
     t = _targets()
-    spec = t.atlas_spec(atlas="dk", donor="9861")
-    assert spec["kind"] == "volume" and spec["files"] == t.atlas_files("dk", "9861")[:1]
     desc = t.atlas_description(atlas="dk")
+    assert desc["kind"] == "volume" and [desc["files"]["image"]] == t.atlas_files("dk", "9861")[:1]
     assert desc["name"] == "dk" and desc["geometry"] is None
 
 

@@ -132,11 +132,17 @@ def test_methods_text_describes_the_atlas():
     assert native.startswith("WARNING") and "native" in native
 
 
-def test_write_donor_expression(tmp_path):
+def test_donor_matrix_written_as_csv(tmp_path):
+    """A donor's regional matrix (combine_donors), as the regional job writes it."""
+    from abagen_core.stages.regional import combine_donors
+    from abagen_core.storage.parquet import write_frame_csv
+
     frame, _ = _normalized(3)
     dest = tmp_path / "donors" / "12876.csv"
-    out = results.write_donor_expression(frame, regions=[1, 2, 3], options=_options(),
-                                         dest=str(dest), donor="12876")
+    _, per_donor = combine_donors({"12876": frame}, [1, 2, 3], region_agg="donors",
+                                  agg_metric="mean")
+    out = per_donor["12876"]
+    write_frame_csv(out, dest)
     assert out.columns.name == "gene_symbol"
     np.testing.assert_allclose(out.to_numpy(), frame.groupby("label")[GENES].mean().to_numpy())
     back = pd.read_csv(dest, index_col=0)

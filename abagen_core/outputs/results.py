@@ -35,7 +35,7 @@ from abagen_core.storage.artifacts import write_frame
 from abagen_core.storage.atomic import atomic_path, write_text_atomic
 from abagen_core.storage.parquet import write_frame_csv, write_frame_parquet
 
-__all__ = ["methods_text", "write_results", "region_table", "write_donor_expression", "write_samples_in_mask",
+__all__ = ["methods_text", "write_results", "region_table", "write_samples_in_mask",
            "write_map_samples", "write_interpolated_map", "write_map_metadata"]
 
 LOG = logging.getLogger("abagen_core")
@@ -208,36 +208,6 @@ def _versions(ours: str, python: str) -> dict[str, str]:
         except PackageNotFoundError:
             out[name] = "not installed"
     return out
-
-def write_donor_expression(normalized: pd.DataFrame, *, regions: Sequence[int],
-                           options: Mapping[str, Any], dest: str, donor: str) -> pd.DataFrame:
-    """One donor's region x gene matrix (``save_donors``), written atomically.
-
-    Parameters
-    ----------
-    normalized : pandas.DataFrame of shape (n_rows, 3 + n_genes)
-        The donor's :func:`abagen_core.stages.regional.normalize_donor` output
-        (columns ``label``, ``fill``, ``weight``, then the genes).
-    regions : sequence of int
-        Region ids of the atlas (the rows, in order).
-    options : mapping
-        The variant's validated options (``agg_metric`` is read).
-    dest : str
-        Destination CSV.
-    donor : str
-        Donor number.
-
-    Returns
-    -------
-    expression : pandas.DataFrame of shape (n_regions, n_genes)
-        Index ``label``, columns ``gene_symbol``.
-    """
-    _, per_donor = combine_donors({donor: normalized}, [int(r) for r in regions],
-                                  region_agg="donors", agg_metric=options["agg_metric"])
-    frame = per_donor[donor]
-    frame.columns.name = "gene_symbol"
-    write_frame_csv(frame, dest)
-    return frame
 
 #: coordinate columns stored beside the genes in a map's sample table
 _MAP_COORDS = ("_mni_x", "_mni_y", "_mni_z")

@@ -382,7 +382,7 @@ def finish_donor(expression: pd.DataFrame, annotation: pd.DataFrame, labels: np.
     if missing is not None:
         fill = fill_missing(expression, annotation, labels, atlas_tree, missing=missing,
                             coords=coords)
-    if region_agg == "donors" and isinstance(agg_metric, str):
+    if _one_row_per_region(region_agg, agg_metric):
         return _regional_rows(expression, labels, fill, agg_metric)
     out = expression.copy()
     out.insert(0, "weight", 1.0)
@@ -444,7 +444,8 @@ def branch_variants(genes: Mapping[str, pd.DataFrame], annotation: Mapping[str, 
     groups: dict[tuple, list[str]] = {}
     for name, opts in variants.items():
         groups.setdefault(tuple(opts[k] for k in NORMALIZATION_OPTIONS), []).append(name)
-    small = {key: all(_small_rows(variants[n]) for n in names) for key, names in groups.items()}
+    small = {key: all(_one_row_per_region(variants[n]["region_agg"], variants[n]["agg_metric"])
+                      for n in names) for key, names in groups.items()}
     if len(groups) > 1 and all(small.values()):
         # every group works donor by donor (below): one table per donor in memory besides
         # the genes, read once instead of once per group
@@ -473,9 +474,9 @@ def branch_variants(genes: Mapping[str, pd.DataFrame], annotation: Mapping[str, 
         del shared
 
 
-def _small_rows(options: Mapping[str, Any]) -> bool:
-    """Whether a variant's per-donor rows are one per region (see :func:`normalize_donor`)."""
-    return options["region_agg"] == "donors" and isinstance(options["agg_metric"], str)
+def _one_row_per_region(region_agg: str | None, agg_metric: Any) -> bool:
+    """Whether a donor's table is reduced to one row per region (see :func:`normalize_donor`)."""
+    return region_agg == "donors" and isinstance(agg_metric, str)
 
 
 def _finish(table: tuple, trees: Mapping[str, Any], donor: str,

@@ -29,7 +29,7 @@ __all__ = [
     "PACALL_COUNTS", "KEPT", "SUMMARY", "SUMMARY_MARKER", "SELECTION", "GENES", "LABELS",
     "RESULT_FILES", "RESULT", "DONOR_EXPRESSION", "QC_FIGURE",
     "ROBUSTNESS", "MASK_RESULT_FILES", "MASK_RESULT", "MAP_SAMPLES", "MAP_VOLUME",
-    "MAP_SURFACE", "MAP_METADATA", "SWEEP_BATCH", "SWEEP_INDEX", "LOG", "BENCHMARK", "fill", "glob_pattern",
+    "MAP_SURFACE", "MAP_METADATA", "SWEEPS", "SWEEP_BATCH", "SWEEP_INDEX", "LOG", "BENCHMARK", "fill", "glob_pattern",
     "wildcard_names",
 ]
 
@@ -85,10 +85,12 @@ RESULT_FILES = ("expression.csv", "expression.parquet", "counts.csv", "regions.c
 RESULT = "results/{atlas}/{variant}/{file}"
 DONOR_EXPRESSION = "results/{atlas}/{variant}/donors/expression_{donor}.csv"
 QC_FIGURE = "results/{atlas}/{variant}/qc/{figure}.png"
+#: folder of an atlas' sweep files, beside its variants' folders (no variant may take it)
+SWEEPS = "sweeps"
 #: a sweep batch's compact file (abagen_core.outputs.sweep); batch: its id
-SWEEP_BATCH = "results/{atlas}/sweeps/batch-{batch}.parquet"
+SWEEP_BATCH = "results/{atlas}/" + SWEEPS + "/batch-{batch}.parquet"
 #: swept variant -> batch file and options, per atlas
-SWEEP_INDEX = "results/{atlas}/sweeps/index.csv"
+SWEEP_INDEX = "results/{atlas}/" + SWEEPS + "/index.csv"
 #: robustness tables (.csv) and figures (.png) of an atlas
 ROBUSTNESS = "results/robustness/{atlas}/{file}"
 MASK_RESULT_FILES = ("expression.csv", "expression.parquet", "coordinates.csv",

@@ -44,6 +44,7 @@ from abagen_core.stages.regional import check_genes, check_n_neighbors
 from abagen_core.stages.samples import SampleCoordinates
 from abagen_core.storage.atomic import atomic_path
 from abagen_core.utils import data_path
+from abagen_core.workflow import paths
 from abagen_core.workflow.codehash import code_digest
 
 __all__ = ["BUILTIN_ATLASES", "AtlasSpec", "Plan", "build_plan", "cached_plan", "save_plan",
@@ -389,10 +390,9 @@ def build_plan(config: Mapping[str, Any], base: str | os.PathLike = ".") -> Plan
     named = set(config.get("variants") or {})
     swept_names = [name for name in swept if name not in named]
     del swept
-    reserved = sorted(set(raw_variants) & {"sweeps"})
-    if reserved:
-        raise ValueError("variants.sweeps: this name is reserved for the files of swept "
-                         "variants (results/<atlas>/sweeps/); rename the variant.")
+    if paths.SWEEPS in raw_variants:
+        raise ValueError(f"variants.{paths.SWEEPS}: this name is reserved for the files of "
+                         f"swept variants (results/<atlas>/{paths.SWEEPS}/); rename the variant.")
     save_donors = bool((config.get("outputs") or {}).get("save_donors"))
     check = OptionsChecker()  # a sweep has few distinct values per option: each checked once
     coordinate_tables: dict[str, str] = {}

@@ -183,7 +183,6 @@ class Targets:
         self.qc_enabled = bool(self.config["qc"]["enabled"])
         #: variants with a result folder of their own (a regional job each)
         self.named = qc_variants(self.plan, self.config)
-        self.qc_variants = self.named
         named = set(self.named)
         #: (atlas, batch id) -> Batch: the swept variants, one job per branch
         self.batches: dict[tuple[str, str], Batch] = plan_batches(
@@ -463,24 +462,23 @@ class Targets:
             ``atlas`` (list of str: every donor's images, the info table,
             geometry) and ``samples`` (list of str, one per donor).
         """
-        files: list[str] = []
-        for donor in self.plan.donors:
-            files += [f for f in self.atlas_files(atlas, donor) if f not in files]
-        return {"atlas": files,
+        return {"atlas": self._every_atlas_file(atlas),
                 "samples": [self.upstream_file("labels", "samples", key=key, donor=d)
                             for d in self.plan.donors]}
 
+    def _every_atlas_file(self, atlas: str) -> list[str]:
+        """:meth:`atlas_files` of every donor, each file once (jobs covering all donors)."""
+        files = [f for d in self.plan.donors for f in self.atlas_files(atlas, d)]
+        return list(dict.fromkeys(files))
+
     def _branch_inputs(self, atlas: str, keys: Mapping[str, str]) -> dict[str, Any]:
         donors = self.plan.donors
-        files: list[str] = []
-        for donor in donors:
-            files += [f for f in self.atlas_files(atlas, donor) if f not in files]
         return {"genes": [paths.fill(paths.GENES, key=keys["genes"], donor=d) for d in donors],
                 "samples": [paths.fill(paths.SAMPLES, key=keys["samples"], donor=d)
                             for d in donors],
                 "labels": [paths.fill(paths.LABELS, atlas=atlas, key=keys["labels"], donor=d)
                            for d in donors],
-                "atlas": files,
+                "atlas": self._every_atlas_file(atlas),
                 "kept": paths.fill(paths.KEPT, key=keys["ibf"]),
                 "checksums": self._checksums()}
 
@@ -618,28 +616,6 @@ class Targets:
         return self._cached_inputs(self.plan.interpolated_maps[name])
 
     # ------------------------------------------------------------ rule params
-    def atlas_spec(self, atlas: str, donor: str) -> dict[str, Any]:
-        """The atlas as labelling `donor` uses it (params of label_samples).
-
-        Parameters
-        ----------
-        atlas : str
-            Atlas name.
-        donor : str
-            The donor labelled (its native image for a native atlas).
-
-        Returns
-        -------
-        spec : dict
-            ``kind``, ``files`` (list of str, the donor's images), ``info``,
-            ``geometry`` (list of two str, or None) and ``space``; as
-            :func:`abagen_core.atlas.spec.load_atlas` takes it.
-        """
-        spec = self.plan.atlases[atlas]
-        return {"kind": spec.kind, "files": spec.donor_files(donor), "info": spec.info,
-                "geometry": list(spec.geometry) if spec.geometry else None,
-                "space": spec.space}
-
     def atlas_description(self, atlas: str) -> dict[str, Any]:
         """The atlas as recorded in a result's metadata.
 
