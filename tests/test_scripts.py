@@ -646,7 +646,12 @@ def test_job_log_captures_warnings_and_restores_stderr(tmp_path):
      "b": {"gene_norm": "zscore", "missing": "centroids"},
      "c": {"gene_norm": "zscore", "region_agg": "samples", "agg_metric": "median"},
      "d": {"norm_matched": False, "norm_structures": True, "missing": "interpolate"},
-     "e": {"gene_norm": None, "agg_metric": "median"}},
+     "e": {"gene_norm": None, "agg_metric": "median"},
+     # the same computation as 'e' (computed once, see _same_computation)
+     "f": {"gene_norm": None, "norm_structures": True, "agg_metric": "median"},
+     "g": {"gene_norm": None, "norm_matched": False, "agg_metric": "median"},
+     # not the same: unmatched samples may fill empty regions
+     "h": {"gene_norm": None, "norm_matched": False, "missing": "centroids"}},
     # regional rows only: donor by donor, genes read once
     {"a": {}, "b": {"gene_norm": "zscore"}, "c": {"gene_norm": "zscore", "agg_metric": "median"},
      "d": {"gene_norm": "minmax", "missing": "centroids"}},
@@ -673,3 +678,24 @@ def test_branch_variants_equal_single_api_runs(chain, tmp_path, variants):
         assert list(got.columns) == list(expected.columns)
         np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=0, atol=1e-9,
                                    err_msg=name)
+
+
+def test_same_computation_sets_aside_only_unused_options():
+    """Variants share one computation only where an option cannot change the numbers."""
+    from abagen_core.options import check_options
+    from abagen_core.stages.regional import _same_computation
+
+    variants = {
+        "a": {"gene_norm": None},
+        "b": {"gene_norm": None, "norm_structures": True},            # unused without a norm
+        "c": {"gene_norm": None, "norm_matched": False},              # unused without missing
+        "d": {"gene_norm": None, "norm_matched": False, "missing": "centroids"},
+        "e": {"gene_norm": None, "missing": "centroids"},
+        "f": {"gene_norm": None, "norm_structures": True, "missing": "centroids"},
+        "g": {"gene_norm": "srs", "norm_structures": True},
+        "h": {"gene_norm": "srs", "norm_matched": False},
+        "i": {"gene_norm": None, "agg_metric": "median"},
+    }
+    same = _same_computation({k: check_options(v) for k, v in variants.items()})
+    assert same == {"a": "a", "b": "a", "c": "a", "d": "d", "e": "e", "f": "e",
+                    "g": "g", "h": "h", "i": "i"}

@@ -30,7 +30,7 @@ from abagen_core.outputs.results import write_results
 from abagen_core.outputs.sweep import write_batch
 from abagen_core.stages import aggregate, probes
 from abagen_core.stages.explain import explain_genes
-from abagen_core.stages.regional import branch_variants, combine_donors
+from abagen_core.stages.regional import branch_variants, combine_rows
 from abagen_core.storage.artifacts import count_rows, read_frame, read_pacall_summary
 from abagen_core.storage.atomic import write_figure_atomic
 from abagen_core.storage.parquet import write_frame_csv
@@ -114,7 +114,7 @@ class Branch:
         return aggregate.count_samples(self.labels, self.regions)
 
     def variants(self, trees: Mapping[str, Any], options: Mapping[str, Mapping[str, Any]]
-                 ) -> Iterator[tuple[str, dict[str, pd.DataFrame]]]:
+                 ) -> Iterator[tuple[str, dict[str, pd.DataFrame], dict[str, Any]]]:
         """:func:`abagen_core.stages.regional.branch_variants` of this branch.
 
         Parameters
@@ -126,7 +126,7 @@ class Branch:
 
         Yields
         ------
-        name, normalized
+        name, rows, candidates
         """
         return branch_variants(self.genes, self.annotation, self.labels, trees, options)
 
@@ -230,11 +230,11 @@ def write_variant(branch: Branch, trees: Mapping[str, Any], name: str,
     -------
     expression : pandas.DataFrame of shape (n_regions, n_genes)
     """
-    ((_, normalized),) = branch.variants(trees, {name: options})
-    expression, per_donor = combine_donors(normalized, branch.regions,
-                                           region_agg=options["region_agg"],
-                                           agg_metric=options["agg_metric"])
-    write_results(normalized, branch.labels, regions=branch.regions, options=options,
+    ((_, rows, candidates),) = branch.variants(trees, {name: options})
+    expression, per_donor = combine_rows(rows, candidates, branch.regions,
+                                         region_agg=options["region_agg"],
+                                         agg_metric=options["agg_metric"])
+    write_results(rows, branch.labels, regions=branch.regions, options=options,
                   atlas=atlas, n_kept_probes=count_rows(kept), checksums=checksums,
                   synthetic=synthetic, outputs=outputs, genes=genes, expression=expression)
     LOG.info("%s: %d regions x %d genes", name, *expression.shape)
@@ -243,8 +243,8 @@ def write_variant(branch: Branch, trees: Mapping[str, Any], name: str,
             write_frame_csv(per_donor[donor], dest)
     if qc_outputs:
         if options["region_agg"] != "donors":  # donor-level matrices for the agreement figure
-            _, per_donor = combine_donors(normalized, branch.regions, region_agg="donors",
-                                          agg_metric=options["agg_metric"])
+            _, per_donor = combine_rows(rows, candidates, branch.regions, region_agg="donors",
+                                        agg_metric=options["agg_metric"])
         # donor-specific atlases are drawn in the first donor's space
         first = next(iter(branch.annotation))
         figures = qc.qc_figures(expression, branch.counts(), per_donor, trees[first],
@@ -277,11 +277,11 @@ def write_sweep_batch(branch: Branch, trees: Mapping[str, Any],
         Variants written.
     """
     def _matrices():
-        for i, (name, normalized) in enumerate(branch.variants(trees, options), 1):
+        for i, (name, rows, candidates) in enumerate(branch.variants(trees, options), 1):
             opts = options[name]
-            expression, _ = combine_donors(normalized, branch.regions,
-                                           region_agg=opts["region_agg"],
-                                           agg_metric=opts["agg_metric"])
+            expression, _ = combine_rows(rows, candidates, branch.regions,
+                                         region_agg=opts["region_agg"],
+                                         agg_metric=opts["agg_metric"])
             LOG.info("variant %d/%d %s: %d regions x %d genes", i, len(options), name,
                      *expression.shape)
             yield name, expression

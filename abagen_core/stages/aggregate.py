@@ -28,6 +28,7 @@ __all__ = [
     "check_metric",
     "check_region_agg",
     "aggregate_samples",
+    "aggregate_pooled",
     "aggregate_donors",
     "count_samples",
     "interpolate_region",
@@ -93,9 +94,43 @@ def check_region_agg(region_agg: str) -> str:
     return check_choice("region_agg", region_agg, REGION_AGG_OPTIONS)
 
 
+def _sorted_median(values: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Median along axis 0 skipping NaN, from a full sort.
+
+    Equal bit for bit to ``np.nanmedian`` (the middle value, or the mean of
+    the two middle values, ``(a + b) / 2``; NaN where a column has no value)
+    and several times faster on samples x genes blocks: sorting along the rows
+    beats numpy's strided partition, and ``np.nanmedian`` of small arrays goes
+    through masked arrays.
+    """
+    ordered = np.sort(values, axis=axis)  # NaN sorts last
+    k = ordered.shape[0]
+    if k and not np.isnan(ordered[-1]).any():
+        if k % 2:
+            return ordered[k // 2].copy()
+        return (ordered[k // 2 - 1] + ordered[k // 2]) / 2
+    n = k - np.isnan(ordered).sum(axis=0)
+    low = np.take_along_axis(ordered, np.maximum((n - 1) // 2, 0)[None], axis=0)[0]
+    high = np.take_along_axis(ordered, np.maximum(n // 2, 0)[None], axis=0)[0]
+    out = np.where(n % 2 == 1, low, (low + high) / 2)
+    out[n == 0] = np.nan
+    return out
+
+
+#: NaN-skipping metrics and counterparts that give the same numbers, bit for bit,
+#: faster: the plain mean on NaN-free input (rows summed in order), the sorted
+#: median always
+_PLAIN = {np.nanmean: np.mean}
+
+
 def _reduce(values: np.ndarray, metric: Callable) -> np.ndarray:
     if values.shape[0] == 0:
         return np.full(values.shape[1], np.nan)
+    if metric is np.nanmedian:
+        return _sorted_median(values)
+    plain = _PLAIN.get(metric)
+    if plain is not None and not np.isnan(values).any():
+        return np.asarray(plain(values, axis=0), dtype=np.float64)
     if np.isnan(values).all(axis=0).any() and metric in (np.nanmean, np.nanmedian):
         out = np.full(values.shape[1], np.nan)
         ok = ~np.isnan(values).all(axis=0)
@@ -123,29 +158,63 @@ def aggregate_samples(expression: pd.DataFrame, labels: np.ndarray | pd.Series,
     regional : pandas.DataFrame of shape (n_regions, n_genes)
         Index ``label``, columns the genes of `expression`.
     """
+    return aggregate_pooled([expression], [labels], regions, metric)
+
+
+def aggregate_pooled(expression: Sequence[pd.DataFrame], labels: Sequence[np.ndarray],
+                     regions: Sequence[int], metric: str | Callable = "mean") -> pd.DataFrame:
+    """Reduce the samples of several tables sharing a region label, without concatenating them.
+
+    The result is :func:`aggregate_samples` of the row-wise concatenation of
+    `expression` (rows of a region in table order, then row order): each
+    region's rows are gathered from every table and reduced, so only one
+    region's rows are copied at a time.
+
+    Parameters
+    ----------
+    expression : sequence of pandas.DataFrame of shape (n_samples_i, n_genes)
+        Same columns.
+    labels : sequence of array-like of shape (n_samples_i,)
+        Region of each row (0 = unmatched, ignored).
+    regions : sequence of int
+    metric : {'mean', 'median'} or callable, default='mean'
+
+    Returns
+    -------
+    regional : pandas.DataFrame of shape (n_regions, n_genes)
+        Index ``label``, columns those of the first table.
+    """
     func = check_metric(metric)
-    labels = np.asarray(labels)
-    if labels.shape[0] != expression.shape[0]:
-        raise ValueError(
-            f"labels has {labels.shape[0]} entries but expression has "
-            f"{expression.shape[0]} samples; they must align row by row."
-        )
-    values = expression.to_numpy(dtype=np.float64)
-    out = np.full((len(regions), values.shape[1]), np.nan)
-    order = np.argsort(labels, kind="stable")
-    sorted_labels = labels[order]
+    if not expression:
+        raise ValueError("No tables to aggregate.")
+    tables = []
+    for frame, lab in zip(expression, labels, strict=True):
+        lab = np.asarray(lab)
+        if lab.shape[0] != frame.shape[0]:
+            raise ValueError(f"labels has {lab.shape[0]} entries but expression has "
+                             f"{frame.shape[0]} samples; they must align row by row.")
+        values = frame.to_numpy(dtype=np.float64)
+        if np.all(lab[:-1] <= lab[1:]):  # sorted by region: each region's rows are a slice
+            order, sorted_labels = None, lab
+        else:
+            order = np.argsort(lab, kind="stable")
+            sorted_labels = lab[order]
+        tables.append((values, order, np.searchsorted(sorted_labels, regions, side="left"),
+                       np.searchsorted(sorted_labels, regions, side="right")))
+    columns = expression[0].columns
+    out = np.full((len(regions), len(columns)), np.nan)
     # the mean or median of a single sample is that sample (NaN stays NaN):
     # copied without a reduction (regions already reduced per donor have one row)
     single_is_identity = func in (np.nanmean, np.nanmedian)
-    for i, region in enumerate(regions):
-        lo = np.searchsorted(sorted_labels, region, side="left")
-        hi = np.searchsorted(sorted_labels, region, side="right")
-        if hi - lo == 1 and single_is_identity:
-            out[i] = values[order[lo]]
-        elif hi > lo:
-            out[i] = _reduce(values[order[lo:hi]], func)
-    return pd.DataFrame(out, index=pd.Index(list(regions), name="label"),
-                        columns=expression.columns)
+    for i in range(len(regions)):
+        blocks = [values[lo[i]:hi[i]] if order is None else values[order[lo[i]:hi[i]]]
+                  for values, order, lo, hi in tables if hi[i] > lo[i]]
+        if not blocks:
+            continue
+        block = blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+        out[i] = block[0] if len(block) == 1 and single_is_identity else _reduce(block, func)
+    return pd.DataFrame(out, index=pd.Index(list(regions), name="label"), columns=columns,
+                        copy=False)
 
 
 def aggregate_donors(regional: Mapping[str, pd.DataFrame] | Sequence[pd.DataFrame],
@@ -173,7 +242,7 @@ def aggregate_donors(regional: Mapping[str, pd.DataFrame] | Sequence[pd.DataFram
     stack = np.stack([f.to_numpy(dtype=np.float64) for f in frames])
     flat = stack.reshape(stack.shape[0], -1)
     out = _reduce(flat, func).reshape(stack.shape[1:])
-    return pd.DataFrame(out, index=first.index, columns=first.columns)
+    return pd.DataFrame(out, index=first.index, columns=first.columns, copy=False)
 
 
 def count_samples(labels: Mapping[str, np.ndarray], regions: Sequence[int]) -> pd.DataFrame:

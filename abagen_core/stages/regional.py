@@ -56,6 +56,7 @@ __all__ = [
     "branch_variants",
     "fill_missing",
     "combine_donors",
+    "combine_rows",
     "samples_in_mask",
     "well_coordinates",
     "combine_samples",
@@ -355,7 +356,8 @@ def normalize_donor(expression: pd.DataFrame, annotation: pd.DataFrame, labels: 
 
 def finish_donor(expression: pd.DataFrame, annotation: pd.DataFrame, labels: np.ndarray,
                  coords: Any, atlas_tree: Any, *, missing: str | None,
-                 region_agg: str | None = None, agg_metric: Any = "mean") -> pd.DataFrame:
+                 region_agg: str | None = None, agg_metric: Any = "mean",
+                 cache: dict | None = None) -> pd.DataFrame:
     """Filling of a donor's empty regions and its rows for the gather step.
 
     The second half of :func:`normalize_donor`, on the output of
@@ -371,28 +373,89 @@ def finish_donor(expression: pd.DataFrame, annotation: pd.DataFrame, labels: np.
     missing : {None, 'centroids', 'interpolate'}
     region_agg : {'donors', 'samples'}, optional
     agg_metric : {'mean', 'median'} or callable, default='mean'
+    cache : dict, optional
+        A memo shared by the calls on *one* normalised table (one per donor
+        and normalization): the filled rows of each `missing` and the
+        regional rows of each metric are computed once and reused (the
+        centroid candidates do not enter a donor's regional values, so
+        ``missing=None`` and ``'centroids'`` share them). Results are the
+        same objects' values as without it.
 
     Returns
     -------
     normalized : pandas.DataFrame of shape (n_rows, 3 + n_genes)
         As :func:`normalize_donor`.
     """
+    rows, candidates = _finish_parts(expression, annotation, labels, coords, atlas_tree,
+                                     missing=missing, region_agg=region_agg,
+                                     agg_metric=agg_metric, cache={} if cache is None else cache)
+    if candidates is None:
+        return rows
+    out = pd.concat([rows, candidates], ignore_index=True)
+    out["label"] = out["label"].astype(np.int64)
+    out["fill"] = out["fill"].astype(np.int64)
+    out.columns.name = "gene_symbol"
+    return out
+
+
+def _finish_parts(expression: pd.DataFrame, annotation: pd.DataFrame, labels: np.ndarray,
+                  coords: Any, atlas_tree: Any, *, missing: str | None, region_agg: str | None,
+                  agg_metric: Any, cache: dict) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """:func:`finish_donor` as (rows, centroid candidates or None), memoised in `cache`."""
     labels = np.asarray(labels)
     fill = None
     if missing is not None:
-        fill = fill_missing(expression, annotation, labels, atlas_tree, missing=missing,
-                            coords=coords)
+        if ("fill", missing) not in cache:
+            cache["fill", missing] = fill_missing(expression, annotation, labels, atlas_tree,
+                                                  missing=missing, coords=coords)
+        fill = cache["fill", missing]
+    interpolated, candidates = _split_fill(fill)
+    key = ("samples", interpolated is not None)
+    if key not in cache:
+        cache[key] = _sample_rows(expression, labels, interpolated)
+    rows = cache[key]
     if _one_row_per_region(region_agg, agg_metric):
-        return _regional_rows(expression, labels, fill, agg_metric)
-    out = expression.copy()
+        key = ("regions", agg_metric, interpolated is not None)
+        if key not in cache:
+            cache[key] = _regional_rows(rows, agg_metric)
+        rows = cache[key]
+    return rows, candidates
+
+
+def _split_fill(fill: pd.DataFrame | None) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The interpolated rows and the centroid candidates of :func:`fill_missing` (None if none)."""
+    if fill is None or not len(fill):
+        return None, None
+    kind = fill["fill"].to_numpy()
+    interpolated = fill.loc[kind == FILL_INTERPOLATED]
+    candidates = fill.loc[kind == FILL_CENTROID]
+    return (interpolated if len(interpolated) else None,
+            candidates if len(candidates) else None)
+
+
+def _sample_rows(expression: pd.DataFrame, labels: np.ndarray,
+                 interpolated: pd.DataFrame | None) -> pd.DataFrame:
+    """A donor's matched sample rows (plus interpolated ones) with their meta columns.
+
+    Rows are sorted by region, stably (a region's samples keep their order),
+    so that every aggregation reads each region's rows as one slice; every
+    reduction in :func:`combine_donors` is per region and order-stable, so
+    results do not change.
+    """
+    matched = np.flatnonzero(labels != 0)
+    labs = labels[matched].astype(np.int64)
+    kinds = np.full(len(labs), FILL_NONE, dtype=np.int64)
+    parts = [expression.iloc[matched].to_numpy(dtype=np.float64)]
+    if interpolated is not None:
+        labs = np.concatenate([labs, interpolated["label"].to_numpy(dtype=np.int64)])
+        kinds = np.concatenate([kinds, np.full(len(interpolated), FILL_INTERPOLATED)])
+        parts.append(_genes(interpolated).to_numpy(dtype=np.float64))
+    order = np.argsort(labs, kind="stable")
+    values = np.concatenate(parts)[order] if len(parts) > 1 else parts[0][order]
+    out = pd.DataFrame(values, columns=expression.columns, copy=False)
     out.insert(0, "weight", 1.0)
-    out.insert(0, "fill", FILL_NONE)
-    out.insert(0, "label", labels)
-    if fill is not None:
-        out = pd.concat([out, fill], ignore_index=True)
-    out = out.loc[out["label"].to_numpy() != 0].reset_index(drop=True)
-    out["label"] = out["label"].astype(np.int64)
-    out["fill"] = out["fill"].astype(np.int64)
+    out.insert(0, "fill", kinds[order])
+    out.insert(0, "label", labs[order])
     out.columns.name = "gene_symbol"
     return out
 
@@ -404,20 +467,23 @@ NORMALIZATION_OPTIONS = ("gene_norm", "norm_matched", "norm_structures")
 def branch_variants(genes: Mapping[str, pd.DataFrame], annotation: Mapping[str, pd.DataFrame],
                     labels: Mapping[str, np.ndarray], trees: Mapping[str, Any],
                     variants: Mapping[str, Mapping[str, Any]]
-                    ) -> Iterator[tuple[str, dict[str, pd.DataFrame]]]:
+                    ) -> Iterator[tuple[str, dict[str, pd.DataFrame], dict[str, pd.DataFrame]]]:
     """Every variant of a branch (same genes, same labels), sharing normalizations.
 
-    Variants are grouped by their :data:`NORMALIZATION_OPTIONS`; each group
-    normalises every donor once and derives each of its variants (filling,
-    regional rows) from that table. The result of each variant is identical
-    to calling :func:`normalize_donor` per donor with its options.
+    Variants are grouped by their :data:`NORMALIZATION_OPTIONS`. Each group
+    normalises one donor at a time and derives the rows of each of its
+    variants from that table, sharing what variants have in common (the
+    filled rows of each ``missing``, the donor's sample rows, its regional
+    rows of each metric; see :func:`finish_donor`); the normalised table is
+    then dropped. The result of each variant is identical to calling
+    :func:`normalize_donor` per donor with its options (the centroid
+    candidates given apart, see below; :func:`combine_rows` takes them so).
 
-    Memory: a group whose variants all reduce each donor to one row per
-    region (``region_agg='donors'``, a named metric) works donor by donor, so
-    only one donor's normalised table is held; when every group is such a
-    group, the genes are read once and kept. Otherwise every donor's table of
-    the group is held while its variants are made, and the genes are read
-    once per group.
+    Memory: a group holds its donors' rows (regional rows, or the matched
+    sample rows when a variant pools samples or uses a callable metric)
+    until its variants are yielded. When every variant of every group keeps
+    one row per region, the genes are read once and kept; otherwise they
+    are read once per group.
 
     Parameters
     ----------
@@ -438,51 +504,71 @@ def branch_variants(genes: Mapping[str, pd.DataFrame], annotation: Mapping[str, 
     ------
     name : str
         A key of `variants`, grouped by normalization (first appearance order).
-    normalized : dict of str -> pandas.DataFrame of shape (n_rows, 3 + n_genes)
-        Per donor, as :func:`normalize_donor` returns it.
+    rows : dict of str -> pandas.DataFrame of shape (n_rows, 3 + n_genes)
+        Per donor, :func:`normalize_donor` output without the centroid
+        candidates (shared between variants: do not modify).
+    candidates : dict of str -> pandas.DataFrame or None
+        Per donor, its centroid candidate rows (``missing='centroids'``).
     """
+    same = _same_computation(variants)
     groups: dict[tuple, list[str]] = {}
     for name, opts in variants.items():
-        groups.setdefault(tuple(opts[k] for k in NORMALIZATION_OPTIONS), []).append(name)
-    small = {key: all(_one_row_per_region(variants[n]["region_agg"], variants[n]["agg_metric"])
-                      for n in names) for key, names in groups.items()}
-    if len(groups) > 1 and all(small.values()):
-        # every group works donor by donor (below): one table per donor in memory besides
-        # the genes, read once instead of once per group
+        if same[name] == name:
+            groups.setdefault(tuple(opts[k] for k in NORMALIZATION_OPTIONS), []).append(name)
+    if len(groups) > 1 and all(_one_row_per_region(o["region_agg"], o["agg_metric"])
+                               for o in variants.values()):
+        # only regional rows are held: the genes fit beside them, read once
         genes = _Cached(genes)
     for (gene_norm, norm_matched, norm_structures), names in groups.items():
         normalization = {"gene_norm": gene_norm, "norm_matched": norm_matched,
                          "norm_structures": norm_structures}
-        if small[gene_norm, norm_matched, norm_structures]:
-            # one donor's normalised table at a time; the variants keep only regional rows
-            rows: dict[str, dict[str, pd.DataFrame]] = {name: {} for name in names}
-            for donor in annotation:
-                table = normalize_genes(genes[donor], annotation[donor], labels[donor],
-                                        **normalization)
-                for name in names:
-                    rows[name][donor] = _finish(table, trees, donor, variants[name])
-                del table
+        parts: dict[str, dict[str, tuple]] = {name: {} for name in names}
+        for donor in annotation:
+            table = normalize_genes(genes[donor], annotation[donor], labels[donor],
+                                    **normalization)
+            memo: dict = {}
             for name in names:
-                yield name, rows.pop(name)
-            continue
-        shared = {donor: normalize_genes(genes[donor], annotation[donor], labels[donor],
-                                         **normalization)
-                  for donor in annotation}
+                opts = variants[name]
+                parts[name][donor] = _finish_parts(
+                    *table, trees.get(donor), missing=opts["missing"],
+                    region_agg=opts["region_agg"], agg_metric=opts["agg_metric"], cache=memo)
+            del table, memo
         for name in names:
-            yield name, {donor: _finish(table, trees, donor, variants[name])
-                         for donor, table in shared.items()}
-        del shared
+            done = parts.pop(name)
+            rows = {d: r for d, (r, _) in done.items()}
+            candidates = {d: c for d, (_, c) in done.items()}
+            for twin in (n for n in variants if same[n] == name):
+                yield twin, rows, candidates
+
+
+def _same_computation(variants: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """Each variant -> the first variant whose computation is the same.
+
+    Options that cannot change the numbers are set aside: without a gene
+    normalization, ``norm_structures`` is unused, and ``norm_matched`` only
+    decides which samples may fill empty regions (with ``missing``). Such
+    variants run the same code on the same rows, so computing one gives the
+    other's result bit for bit.
+    """
+    first: dict[tuple, str] = {}
+    out = {}
+    for name, opts in variants.items():
+        key = dict(opts)
+        if key["gene_norm"] is None:
+            key["norm_structures"] = None
+            if key["missing"] is None:
+                key["norm_matched"] = None
+        ident = tuple((k, key[k]) for k in ("gene_norm", "norm_matched", "norm_structures",
+                                            "missing", "region_agg"))
+        ident += (("agg_metric", key["agg_metric"] if isinstance(key["agg_metric"], str)
+                   else id(key["agg_metric"])),)
+        out[name] = first.setdefault(ident, name)
+    return out
 
 
 def _one_row_per_region(region_agg: str | None, agg_metric: Any) -> bool:
     """Whether a donor's table is reduced to one row per region (see :func:`normalize_donor`)."""
     return region_agg == "donors" and isinstance(agg_metric, str)
-
-
-def _finish(table: tuple, trees: Mapping[str, Any], donor: str,
-            options: Mapping[str, Any]) -> pd.DataFrame:
-    return finish_donor(*table, trees.get(donor), missing=options["missing"],
-                        region_agg=options["region_agg"], agg_metric=options["agg_metric"])
 
 
 class _Cached(Mapping):
@@ -503,43 +589,25 @@ class _Cached(Mapping):
         return len(self._source)
 
 
-def _regional_rows(expression: pd.DataFrame, labels: np.ndarray, fill: pd.DataFrame | None,
-                   agg_metric: str) -> pd.DataFrame:
-    """One row per region of a donor (plus its centroid candidates).
+def _regional_rows(rows: pd.DataFrame, agg_metric: str) -> pd.DataFrame:
+    """One row per region of a donor, from its :func:`_sample_rows`.
 
-    The matched samples of each region (or its single interpolated row) are
-    reduced with `agg_metric` exactly as :func:`combine_donors` does for
-    ``region_agg='donors'``; reducing that one row again there returns it
-    unchanged (nanmean/nanmedian of one value), so results are identical.
+    The rows of each region (its matched samples, or its single
+    interpolated row) are reduced with `agg_metric` exactly as
+    :func:`combine_donors` does for ``region_agg='donors'``; reducing that
+    one row again there returns it unchanged (nanmean/nanmedian of one
+    value), so results are identical. Centroid candidates are added by the
+    caller.
     """
-    matched = np.flatnonzero(labels != 0)
-    genes = expression if len(matched) == len(labels) else expression.iloc[matched]
-    labs = labels[matched].astype(np.int64)
-    kinds = np.full(len(labs), FILL_NONE, dtype=np.int64)
-    candidates = None
-    if fill is not None and len(fill):
-        kind = fill["fill"].to_numpy()
-        interpolated = fill.loc[kind == FILL_INTERPOLATED]
-        candidates = fill.loc[kind == FILL_CENTROID]
-        if len(interpolated):
-            genes = pd.concat([genes.reset_index(drop=True), _genes(interpolated)],
-                              ignore_index=True)
-            labs = np.concatenate([labs, interpolated["label"].to_numpy(dtype=np.int64)])
-            kinds = np.concatenate([kinds, np.full(len(interpolated), FILL_INTERPOLATED)])
-    regions = np.unique(labs)
-    reduced = aggregate.aggregate_samples(genes, labs, regions, agg_metric)
-    # a region's row is 'interpolated' when it has no sample (then one interpolated row)
-    order = np.argsort(labs, kind="stable")
-    region_kind = kinds[order][np.searchsorted(labs[order], regions)]
+    labs = rows["label"].to_numpy()
+    regions, first = np.unique(labs, return_index=True)
+    reduced = aggregate.aggregate_samples(_genes(rows), labs, regions, agg_metric)
     out = reduced.reset_index(drop=True)
     out.columns.name = None
-    meta = pd.DataFrame({"label": regions.astype(np.int64), "fill": region_kind,
-                         "weight": np.ones(len(regions))})
-    out = pd.concat([meta, out], axis=1)
-    if candidates is not None and len(candidates):
-        out = pd.concat([out, candidates], ignore_index=True)
-    out["label"] = out["label"].astype(np.int64)
-    out["fill"] = out["fill"].astype(np.int64)
+    out.insert(0, "weight", 1.0)
+    # a region's row is 'interpolated' when it has no sample (then one interpolated row)
+    out.insert(0, "fill", rows["fill"].to_numpy()[first])
+    out.insert(0, "label", regions.astype(np.int64))
     out.columns.name = "gene_symbol"
     return out
 
@@ -641,25 +709,34 @@ def fill_missing(expression: pd.DataFrame, annotation: pd.DataFrame, labels: np.
     if not empty or len(annot) == 0:
         return pd.DataFrame(columns=columns)
     values = expression.to_numpy(dtype=np.float64)
-    rows = []
+    meta, rows = [], []
     if missing == "centroids":
         nearest, dist = atlas_tree.match_closest_samples(annot, empty, return_dist=True)
         for lab, idx, d in zip(empty, nearest, dist, strict=True):
             if idx >= 0:
-                weight = 1.0 / d if d > 0 else np.inf
-                rows.append([lab, FILL_CENTROID, weight, *values[idx]])
+                meta.append((lab, FILL_CENTROID, 1.0 / d if d > 0 else np.inf))
+                rows.append(values[idx])
     elif missing == "interpolate":
         for lab in empty:
             nearest, dist = atlas_tree.fill_label(annot, lab, return_dist=True)
             if len(nearest):
-                rows.append([lab, FILL_INTERPOLATED, 1.0,
-                             *aggregate.interpolate_region(expression, nearest, dist)])
+                meta.append((lab, FILL_INTERPOLATED, 1.0))
+                rows.append(aggregate.interpolate_region(expression, nearest, dist))
     else:
         raise ValueError(f"Invalid value for `missing`: {missing!r}")
-    return pd.DataFrame(rows, columns=columns)
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    out = pd.DataFrame(np.vstack(rows), columns=expression.columns, copy=False)
+    lab, kind, weight = zip(*meta, strict=True)
+    out.insert(0, "weight", np.asarray(weight, dtype=np.float64))
+    out.insert(0, "fill", np.asarray(kind, dtype=np.int64))
+    out.insert(0, "label", np.asarray(lab, dtype=np.int64))
+    return out
 
 
 def _genes(frame: pd.DataFrame) -> pd.DataFrame:
+    if list(frame.columns[:3]) == _META_COLUMNS:  # as made here: a slice, no column lookup
+        return frame.iloc[:, 3:]
     return frame.drop(columns=[c for c in _META_COLUMNS if c in frame.columns])
 
 
@@ -735,6 +812,14 @@ def warn_unmatched_donors(normalized: Mapping[str, pd.DataFrame]) -> list[str]:
     return empty
 
 
+def _rows_where(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """``frame.loc[keep]``, as a view (no copy) when `keep` is a run of leading rows."""
+    n = int(keep.sum())
+    if keep[:n].all():
+        return frame.iloc[:n]
+    return frame.loc[keep]
+
+
 def combine_donors(normalized: Mapping[str, pd.DataFrame], regions: Sequence[int], *,
                    region_agg: str, agg_metric: Any
                    ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
@@ -756,23 +841,52 @@ def combine_donors(normalized: Mapping[str, pd.DataFrame], regions: Sequence[int
     donors : dict of str -> pandas.DataFrame of shape (n_regions, n_genes)
         Donor-level matrices (empty when ``region_agg='samples'``).
     """
+    real = {d: _rows_where(f, f["fill"].to_numpy() != FILL_CENTROID)
+            for d, f in normalized.items()}
+    candidates = {d: _rows_where(f, f["fill"].to_numpy() == FILL_CENTROID)
+                  for d, f in normalized.items()}
+    return combine_rows(real, candidates, regions, region_agg=region_agg,
+                        agg_metric=agg_metric)
+
+
+def combine_rows(rows: Mapping[str, pd.DataFrame],
+                 candidates: Mapping[str, pd.DataFrame | None], regions: Sequence[int], *,
+                 region_agg: str, agg_metric: Any
+                 ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """:func:`combine_donors` with each donor's centroid candidates given apart.
+
+    Parameters
+    ----------
+    rows : dict of str -> pandas.DataFrame of shape (n_rows, 3 + n_genes)
+        Per donor, its matched (and interpolated) rows.
+    candidates : dict of str -> pandas.DataFrame of shape (n_candidates, 3 + n_genes) or None
+        Per donor, its centroid candidates (``missing='centroids'``).
+    regions : sequence of int
+    region_agg : {'donors', 'samples'}
+    agg_metric : {'mean', 'median'} or callable
+
+    Returns
+    -------
+    expression, donors
+        As :func:`combine_donors`.
+    """
     aggregate.check_region_agg(region_agg)
-    warn_unmatched_donors(normalized)
-    real = {d: f.loc[f["fill"].to_numpy() != FILL_CENTROID] for d, f in normalized.items()}
-    candidates = {d: f.loc[f["fill"].to_numpy() == FILL_CENTROID] for d, f in normalized.items()}
+    warn_unmatched_donors(rows)
+    candidates = {d: c for d, c in candidates.items() if c is not None and len(c)}
     per_donor = {}
     if region_agg == "donors":
-        for donor, frame in real.items():
+        for donor, frame in rows.items():
             per_donor[donor] = aggregate.aggregate_samples(
                 _genes(frame), frame["label"].to_numpy(), regions, agg_metric)
         expression = aggregate.aggregate_donors(per_donor, agg_metric)
         for donor, frame in per_donor.items():
             # donor-level matrices take the donor's own candidate sample
-            per_donor[donor] = _centroid_fill(frame, {donor: candidates[donor]})
+            own = {donor: candidates[donor]} if donor in candidates else {}
+            per_donor[donor] = _centroid_fill(frame, own)
     else:
-        pooled = pd.concat(list(real.values()), ignore_index=True)
-        expression = aggregate.aggregate_samples(
-            _genes(pooled), pooled["label"].to_numpy(), regions, agg_metric)
+        expression = aggregate.aggregate_pooled(
+            [_genes(f) for f in rows.values()], [f["label"].to_numpy() for f in rows.values()],
+            regions, agg_metric)
     expression = _centroid_fill(expression, candidates)
     expression.columns.name = "gene_symbol"
     for frame in per_donor.values():
