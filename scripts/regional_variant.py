@@ -1,6 +1,7 @@
 """Snakemake adapter: one named variant's result folder, every donor in one process."""
 
-from abagen_core.outputs.branch import AtlasTrees, explained_genes, read_branch, write_variant
+from abagen_core.outputs.branch import AtlasTrees, read_branch, write_variant
+from abagen_core.storage.artifacts import read_frame
 from abagen_core.workflow.joblog import job_log
 
 
@@ -16,9 +17,7 @@ def main(snakemake) -> None:
             branch, AtlasTrees(snakemake.params.atlas, donors), snakemake.wildcards.variant,
             opts, outputs=out, atlas=snakemake.params.atlas, kept=inp["kept"],
             checksums=inp["checksums"], synthetic=snakemake.params.synthetic,
-            genes=explained_genes(pacall=inp["pacall"], donors=donors,
-                                  selection=inp["selection"], probe_table=inp["probe_table"],
-                                  kept=inp["kept"], options=opts),
+            genes=read_frame(inp["explained"], kind="genes_explained"),
             donor_outputs=dict(zip(donors, out["donors"], strict=True))
             if "donors" in out else None,
             qc_outputs=figures or None, qc_gene=snakemake.params.qc_gene,

@@ -188,7 +188,11 @@ def test_atlas_stage_and_gather_inputs():
     assert var["checksums"][:2] == ["resources/parquet/9861/microarray.sha256",
                                     "resources/parquet/9861/pacall.sha256"]
     assert len(var["checksums"]) == 2 * len(DONORS)
-    assert var["selection"] == f"resources/probes/{keys['probes']}/selection.parquet"
+    assert var["explained"] == f"resources/probes/{keys['probes']}/genes_explained.parquet"
+    selection = t.selection_inputs(key=keys["probes"])
+    assert selection["pacall"] == [f"resources/samples/{d}/pacall_{keys['samples']}.parquet"
+                                   for d in DONORS]
+    assert selection["probe_table"] == t.raw_file(DONORS[0], "probes")
     assert t.robustness_inputs(atlas="dk")["expression"] == [
         f"results/dk/{v}/expression.parquet" for v in ("default", "zs")]
     native = _targets(atlases={"n": {"builtin": "dk-native"}})

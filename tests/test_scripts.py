@@ -211,10 +211,13 @@ class Chain:
 
     def _select_probes(self):
         key = self.key("probes")
-        files = {"selection": self.path("resources", "probes", key, "selection.parquet")}
+        files = {"selection": self.path("resources", "probes", key, "selection.parquet"),
+                 "explained": self.path("resources", "probes", key, "genes_explained.parquet")}
         run_script("select_probes", self.log("select_probes"),
                    input={"summaries": [self.run("probe_summary")[d]["summary"] for d in DONORS],
-                          "kept": self.run("intensity_filter")["kept"]},
+                          "kept": self.run("intensity_filter")["kept"],
+                          "pacall": [self.run("prepare_samples")[d]["pacall"] for d in DONORS],
+                          "probe_table": self.run("obtain_raw")[DONORS[0]]["probes"]},
                    output=files, params={"options": self.options("probes"), "donors": DONORS,
                                          "rnaseq_donors": []},
                    wildcards={"key": key})
@@ -276,10 +279,7 @@ class Chain:
                                            "donor_agreement")})
             run_script("regional_variant", self.log("regional_variant", variant),
                        input={**self._branch(),
-                              "pacall": [self.run("prepare_samples")[d]["pacall"]
-                                         for d in DONORS],
-                              "selection": self.run("select_probes")["selection"],
-                              "probe_table": self.run("obtain_raw")[DONORS[0]]["probes"]},
+                              "explained": self.run("select_probes")["explained"]},
                        output=files, params={"options": self.plan.variants[variant],
                                              "atlas": self.atlas_description(),
                                              "donors": DONORS, "synthetic": True,
@@ -531,6 +531,8 @@ def test_regional_variant_matches_the_api(chain):
     assert sorted(genes.index[genes["status"] == "kept"]) == sorted(expected.columns)
     explained = api.explain_genes(donors=DONORS, data_dir=str(chain.data))
     pd.testing.assert_series_equal(genes["status"], explained["status"], check_dtype=False)
+    # explained once per probe selection (select_probes), written unchanged
+    assert Path(files["genes"]).read_text() == explained.to_csv()
     assert meta["genes_by_status"]["kept"] == expected.shape[1]
     # regions.csv: the matrix's rows, named from the DK table, with the counts
     regions = pd.read_csv(files["regions"], index_col=0, keep_default_na=False)

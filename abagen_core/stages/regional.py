@@ -445,13 +445,16 @@ def _sample_rows(expression: pd.DataFrame, labels: np.ndarray,
     matched = np.flatnonzero(labels != 0)
     labs = labels[matched].astype(np.int64)
     kinds = np.full(len(labs), FILL_NONE, dtype=np.int64)
-    parts = [expression.iloc[matched].to_numpy(dtype=np.float64)]
-    if interpolated is not None:
+    values = expression.to_numpy(dtype=np.float64)
+    if interpolated is None:
+        order = np.argsort(labs, kind="stable")
+        values = values[matched[order]]  # one copy: matched rows, by region
+    else:
         labs = np.concatenate([labs, interpolated["label"].to_numpy(dtype=np.int64)])
         kinds = np.concatenate([kinds, np.full(len(interpolated), FILL_INTERPOLATED)])
-        parts.append(_genes(interpolated).to_numpy(dtype=np.float64))
-    order = np.argsort(labs, kind="stable")
-    values = np.concatenate(parts)[order] if len(parts) > 1 else parts[0][order]
+        order = np.argsort(labs, kind="stable")
+        values = np.concatenate([values[matched],
+                                 _genes(interpolated).to_numpy(dtype=np.float64)])[order]
     out = pd.DataFrame(values, columns=expression.columns, copy=False)
     out.insert(0, "weight", 1.0)
     out.insert(0, "fill", kinds[order])

@@ -26,7 +26,7 @@ __all__ = [
     "RESOURCES", "RESULTS", "LOGS", "STATE_DIR", "RAW_NAMES", "RAW", "T1",
     "RNASEQ_RAW_TPM", "RNASEQ_RAW_ANNOTATION", "MICROARRAY", "PACALL", "ANNOTATION",
     "ONTOLOGY", "CHECKSUM", "RNASEQ_TPM", "RNASEQ_ANNOTATION", "PROBES", "SAMPLES",
-    "PACALL_COUNTS", "KEPT", "SUMMARY", "SUMMARY_MARKER", "SELECTION", "GENES", "LABELS",
+    "PACALL_COUNTS", "KEPT", "SUMMARY", "SUMMARY_MARKER", "SELECTION", "EXPLAINED", "GENES", "LABELS",
     "RESULT_FILES", "RESULT", "DONOR_EXPRESSION", "QC_FIGURE",
     "ROBUSTNESS", "MASK_RESULT_FILES", "MASK_RESULT", "MAP_SAMPLES", "MAP_VOLUME",
     "MAP_SURFACE", "MAP_METADATA", "SWEEPS", "SWEEP_BATCH", "SWEEP_INDEX", "LOG", "BENCHMARK", "fill", "glob_pattern",
@@ -75,6 +75,8 @@ KEPT = "resources/probes/ibf/{key}/kept.parquet"
 SUMMARY = "resources/probes/summary/{key}/summary_{donor}"
 SUMMARY_MARKER = "summary.json"
 SELECTION = "resources/probes/{key}/selection.parquet"
+#: why each gene is or is not in a result of this probe selection (genes.csv)
+EXPLAINED = "resources/probes/{key}/genes_explained.parquet"
 GENES = "resources/genes/{key}/genes_{donor}.parquet"
 LABELS = "resources/labels/{atlas}/{key}/labels_{donor}.parquet"
 

@@ -395,15 +395,20 @@ class Targets:
         Returns
         -------
         files : dict
-            ``summaries`` (list of str, one per donor), ``kept`` (str); with
-            ``probe_selection='rnaseq'`` also ``tpm`` and ``rnaseq_annotation``
-            (lists of str, one per RNA-seq donor).
+            ``summaries`` (list of str, one per donor), ``kept`` (str); for
+            the genes' explanation (``genes.csv``) ``pacall`` (PACall counts
+            per donor) and ``probe_table`` (the first donor's raw
+            ``Probes.csv``); with ``probe_selection='rnaseq'`` also ``tpm``
+            and ``rnaseq_annotation`` (lists of str, one per RNA-seq donor).
         """
         pkey = self.upstream_key("probes", key, "psummary")
+        skey = self.upstream_key("probes", key, "samples")
+        donors = self.plan.donors
         files: dict[str, Any] = {
-            "summaries": [paths.fill(paths.SUMMARY, key=pkey, donor=d)
-                          for d in self.plan.donors],
+            "summaries": [paths.fill(paths.SUMMARY, key=pkey, donor=d) for d in donors],
             "kept": self.upstream_file("probes", "ibf", key=key),
+            "pacall": [paths.fill(paths.PACALL_COUNTS, donor=d, key=skey) for d in donors],
+            "probe_table": self.raw_file(donors[0], "probes"),
         }
         if self.plan.options_for("probes", key)["probe_selection"] == "rnaseq":
             files["tpm"] = [paths.fill(paths.RNASEQ_TPM, donor=d) for d in self.rnaseq_donors]
@@ -495,16 +500,12 @@ class Targets:
         files : dict
             ``genes``, ``samples``, ``labels`` (lists of str, one per donor),
             ``atlas`` (list of str), ``kept`` (str), ``checksums`` (list of str,
-            two per donor), and for ``genes.csv``: ``pacall`` (PACall counts
-            per donor), ``selection`` (str) and ``probe_table`` (the first
-            donor's raw ``Probes.csv``).
+            two per donor), and ``explained`` (str: ``genes.csv``'s table,
+            made with the probe selection).
         """
         keys = self.plan.keys[atlas, variant]
         files = self._branch_inputs(atlas, keys)
-        files.update({"pacall": [paths.fill(paths.PACALL_COUNTS, donor=d, key=keys["samples"])
-                                 for d in self.plan.donors],
-                      "selection": paths.fill(paths.SELECTION, key=keys["probes"]),
-                      "probe_table": self.raw_file(self.plan.donors[0], "probes")})
+        files["explained"] = paths.fill(paths.EXPLAINED, key=keys["probes"])
         return files
 
     def batch_inputs(self, atlas: str, batch: str) -> dict[str, Any]:

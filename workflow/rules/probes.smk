@@ -57,6 +57,7 @@ rule select_probes:
         unpack(selection_inputs),
     output:
         selection=paths.SELECTION,
+        explained=paths.EXPLAINED,
     log:
         log_file("select_probes", "{key}"),
     benchmark:
