@@ -25,6 +25,7 @@ import pandas as pd
 
 from abagen_core import io
 from abagen_core.atlas.spec import load_atlas
+from abagen_core.outputs import qc
 from abagen_core.outputs.results import write_results
 from abagen_core.outputs.sweep import write_batch
 from abagen_core.stages import aggregate, probes
@@ -246,8 +247,6 @@ def write_variant(branch: Branch, trees: Mapping[str, Any], name: str,
                                         agg_metric=options["agg_metric"])
         # donor-specific atlases are drawn in the first donor's space
         first = next(iter(branch.annotation))
-        from abagen_core.outputs import qc  # lazy: matplotlib only for jobs that draw
-
         figures = qc.qc_figures(expression, branch.counts(), per_donor, trees[first],
                                 gene=qc_gene, name=f"{atlas['name']} / {name}")
         for figure, fig in figures.items():
