@@ -282,6 +282,7 @@ def write_sweep_batch(branch: Branch, trees: Mapping[str, Any],
             expression, _ = combine_rows(rows, candidates, branch.regions,
                                          region_agg=opts["region_agg"],
                                          agg_metric=opts["agg_metric"])
+            del rows, candidates  # not held while the next normalization group is made
             LOG.info("variant %d/%d %s: %d regions x %d genes", i, len(options), name,
                      *expression.shape)
             yield name, expression

@@ -542,6 +542,8 @@ def branch_variants(genes: Mapping[str, pd.DataFrame], annotation: Mapping[str, 
             candidates = {d: c for d, (_, c) in done.items()}
             for twin in (n for n in variants if same[n] == name):
                 yield twin, rows, candidates
+            # drop this variant's tables before the next group fills its own
+            del done, rows, candidates
 
 
 def _same_computation(variants: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:

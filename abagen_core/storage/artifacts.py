@@ -117,6 +117,10 @@ def read_frame(path: str | os.PathLike, *, kind: str, columns: list[str] | None 
         frame = table.to_pandas()
     else:
         frame = _untranspose(table, wide)
+        # hand arrow's buffers (as large as the frame) back to the system now:
+        # jobs read one wide table after another
+        del table
+        pa.default_memory_pool().release_unused()
     return (frame, attrs) if with_attrs else frame
 
 
