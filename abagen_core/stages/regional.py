@@ -379,7 +379,8 @@ def finish_donor(expression: pd.DataFrame, annotation: pd.DataFrame, labels: np.
         regional rows of each metric are computed once and reused (the
         centroid candidates do not enter a donor's regional values, so
         ``missing=None`` and ``'centroids'`` share them). Results are the
-        same objects' values as without it.
+        same as without it; the returned tables may be shared between calls
+        (do not modify them).
 
     Returns
     -------
