@@ -3,7 +3,7 @@
 import pandas as pd
 
 from abagen_core import io
-from abagen_core.outputs.branch import explained_genes
+from abagen_core.outputs.results import explained_genes
 from abagen_core.stages import probes
 from abagen_core.storage.artifacts import read_frame, read_probe_summary, write_frame
 from abagen_core.workflow.joblog import job_log
@@ -29,15 +29,14 @@ def main(snakemake) -> None:
                 rnaseq[donor] = probes.rnaseq_region_expression(tpm, annot)
         selection = probes.choose_probes(summaries, kept, opts["probe_selection"],
                                          opts["donor_probes"], rnaseq)
+        # genes.csv of every result made from this selection, explained once here
+        genes = explained_genes(pacall=snakemake.input["pacall"], donors=donors,
+                                probe_table=snakemake.input["probe_table"], kept=kept,
+                                selection=selection, options=opts)
         if selection is None:
             selection = pd.DataFrame(index=pd.Index([], name="gene_symbol"))
         write_frame(selection, snakemake.output["selection"], kind="selection",
                     attrs={"n_kept_probes": len(kept), "average": selection.shape[1] == 0})
-        # genes.csv of every result made from this selection, explained once here
-        genes = explained_genes(pacall=snakemake.input["pacall"], donors=donors,
-                                selection=snakemake.output["selection"],
-                                probe_table=snakemake.input["probe_table"],
-                                kept=snakemake.input["kept"], options=opts)
         write_frame(genes, snakemake.output["explained"], kind="genes_explained")
 
 

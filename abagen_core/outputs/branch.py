@@ -23,19 +23,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from abagen_core import io
 from abagen_core.atlas.spec import load_atlas
 from abagen_core.outputs import qc
 from abagen_core.outputs.results import write_results
 from abagen_core.outputs.sweep import write_batch
-from abagen_core.stages import aggregate, probes
-from abagen_core.stages.explain import explain_genes
+from abagen_core.stages import aggregate
 from abagen_core.stages.regional import branch_variants, combine_rows
-from abagen_core.storage.artifacts import count_rows, read_frame, read_pacall_summary
+from abagen_core.storage.artifacts import count_rows, read_frame
 from abagen_core.storage.atomic import write_figure_atomic
 from abagen_core.storage.parquet import write_frame_csv
 
-__all__ = ["Branch", "read_branch", "AtlasTrees", "explained_genes", "write_variant",
+__all__ = ["Branch", "read_branch", "AtlasTrees", "write_variant",
            "write_sweep_batch"]
 
 LOG = logging.getLogger("abagen_core")
@@ -155,37 +153,6 @@ def read_branch(donors: Sequence[str], *, genes: Sequence[str], samples: Sequenc
                   sorted(regions))
 
 
-def explained_genes(*, pacall: Sequence[str], donors: Sequence[str], selection: str,
-                    probe_table: str, kept: str, options: Mapping[str, Any]) -> pd.DataFrame:
-    """Why each gene symbol is or is not in a result (``genes.csv``).
-
-    Parameters
-    ----------
-    pacall : sequence of str
-        Per donor, its PACall counts file.
-    donors : sequence of str
-    selection, probe_table, kept : str
-        The probe selection, the raw ``Probes.csv`` and the probes kept by the
-        intensity filter.
-    options : mapping
-        Validated options (``reannotated``, ``ibf_threshold`` are read).
-
-    Returns
-    -------
-    genes : pandas.DataFrame
-        :func:`abagen_core.stages.explain.explain_genes` output.
-    """
-    summaries = {donor: read_pacall_summary(path)
-                 for donor, path in zip(donors, pacall, strict=True)}
-    chosen, attrs = read_frame(selection, kind="selection", with_attrs=True)
-    table = io.read_probes(probe_table)
-    annotated = probes.reannotate_probes(table) if options["reannotated"] else table
-    return explain_genes(table, annotated, summaries, read_frame(kept, kind="kept_probes"),
-                         None if attrs.get("average") else chosen,
-                         ibf_threshold=options["ibf_threshold"],
-                         reannotated=options["reannotated"])
-
-
 def write_variant(branch: Branch, trees: Mapping[str, Any], name: str,
                   options: Mapping[str, Any], *, outputs: Mapping[str, str],
                   atlas: Mapping[str, Any], kept: str, checksums: Sequence[str],
@@ -216,7 +183,7 @@ def write_variant(branch: Branch, trees: Mapping[str, Any], name: str,
     synthetic : bool
         The data are synthetic.
     genes : pandas.DataFrame, optional
-        :func:`explained_genes` output (``genes.csv``).
+        :func:`abagen_core.outputs.results.explained_genes` output (``genes.csv``).
     donor_outputs : mapping of str -> str, optional
         donor -> CSV path of its region x gene matrix (``save_donors``).
     qc_outputs : mapping of str -> str, optional

@@ -17,13 +17,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from abagen_core import io
 from abagen_core._version import __version__
 from abagen_core.atlas.images import load_gifti
 from abagen_core.atlas.masks import dense_maps, mask_points, mask_tree
 from abagen_core.options import describe
 from abagen_core.outputs.names import region_names
 from abagen_core.outputs.report import AtlasDescriptor, Report
-from abagen_core.stages import aggregate
+from abagen_core.stages import aggregate, probes
+from abagen_core.stages.explain import explain_genes
 from abagen_core.stages.regional import (
     combine_donors,
     combine_samples,
@@ -31,11 +33,11 @@ from abagen_core.stages.regional import (
     samples_in_mask,
     select_genes,
 )
-from abagen_core.storage.artifacts import write_frame
+from abagen_core.storage.artifacts import read_pacall_summary, write_frame
 from abagen_core.storage.atomic import atomic_path, write_text_atomic
 from abagen_core.storage.parquet import write_frame_csv, write_frame_parquet
 
-__all__ = ["methods_text", "write_results", "region_table", "write_samples_in_mask",
+__all__ = ["methods_text", "explained_genes", "write_results", "region_table", "write_samples_in_mask",
            "write_map_samples", "write_interpolated_map", "write_map_metadata"]
 
 LOG = logging.getLogger("abagen_core")
@@ -82,6 +84,42 @@ def methods_text(options: Mapping[str, Any], atlas_spec: Mapping[str, Any], *, n
                   donors=options["donors"], return_donors=return_donors, counts=counts,
                   n_probes=n_kept_probes, n_genes=n_genes, synthetic=synthetic,
                   **opts).gen_report()
+
+def explained_genes(*, pacall: Sequence[str], donors: Sequence[str], probe_table: str,
+                    kept: pd.DataFrame, selection: pd.DataFrame | None,
+                    options: Mapping[str, Any]) -> pd.DataFrame:
+    """Why each gene symbol is or is not in a result (``genes.csv``).
+
+    Made once per probe selection (the workflow's ``select_probes`` job),
+    for every result made from it.
+
+    Parameters
+    ----------
+    pacall : sequence of str
+        Per donor, its PACall counts file.
+    donors : sequence of str
+    probe_table : str
+        The raw ``Probes.csv``.
+    kept : pandas.DataFrame
+        The probes kept by the intensity filter.
+    selection : pandas.DataFrame or None
+        The probe selection (None for 'average').
+    options : mapping
+        Validated options (``reannotated``, ``ibf_threshold`` are read).
+
+    Returns
+    -------
+    genes : pandas.DataFrame
+        :func:`abagen_core.stages.explain.explain_genes` output.
+    """
+    summaries = {donor: read_pacall_summary(path)
+                 for donor, path in zip(donors, pacall, strict=True)}
+    table = io.read_probes(probe_table)
+    annotated = probes.reannotate_probes(table) if options["reannotated"] else table
+    return explain_genes(table, annotated, summaries, kept, selection,
+                         ibf_threshold=options["ibf_threshold"],
+                         reannotated=options["reannotated"])
+
 
 def write_results(normalized: Mapping[str, pd.DataFrame], labels: Mapping[str, np.ndarray], *,
                   regions: Sequence[int],

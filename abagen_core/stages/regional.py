@@ -514,11 +514,13 @@ def branch_variants(genes: Mapping[str, pd.DataFrame], annotation: Mapping[str, 
     candidates : dict of str -> pandas.DataFrame or None
         Per donor, its centroid candidate rows (``missing='centroids'``).
     """
-    same = _same_computation(variants)
+    twins: dict[str, list[str]] = {}  # computed variant -> the variants it stands for
+    for name, first in _same_computation(variants).items():
+        twins.setdefault(first, []).append(name)
     groups: dict[tuple, list[str]] = {}
-    for name, opts in variants.items():
-        if same[name] == name:
-            groups.setdefault(tuple(opts[k] for k in NORMALIZATION_OPTIONS), []).append(name)
+    for name in twins:
+        groups.setdefault(tuple(variants[name][k] for k in NORMALIZATION_OPTIONS),
+                          []).append(name)
     if len(groups) > 1 and all(_one_row_per_region(o["region_agg"], o["agg_metric"])
                                for o in variants.values()):
         # only regional rows are held: the genes fit beside them, read once
@@ -541,7 +543,7 @@ def branch_variants(genes: Mapping[str, pd.DataFrame], annotation: Mapping[str, 
             done = parts.pop(name)
             rows = {d: r for d, (r, _) in done.items()}
             candidates = {d: c for d, (_, c) in done.items()}
-            for twin in (n for n in variants if same[n] == name):
+            for twin in twins[name]:
                 yield twin, rows, candidates
             # drop this variant's tables before the next group fills its own
             del done, rows, candidates

@@ -133,12 +133,12 @@ def _untranspose(table: pa.Table, wide: dict[str, Any]) -> pd.DataFrame:
     leaner than converting to pandas and transposing.
     """
     names = [f"r{i}" for i in range(len(wide["index"]))]
-    rows = table.column("column").to_numpy(zero_copy_only=False)
+    columns = table.column("column").to_numpy(zero_copy_only=False)
     values = np.empty((table.num_rows, len(names)), dtype=np.float64)
     for i, name in enumerate(names):
         values[:, i] = table.column(name).to_numpy(zero_copy_only=False)
     frame = pd.DataFrame(values.T, index=pd.Index(wide["index"], name=wide["index_name"]),
-                         columns=pd.Index(rows, name=wide["columns_name"]), copy=False)
+                         columns=pd.Index(columns, name=wide["columns_name"]), copy=False)
     for col in wide["int_columns"]:
         frame[col] = frame[col].astype(np.int64)
     return frame
