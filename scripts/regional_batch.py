@@ -8,8 +8,10 @@ def main(snakemake) -> None:
     """Run one ``regional_batch`` job: Snakemake's inputs, params and outputs."""
     with job_log(snakemake.log[0]) as log:
         donors, inp = snakemake.params.donors, snakemake.input
+        # the batch reads genes before sample normalization and applies each
+        # variant's sample_norm itself
         branch = read_branch(donors, genes=inp["genes"], samples=inp["samples"],
-                             labels=inp["labels"])
+                             labels=inp["labels"], unnormalized=True)
         names = write_sweep_batch(
             branch, AtlasTrees(snakemake.params.atlas, donors), snakemake.params.variants,
             snakemake.output["batch"],

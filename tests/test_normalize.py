@@ -15,6 +15,8 @@ from abagen_core.stages.normalize import (
     NORM_ALIASES,
     NORM_NAMES,
     NORMALIZATION_METHODS,
+    _linear_percentiles,
+    _masked_mean_std,
     check_norm,
     normalize_expression,
 )
@@ -317,3 +319,45 @@ def test_registry_functions_on_arrays(data):
             expected = _norm(data, name)
         np.testing.assert_allclose(out, expected.to_numpy(), rtol=0, atol=1e-12)
     assert set(NORM_ALIASES.values()) == set(NORMALIZATION_METHODS)
+
+
+# ---------------------------------------------------------------------------
+# fast exact statistics: equal to numpy's functions bit for bit
+
+
+@pytest.mark.parametrize("n_rows", [2, 3, 5, 10, 101, 4096, 4097, 6000])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("kind", ["normal", "ties", "infinite"])
+def test_linear_percentiles_equal_numpy(n_rows, order, kind):
+    rng = np.random.default_rng(n_rows)
+    x = rng.normal(size=(n_rows, 23))
+    if kind == "ties":
+        x = np.round(x, 1)
+    elif kind == "infinite":
+        x[rng.integers(0, n_rows, 4), rng.integers(0, 23, 4)] = np.inf
+        x[0, 2] = -np.inf
+    x = np.asarray(x, order=order)
+    for q in ([25, 50, 75], [5, 95], [0.1, 99.9]):
+        with np.errstate(invalid="ignore"):
+            expected = np.percentile(x, q, axis=0)
+        got = _linear_percentiles(x, q)
+        assert got.shape == expected.shape
+        np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("n_rows", [1, 2, 3, 40, 700])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_masked_mean_std_equal_numpy(n_rows, order):
+    rng = np.random.default_rng(n_rows)
+    x = np.asarray(rng.normal(size=(n_rows, 17)), order=order)
+    x[rng.integers(0, n_rows, 3), rng.integers(0, 17, 3)] = np.nan
+    keep = (rng.random(x.shape) < 0.8) & ~np.isnan(x)  # as its caller: NaN never kept
+    keep[:, 0] = False  # no kept value: NaN mean and SD
+    keep[1:, 1] = False  # one kept value: NaN SD
+    inside = np.where(keep, x, np.nan)
+    mean, sd = _masked_mean_std(x, keep)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        np.testing.assert_array_equal(mean, np.nanmean(inside, axis=0))
+        np.testing.assert_array_equal(sd, np.nanstd(inside, axis=0, ddof=1))
+    assert np.isnan(mean[0]) and np.isnan(sd[0]) and np.isnan(sd[1])

@@ -6,6 +6,7 @@ from fnmatch import fnmatch
 
 import pytest
 
+from abagen_core.options import stage_key
 from abagen_core.utils import data_path
 from abagen_core.workflow import paths
 from abagen_core.workflow.plan import build_plan
@@ -83,14 +84,23 @@ def test_final_outputs_results_qc_and_robustness():
 
 
 def test_sweep_batches_group_branches_and_have_stable_ids():
-    grid = {"ibf_threshold": [0.25, 0.5], "gene_norm": ["srs", "zscore", None]}
+    grid = {"ibf_threshold": [0.25, 0.5], "sample_norm": ["srs", "zscore"],
+            "gene_norm": ["srs", "zscore", None]}
     t = _targets(sweep={"grid": grid})
-    # two gene sets (ibf), one label set: two batches of three variants
+    # two probe selections (ibf), one label set: two batches of six variants,
+    # each reading the genes of its selection before sample normalization
     assert len(t.batches) == 2
     for batch in t.batches.values():
-        assert len(batch.variants) == 3
+        assert len(batch.variants) == 6
+        probes = {t.plan.keys["dk", v]["probes"] for v in batch.variants}
+        assert len(probes) == 1
         genes = {t.plan.keys["dk", v]["genes"] for v in batch.variants}
-        assert genes == {batch.keys["genes"]}
+        assert len(genes) == 2 and batch.keys["genes"] not in genes
+        raw = t.plan.options_for("genes", batch.keys["genes"])
+        assert raw["sample_norm"] is None
+        assert stage_key(dict(raw, sample_norm="srs"), "genes") in genes
+        inputs = t.genes_inputs(batch.keys["genes"])
+        assert inputs["selection"] == t.upstream_file("genes", "probes", key=next(iter(genes)))
     assert t.named == ["default", "zs"]
     assert t.robustness_inputs(atlas="dk")["batches"] == t.batch_files("dk")
     # the same sweep plans the same ids; a changed option changes only its branch's
@@ -98,6 +108,10 @@ def test_sweep_batches_group_branches_and_have_stable_ids():
     assert set(again.batches) == set(t.batches)
     changed = _targets(sweep={"grid": grid, "list": [{"ibf_threshold": 0.25,
                                                       "gene_norm": "minmax"}]})
+    assert len(set(changed.batches) & set(t.batches)) == 1
+    # so does a new sample_norm: it joins its probe selection's batch
+    changed = _targets(sweep={"grid": grid, "list": [{"ibf_threshold": 0.25,
+                                                      "sample_norm": "minmax"}]})
     assert len(set(changed.batches) & set(t.batches)) == 1
     # a new atlas adds its own batches and leaves the others
     two = _targets(sweep={"grid": grid}, atlases={"dk": {"builtin": "dk-volume"},

@@ -162,6 +162,16 @@ def test_build_plan_keys_equal_per_variant_keys():
             assert plan.keys[atlas, name] == keys
             for stage, key in keys.items():
                 by_key[stage].setdefault(key, dict(options, native=native))
+    # swept variants: their probe selection's genes before sample normalization
+    unnormalized = {}
+    for atlas, spec in plan.atlases.items():
+        native = spec.kind == "native"
+        for name in plan.swept:
+            probes_key = plan.keys[atlas, name]["probes"]
+            key = _reference_keys(dict(expected[name], sample_norm=None), native)["genes"]
+            assert unnormalized.setdefault(probes_key, key) == key
+            by_key["genes"].setdefault(key, dict(by_key["probes"][probes_key], sample_norm=None))
+    assert plan.unnormalized == unnormalized
     assert plan.by_key == by_key
     for stage in STAGES:
         assert list(plan.by_key[stage]) == list(by_key[stage])

@@ -280,3 +280,4 @@ def test_region_table_names_regions_when_the_atlas_has_a_table(tmp_path):
     assert list(table["n_samples"]) == [3, 0, 1] and list(table["n_donors"]) == [2, 0, 1]
     assert table.index.name == "label"
     assert set(results.region_table(counts, None)["name"]) == {""}
+

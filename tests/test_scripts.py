@@ -224,17 +224,23 @@ class Chain:
         return files
 
     def _donor_genes(self):
-        key = self.key("genes")
+        return self._genes(self.key("genes"), self.options("genes"))
+
+    def _unnormalized_genes(self):
+        """The genes a sweep batch reads: the same probe selection, no sample_norm."""
+        return self._genes("unnormalized", dict(self.options("genes"), sample_norm=None))
+
+    def _genes(self, key: str, options: dict) -> dict:
         files = {"genes": [self.path("resources", "genes", key, f"genes_{d}.parquet")
                            for d in DONORS]}
         samples = self.run("prepare_samples")
-        run_script("donor_genes", self.log("donor_genes"),
+        run_script("donor_genes", self.log("donor_genes", key),
                    input={"microarray": [self.run("convert_donor")[d]["microarray"]
                                          for d in DONORS],
                           "samples": [samples[d]["samples"] for d in DONORS],
                           "kept": self.run("intensity_filter")["kept"],
                           "selection": self.run("select_probes")["selection"]},
-                   output=files, params={"options": self.options("genes"), "donors": DONORS},
+                   output=files, params={"options": options, "donors": DONORS},
                    wildcards={"key": key})
         return {d: {"genes": path} for d, path in zip(DONORS, files["genes"], strict=True)}
 
@@ -291,7 +297,9 @@ class Chain:
     def _regional_batch(self):
         """The two variants as one sweep batch (they share genes and labels)."""
         files = {"batch": self.path("results", "dk", "sweeps", "batch-0123456789.parquet")}
-        run_script("regional_batch", self.log("regional_batch"), input=self._branch(),
+        genes = [self.run("unnormalized_genes")[d]["genes"] for d in DONORS]
+        run_script("regional_batch", self.log("regional_batch"),
+                   input={**self._branch(), "genes": genes},
                    output=files, params={"variants": self.plan.variants,
                                          "atlas": self.atlas_description(),
                                          "donors": DONORS, "synthetic": True},

@@ -65,7 +65,9 @@ def test_sweep_plan_shares_stages(tmp_path):
     # per-donor summaries cover every annotated probe: shared by both ibf values
     assert planned["probe_summary"] == ALL_DONORS
     assert planned["prepare_samples"] == ALL_DONORS  # one sample set for all variants
-    assert planned["donor_genes"] == 2              # one job per gene set, every donor
+    # one job per gene set, every donor: the named variant's, and each probe
+    # selection's genes before sample normalization (read by the sweep batches)
+    assert planned["donor_genes"] == 1 + 2
     assert planned["label_samples"] == 2            # one job per atlas, every donor
     # the named variant: one job per atlas (QC figures included); the sweep: one
     # job per (atlas, gene set) branch holding its three gene_norm variants
@@ -114,7 +116,9 @@ def test_wrong_reference_refused_before_any_job(tmp_path):
 # end to end on a small synthetic dataset
 
 DONORS = ["9861", "10021"]
-SWEEP = {"grid": {"gene_norm": ["srs", "zscore"], "ibf_threshold": [0.2, 0.5]}}
+SWEEP = {"grid": {"gene_norm": ["srs", "zscore"], "ibf_threshold": [0.2, 0.5]},
+         "list": [{"sample_norm": "zscore", "gene_norm": "zscore"},
+                  {"sample_norm": "center", "ibf_threshold": 0.2}]}
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +148,7 @@ def _swept(workdir: Path, variant: str) -> pd.DataFrame:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("variant", ["sweep-0000", "sweep-0003"])
+@pytest.mark.parametrize("variant", ["sweep-0000", "sweep-0003", "sweep-0004"])
 def test_sweep_results_equal_single_workflow_runs(sweep_run, variant):
     options = expand_sweep(SWEEP)[variant]
     single = sweep_run["root"] / f"single-{variant}"
@@ -160,15 +164,16 @@ def test_sweep_results_equal_single_workflow_runs(sweep_run, variant):
 
 
 @pytest.mark.slow
-def test_sweep_result_equals_api(sweep_run):
+@pytest.mark.parametrize("variant", ["sweep-0002", "sweep-0005"])
+def test_sweep_result_equals_api(sweep_run, variant):
     from abagen_core.api import get_expression_data
     from abagen_core.utils import data_path
 
-    options = expand_sweep(SWEEP)["sweep-0002"]
+    options = expand_sweep(SWEEP)[variant]
     expected = get_expression_data(str(data_path("atlas-desikankilliany.nii.gz")),
                                    str(data_path("atlas-desikankilliany.csv")),
                                    donors=DONORS, data_dir=str(sweep_run["data"]), **options)
-    got = _swept(sweep_run["workdir"], "sweep-0002")
+    got = _swept(sweep_run["workdir"], variant)
     assert [str(c) for c in got.columns] == [str(c) for c in expected.columns]
     np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=0, atol=1e-12)
 
@@ -190,7 +195,7 @@ def test_sweep_summary_figures_and_report(sweep_run):
     assert variants.loc["sweep-0001", "dissimilarity"] == pytest.approx(0.0, abs=1e-12)
     assert variants.loc["sweep-0000", "dissimilarity"] > 0
     decisions = pd.read_csv(rob / "decisions.csv", index_col=0)
-    assert set(decisions.index) == {"gene_norm", "ibf_threshold"}
+    assert set(decisions.index) == {"gene_norm", "ibf_threshold", "sample_norm"}
     genes = pd.read_csv(rob / "genes.csv", index_col=0)
     assert len(genes) == _expression(workdir / "results" / "dk" / "default").shape[1]
     # the Snakemake report embeds the figures
@@ -215,7 +220,7 @@ def test_changed_sweep_reruns_only_its_branch(sweep_run, tmp_path):
     shutil.copytree(sweep_run["workdir"], workdir, symlinks=True)
     before = {p: p.stat().st_mtime_ns for p in (workdir / "results").rglob("*") if p.is_file()}
     config = yaml.safe_load((workdir / "config.yaml").read_text())
-    added = {**SWEEP, "list": [{"gene_norm": "minmax", "ibf_threshold": 0.5}]}
+    added = {**SWEEP, "list": [*SWEEP["list"], {"gene_norm": "minmax", "ibf_threshold": 0.5}]}
     config["sweep"] = added
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     planned = _planned(workdir)

@@ -28,7 +28,7 @@ from abagen_core.outputs import qc
 from abagen_core.outputs.results import write_results
 from abagen_core.outputs.sweep import write_batch
 from abagen_core.stages import aggregate
-from abagen_core.stages.regional import branch_variants, combine_rows
+from abagen_core.stages.regional import branch_variants, combine_rows, normalize_samples
 from abagen_core.storage.artifacts import count_rows, read_frame
 from abagen_core.storage.atomic import write_figure_atomic
 from abagen_core.storage.parquet import write_frame_csv
@@ -40,13 +40,26 @@ LOG = logging.getLogger("abagen_core")
 
 
 class _GenesFiles(Mapping):
-    """donor -> genes table, read from its file at each access (one copy in memory)."""
+    """donor -> genes table, read from its file at each access (one copy in memory).
 
-    def __init__(self, files: Mapping[str, str]):
+    With `sample_norm`, the files hold genes before sample normalization and
+    each table is normalised when read
+    (:func:`abagen_core.stages.regional.normalize_samples`).
+    """
+
+    def __init__(self, files: Mapping[str, str], sample_norm: str | None = None):
         self._files = dict(files)
+        self._sample_norm = sample_norm
 
     def __getitem__(self, donor: str) -> pd.DataFrame:
-        return read_frame(self._files[donor], kind="genes")
+        genes = read_frame(self._files[donor], kind="genes")
+        if self._sample_norm is None:
+            return genes
+        return normalize_samples(genes, self._sample_norm)
+
+    def normalized(self, sample_norm: str | None) -> _GenesFiles:
+        """The same files, each table normalised with `sample_norm` when read."""
+        return _GenesFiles(self._files, sample_norm)
 
     def __iter__(self):
         return iter(self._files)
@@ -100,12 +113,16 @@ class Branch:
     labels : dict of str -> numpy.ndarray of shape (n_samples,)
     regions : list of int
         The atlas' region ids (rows of every matrix).
+    unnormalized : bool
+        `genes` are before sample normalization (a sweep batch): each
+        variant's ``sample_norm`` is applied here.
     """
 
     genes: Mapping[str, pd.DataFrame]
     annotation: dict[str, pd.DataFrame]
     labels: dict[str, np.ndarray]
     regions: list[int]
+    unnormalized: bool = False
 
     def counts(self) -> pd.DataFrame:
         """Samples per region and donor (the same for every variant of the branch)."""
@@ -125,12 +142,26 @@ class Branch:
         Yields
         ------
         name, rows, candidates
+            Grouped by ``sample_norm`` when the genes are unnormalized (each
+            donor's genes normalised once per group).
         """
-        return branch_variants(self.genes, self.annotation, self.labels, trees, options)
+        if not self.unnormalized:
+            return branch_variants(self.genes, self.annotation, self.labels, trees, options)
+        return self._by_sample_norm(trees, options)
+
+    def _by_sample_norm(self, trees: Mapping[str, Any],
+                        options: Mapping[str, Mapping[str, Any]]
+                        ) -> Iterator[tuple[str, dict[str, pd.DataFrame], dict[str, Any]]]:
+        groups: dict[str | None, dict[str, Mapping[str, Any]]] = {}
+        for name, opts in options.items():
+            groups.setdefault(opts["sample_norm"], {})[name] = opts
+        for sample_norm, group in groups.items():
+            yield from branch_variants(self.genes.normalized(sample_norm), self.annotation,
+                                       self.labels, trees, group)
 
 
 def read_branch(donors: Sequence[str], *, genes: Sequence[str], samples: Sequence[str],
-                labels: Sequence[str]) -> Branch:
+                labels: Sequence[str], unnormalized: bool = False) -> Branch:
     """Open a branch's per-donor files.
 
     Parameters
@@ -138,6 +169,9 @@ def read_branch(donors: Sequence[str], *, genes: Sequence[str], samples: Sequenc
     donors : sequence of str
     genes, samples, labels : sequence of str
         One file per donor, in the order of `donors`.
+    unnormalized : bool, default=False
+        The genes files are before sample normalization (``sample_norm=None``;
+        a sweep batch normalises them for each of its variants' ``sample_norm``).
 
     Returns
     -------
@@ -150,7 +184,7 @@ def read_branch(donors: Sequence[str], *, genes: Sequence[str], samples: Sequenc
         labs[donor] = frame["label"].to_numpy()
         regions.update(int(r) for r in attrs["regions"])
     return Branch(_GenesFiles(dict(zip(donors, genes, strict=True))), annotation, labs,
-                  sorted(regions))
+                  sorted(regions), unnormalized)
 
 
 def write_variant(branch: Branch, trees: Mapping[str, Any], name: str,

@@ -48,6 +48,7 @@ __all__ = [
     "prepare_samples",
     "select_probes",
     "donor_genes",
+    "normalize_samples",
     "label_donor",
     "normalize_genes",
     "normalize_donor",
@@ -222,11 +223,39 @@ def donor_genes(microarray: pd.DataFrame, annotation: pd.DataFrame, kept: pd.Dat
     """
     expr = probes.collapse_to_genes(microarray, annotation, kept, selection,
                                     probe_selection, donor)
-    expr = expr.reset_index(drop=True)
-    if sample_norm is not None:
-        expr = normalize.normalize_expression(expr.T, norm=sample_norm, ignore_warn=True).T
+    expr = normalize_samples(expr.reset_index(drop=True), sample_norm)
     expr.columns.name = "gene_symbol"
-    return expr.astype(np.float64)
+    return expr
+
+
+def normalize_samples(expression: pd.DataFrame, sample_norm: str | None) -> pd.DataFrame:
+    """Every sample (row) of a donor's genes normalised across genes (``sample_norm``).
+
+    The values are taken as a Fortran-ordered float64 array (each gene
+    contiguous: the layout a genes file is read back in) and returned in
+    that layout, so that the numbers never depend on how the input was laid
+    out: sweep batches normalise genes read from a file (``sample_norm=None``)
+    and give :func:`donor_genes`' numbers bit for bit (sums' rounding
+    follows the memory order).
+
+    Parameters
+    ----------
+    expression : pandas.DataFrame of shape (n_samples, n_genes)
+    sample_norm : str or None
+        A :data:`abagen_core.stages.normalize.NORM_NAMES` value.
+
+    Returns
+    -------
+    normalized : pandas.DataFrame of shape (n_samples, n_genes)
+        float64, Fortran-ordered, same index and columns.
+    """
+    values = np.asfortranarray(expression.to_numpy(dtype=np.float64))
+    if sample_norm is not None:
+        flipped = pd.DataFrame(values.T, copy=False)
+        values = np.asfortranarray(normalize.normalize_expression(
+            flipped, norm=sample_norm, ignore_warn=True).to_numpy().T)
+    return pd.DataFrame(values, index=expression.index, columns=expression.columns,
+                        copy=False)
 
 
 def label_donor(annotation: pd.DataFrame, atlas_tree: Any, *, tolerance: float,

@@ -58,14 +58,17 @@ def write_frame(frame: pd.DataFrame, path: str | os.PathLike, *, kind: str,
             "columns_name": frame.columns.name,
             "int_columns": ints,
         }
-        values = frame.to_numpy(dtype=np.float64).T
-        frame = pd.DataFrame(values, index=pd.Index([str(c) for c in frame.columns],
-                                                    name="column"),
-                             columns=[f"r{i}" for i in range(values.shape[1])])
+        # stored column r<i> is the frame's row i, taken without copying
+        # from one C-ordered copy of the values (no transposed DataFrame)
+        values = np.ascontiguousarray(frame.to_numpy(dtype=np.float64))
+        arrays = [pa.array(row) for row in values]
+        arrays.append(pa.array([str(c) for c in frame.columns], type=pa.string()))
+        table = pa.Table.from_arrays(arrays, names=[f"r{i}" for i in range(len(values))]
+                                     + ["column"])
     else:
         frame = frame.copy()
         frame.columns = [str(c) for c in frame.columns]
-    table = pa.Table.from_pandas(frame, preserve_index=True)
+        table = pa.Table.from_pandas(frame, preserve_index=True)
     meta = dict(table.schema.metadata or {})
     meta[META_KEY] = json.dumps({"schema_version": SCHEMA_VERSION, "kind": kind,
                                   "attrs": attrs}, default=str).encode()

@@ -316,6 +316,10 @@ class Plan:
     interpolated_maps: dict[str, MaskTarget] = field(default_factory=dict)
     #: the variants that come from ``sweep`` and not from ``variants`` (plan order)
     swept: list[str] = field(default_factory=list)
+    #: probes key of a swept variant -> the genes key of its options without
+    #: ``sample_norm``: a sweep batch reads these genes and normalises the
+    #: samples itself, for every ``sample_norm`` it holds
+    unnormalized: dict[str, str] = field(default_factory=dict)
 
     def options_for(self, stage: str, key: str) -> dict[str, Any]:
         """Validated options behind a stage key.
@@ -439,9 +443,17 @@ def build_plan(config: Mapping[str, Any], base: str | os.PathLike = ".") -> Plan
                     if staged is None:
                         staged = dict(opts, native=native)
                     known[key] = staged
+    unnormalized: dict[str, str] = {}
+    for atlas in atlases:
+        for name in swept_names:
+            probes_key = keys[atlas, name]["probes"]
+            if probes_key not in unnormalized:
+                staged = dict(by_key["probes"][probes_key], sample_norm=None)
+                key = unnormalized[probes_key] = stage_key(staged, "genes")
+                by_key["genes"].setdefault(key, staged)
     order = {name: i for i, name in enumerate(variants)}
     plan = Plan(donors, atlases, variants, keys, by_key,
-                swept=sorted(swept_names, key=order.__getitem__))
+                swept=sorted(swept_names, key=order.__getitem__), unnormalized=unnormalized)
     _add_mask_targets(plan, config, base)
     return plan
 

@@ -68,13 +68,17 @@ def upstream_keys(plan: Plan) -> dict[str, dict[str, dict[str, str]]]:
     upstream : dict
         ``upstream[stage][key][other_stage]`` is the key of `other_stage`
         whose files the files of (`stage`, `key`) are made from; the
-        variants first, then the ``samples_in_mask`` and
-        ``interpolated_maps`` entries.
+        variants first, the sweep batches' genes (``Plan.unnormalized``),
+        then the ``samples_in_mask`` and ``interpolated_maps`` entries.
     """
     out: dict[str, dict[str, dict[str, str]]] = {}
     for keys in plan.keys.values():
         for stage, key in keys.items():
             out.setdefault(stage, {})[key] = keys
+    # the genes of the sweep batches (before sample normalization) come from
+    # the probe selection of the variants they serve
+    for probes_key, key in plan.unnormalized.items():
+        out["genes"].setdefault(key, dict(out["probes"][probes_key], genes=key))
     for target in [*plan.samples_in_mask.values(), *plan.interpolated_maps.values()]:
         for stage, key in target.keys.items():
             out.setdefault(stage, {}).setdefault(key, target.keys)
