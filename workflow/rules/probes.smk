@@ -3,7 +3,8 @@
 # method summaries per donor over every annotated probe (probe_summary, in
 # parallel with the filter: it does not wait for the gather) -> probe choice
 # among the probes passing the filter (gather) -> per-donor collapse to genes
-# with sample normalization (one job per gene set, every donor).
+# with sample normalization (one job per gene set, every donor; sweep batches
+# read genes without it and normalize samples themselves).
 
 
 rule intensity_filter:
