@@ -709,3 +709,39 @@ def test_same_computation_sets_aside_only_unused_options():
     same = _same_computation({k: check_options(v) for k, v in variants.items()})
     assert same == {"a": "a", "b": "a", "c": "a", "d": "d", "e": "e", "f": "e",
                     "g": "g", "h": "h", "i": "i"}
+
+
+def test_unnormalized_branch_equals_api_and_spills_once(chain, tmp_path, monkeypatch):
+    """A sweep batch's branch (genes before sample normalization): each
+    sample_norm applied in the job equals the API bit for bit; a group that
+    reads the genes once per gene normalization normalises them once, keeps
+    them in a temporary folder and removes it."""
+    from abagen_core.options import check_options
+    from abagen_core.outputs import branch, sweep
+
+    variants = {"a": {},
+                "b": {"sample_norm": "zscore", "gene_norm": "zscore", "region_agg": "samples"},
+                "c": {"sample_norm": "zscore"},
+                "d": {"sample_norm": "zscore", "gene_norm": "minmax", "agg_metric": "median"},
+                "e": {"sample_norm": None, "gene_norm": "zscore"}}
+    options = {k: check_options(dict(v, donors=DONORS)) for k, v in variants.items()}
+    saved = []
+    real_save = np.save
+    monkeypatch.setattr(np, "save", lambda path, *a, **k: (saved.append(path),
+                                                          real_save(path, *a, **k))[1])
+    inputs = chain._branch()
+    genes = [chain.run("unnormalized_genes")[d]["genes"] for d in DONORS]
+    data = branch.read_branch(DONORS, genes=genes, samples=inputs["samples"],
+                              labels=inputs["labels"], unnormalized=True)
+    dest = tmp_path / "batch.parquet"
+    branch.write_sweep_batch(data, branch.AtlasTrees(chain.atlas_description(), DONORS),
+                             options, str(dest))
+    # only the 'zscore' group (three gene normalizations, pooled samples) spills
+    assert len(saved) == len(DONORS)
+    assert not any(Path(p).parent.exists() for p in saved)
+    for name, opts in variants.items():
+        expected = api.get_expression_data(DK, DK_INFO, donors=DONORS,
+                                           data_dir=str(chain.data), **opts)
+        got = sweep.read_batch_variant(dest, name)
+        pd.testing.assert_frame_equal(got, expected, check_exact=True, check_names=False,
+                                      obj=name)

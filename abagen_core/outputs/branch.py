@@ -16,8 +16,10 @@ per distinct normalization, shared by the variants that use it), then:
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,7 +30,12 @@ from abagen_core.outputs import qc
 from abagen_core.outputs.results import write_results
 from abagen_core.outputs.sweep import write_batch
 from abagen_core.stages import aggregate
-from abagen_core.stages.regional import branch_variants, combine_rows, normalize_samples
+from abagen_core.stages.regional import (
+    branch_variants,
+    combine_rows,
+    genes_read_per_group,
+    normalize_samples,
+)
 from abagen_core.storage.artifacts import count_rows, read_frame
 from abagen_core.storage.atomic import write_figure_atomic
 from abagen_core.storage.parquet import write_frame_csv
@@ -44,22 +51,44 @@ class _GenesFiles(Mapping):
 
     With `sample_norm`, the files hold genes before sample normalization and
     each table is normalised when read
-    (:func:`abagen_core.stages.regional.normalize_samples`).
+    (:func:`abagen_core.stages.regional.normalize_samples`). With `spill` (a
+    folder), the normalised table is also saved there in numpy's binary
+    format at its first read, and later reads load it back (the same bits
+    and layout), so that a table read once per normalization group is
+    normalised once.
     """
 
-    def __init__(self, files: Mapping[str, str], sample_norm: str | None = None):
+    def __init__(self, files: Mapping[str, str], sample_norm: str | None = None,
+                 spill: str | None = None):
         self._files = dict(files)
         self._sample_norm = sample_norm
+        self._spill = spill
+        self._spilled: dict[str, tuple[Path, pd.Index, pd.Index]] = {}
 
     def __getitem__(self, donor: str) -> pd.DataFrame:
+        if donor in self._spilled:
+            path, index, columns = self._spilled[donor]
+            return pd.DataFrame(np.load(path), index=index, columns=columns, copy=False)
         genes = read_frame(self._files[donor], kind="genes")
         if self._sample_norm is None:
             return genes
-        return normalize_samples(genes, self._sample_norm)
+        genes = normalize_samples(genes, self._sample_norm)
+        if self._spill is not None:
+            path = Path(self._spill) / f"{len(self._spilled)}.npy"
+            np.save(path, genes.to_numpy(), allow_pickle=False)
+            self._spilled[donor] = (path, genes.index, genes.columns)
+        return genes
 
-    def normalized(self, sample_norm: str | None) -> _GenesFiles:
-        """The same files, each table normalised with `sample_norm` when read."""
-        return _GenesFiles(self._files, sample_norm)
+    def normalized(self, sample_norm: str | None, spill: str | None = None) -> _GenesFiles:
+        """The same files, each table normalised with `sample_norm` when read.
+
+        Parameters
+        ----------
+        sample_norm : str or None
+        spill : str, optional
+            An existing folder for the normalised tables (see the class).
+        """
+        return _GenesFiles(self._files, sample_norm, spill)
 
     def __iter__(self):
         return iter(self._files)
@@ -156,8 +185,16 @@ class Branch:
         for name, opts in options.items():
             groups.setdefault(opts["sample_norm"], {})[name] = opts
         for sample_norm, group in groups.items():
-            yield from branch_variants(self.genes.normalized(sample_norm), self.annotation,
-                                       self.labels, trees, group)
+            if sample_norm is None or not genes_read_per_group(group):
+                yield from branch_variants(self.genes.normalized(sample_norm),
+                                           self.annotation, self.labels, trees, group)
+                continue
+            # the genes are read once per gene normalization: normalise the
+            # samples once and keep the tables on disk (the job's temporary
+            # folder, $TMPDIR; deleted when the group is done) rather than in memory
+            with tempfile.TemporaryDirectory(prefix="abagen-genes-") as spill:
+                yield from branch_variants(self.genes.normalized(sample_norm, spill),
+                                           self.annotation, self.labels, trees, group)
 
 
 def read_branch(donors: Sequence[str], *, genes: Sequence[str], samples: Sequence[str],

@@ -55,6 +55,7 @@ __all__ = [
     "finish_donor",
     "NORMALIZATION_OPTIONS",
     "branch_variants",
+    "genes_read_per_group",
     "fill_missing",
     "combine_donors",
     "combine_rows",
@@ -543,15 +544,8 @@ def branch_variants(genes: Mapping[str, pd.DataFrame], annotation: Mapping[str, 
     candidates : dict of str -> pandas.DataFrame or None
         Per donor, its centroid candidate rows (``missing='centroids'``).
     """
-    twins: dict[str, list[str]] = {}  # computed variant -> the variants it stands for
-    for name, first in _same_computation(variants).items():
-        twins.setdefault(first, []).append(name)
-    groups: dict[tuple, list[str]] = {}
-    for name in twins:
-        groups.setdefault(tuple(variants[name][k] for k in NORMALIZATION_OPTIONS),
-                          []).append(name)
-    if len(groups) > 1 and all(_one_row_per_region(o["region_agg"], o["agg_metric"])
-                               for o in variants.values()):
+    twins, groups = _normalization_groups(variants)
+    if len(groups) > 1 and not genes_read_per_group(variants):
         # only regional rows are held: the genes fit beside them, read once
         genes = _Cached(genes)
     for (gene_norm, norm_matched, norm_structures), names in groups.items():
@@ -576,6 +570,49 @@ def branch_variants(genes: Mapping[str, pd.DataFrame], annotation: Mapping[str, 
                 yield twin, rows, candidates
             # drop this variant's tables before the next group fills its own
             del done, rows, candidates
+
+
+def _normalization_groups(variants: Mapping[str, Mapping[str, Any]]
+                          ) -> tuple[dict[str, list[str]], dict[tuple, list[str]]]:
+    """The variants :func:`branch_variants` computes, and their normalization groups.
+
+    Returns
+    -------
+    twins : dict of str -> list of str
+        Computed variant -> the variants it stands for (itself included).
+    groups : dict of tuple -> list of str
+        :data:`NORMALIZATION_OPTIONS` values -> the computed variants that share them.
+    """
+    twins: dict[str, list[str]] = {}
+    for name, first in _same_computation(variants).items():
+        twins.setdefault(first, []).append(name)
+    groups: dict[tuple, list[str]] = {}
+    for name in twins:
+        groups.setdefault(tuple(variants[name][k] for k in NORMALIZATION_OPTIONS),
+                          []).append(name)
+    return twins, groups
+
+
+def genes_read_per_group(variants: Mapping[str, Mapping[str, Any]]) -> bool:
+    """Whether :func:`branch_variants` reads each donor's genes once per normalization group.
+
+    It does when the variants need more than one gene normalization and
+    one of them keeps sample rows (pooled samples or a callable metric):
+    those rows are held until the group is done, and the genes are not
+    kept beside them. Otherwise each donor's genes are read once.
+
+    Parameters
+    ----------
+    variants : mapping of str -> mapping
+        Variant name -> validated options.
+
+    Returns
+    -------
+    per_group : bool
+    """
+    _, groups = _normalization_groups(variants)
+    return len(groups) > 1 and not all(
+        _one_row_per_region(o["region_agg"], o["agg_metric"]) for o in variants.values())
 
 
 def _same_computation(variants: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
