@@ -37,8 +37,9 @@ from abagen_core.storage.artifacts import read_pacall_summary, write_frame
 from abagen_core.storage.atomic import atomic_path, write_text_atomic
 from abagen_core.storage.parquet import write_frame_csv, write_frame_parquet
 
-__all__ = ["methods_text", "explained_genes", "write_results", "region_table", "write_samples_in_mask",
-           "write_map_samples", "write_interpolated_map", "write_map_metadata"]
+__all__ = ["methods_text", "explained_genes", "write_results", "region_table",
+           "write_samples_in_mask", "write_map_samples", "write_interpolated_map",
+           "write_map_metadata"]
 
 LOG = logging.getLogger("abagen_core")
 
@@ -84,6 +85,7 @@ def methods_text(options: Mapping[str, Any], atlas_spec: Mapping[str, Any], *, n
                   donors=options["donors"], return_donors=return_donors, counts=counts,
                   n_probes=n_kept_probes, n_genes=n_genes, synthetic=synthetic,
                   **opts).gen_report()
+
 
 def explained_genes(*, pacall: Sequence[str], donors: Sequence[str], probe_table: str,
                     kept: pd.DataFrame, selection: pd.DataFrame | None,

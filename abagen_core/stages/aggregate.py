@@ -126,7 +126,7 @@ def _reduce(values: np.ndarray, metric: Callable) -> np.ndarray:
         return _sorted_median(values)
     if metric is np.nanmean and not np.isnan(values).any():
         return np.mean(values, axis=0)
-    if np.isnan(values).all(axis=0).any() and metric in (np.nanmean, np.nanmedian):
+    if metric is np.nanmean and np.isnan(values).all(axis=0).any():
         out = np.full(values.shape[1], np.nan)
         ok = ~np.isnan(values).all(axis=0)
         out[ok] = metric(values[:, ok], axis=0)

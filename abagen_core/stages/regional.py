@@ -545,7 +545,7 @@ def branch_variants(genes: Mapping[str, pd.DataFrame], annotation: Mapping[str, 
         Per donor, its centroid candidate rows (``missing='centroids'``).
     """
     twins, groups = _normalization_groups(variants)
-    if len(groups) > 1 and not genes_read_per_group(variants):
+    if len(groups) > 1 and not _keeps_sample_rows(variants):
         # only regional rows are held: the genes fit beside them, read once
         genes = _Cached(genes)
     for (gene_norm, norm_matched, norm_structures), names in groups.items():
@@ -611,8 +611,13 @@ def genes_read_per_group(variants: Mapping[str, Mapping[str, Any]]) -> bool:
     per_group : bool
     """
     _, groups = _normalization_groups(variants)
-    return len(groups) > 1 and not all(
-        _one_row_per_region(o["region_agg"], o["agg_metric"]) for o in variants.values())
+    return len(groups) > 1 and _keeps_sample_rows(variants)
+
+
+def _keeps_sample_rows(variants: Mapping[str, Mapping[str, Any]]) -> bool:
+    """Whether a variant keeps sample rows (pooled samples or a callable metric)."""
+    return not all(_one_row_per_region(o["region_agg"], o["agg_metric"])
+                   for o in variants.values())
 
 
 def _same_computation(variants: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
