@@ -14,7 +14,7 @@ def main(snakemake) -> None:
                              labels=inp["labels"], unnormalized=True)
         names = write_sweep_batch(
             branch, AtlasTrees(snakemake.params.atlas, donors), snakemake.params.variants,
-            snakemake.output["batch"],
+            snakemake.output["batch"], chunk_mb=snakemake.params.chunk_mb,
             extra={"atlas": snakemake.params.atlas, "synthetic": snakemake.params.synthetic})
         log.info("batch %s: %d variants written", snakemake.wildcards.batch, len(names))
 

@@ -295,14 +295,16 @@ class Chain:
         return out
 
     def _regional_batch(self):
-        """The two variants as one sweep batch (they share genes and labels)."""
+        """The two variants as one sweep batch (they share genes and labels),
+        computed a few genes at a time (a tiny chunk_mb)."""
         files = {"batch": self.path("results", "dk", "sweeps", "batch-0123456789.parquet")}
         genes = [self.run("unnormalized_genes")[d]["genes"] for d in DONORS]
         run_script("regional_batch", self.log("regional_batch"),
                    input={**self._branch(), "genes": genes},
                    output=files, params={"variants": self.plan.variants,
                                          "atlas": self.atlas_description(),
-                                         "donors": DONORS, "synthetic": True},
+                                         "donors": DONORS, "synthetic": True,
+                                         "chunk_mb": 0.02},
                    wildcards={"atlas": "dk", "batch": "0123456789"})
         index = {"index": self.path("results", "dk", "sweeps", "index.csv")}
         run_script("sweep_index", self.log("sweep_index"), input={"batches": [files["batch"]]},
@@ -745,3 +747,83 @@ def test_unnormalized_branch_equals_api_and_spills_once(chain, tmp_path, monkeyp
         got = sweep.read_batch_variant(dest, name)
         pd.testing.assert_frame_equal(got, expected, check_exact=True, check_names=False,
                                       obj=name)
+
+
+@pytest.mark.parametrize("chunk_mb", [0.005, 0.02, 0.05])
+def test_batch_in_chunks_of_genes_is_exact(chain, tmp_path, chunk_mb):
+    """A sweep batch computed a chunk of genes at a time (to bound its
+    memory) gives every variant the same matrix, bit for bit, as the batch
+    in one piece, for options of every stage after sample normalization;
+    the file has one row group per variant and chunk; the temporary tables
+    are removed."""
+    import pyarrow.parquet as pq
+
+    from abagen_core.options import check_options
+    from abagen_core.outputs import branch, sweep
+
+    variants = {"a": {},
+                "b": {"sample_norm": "zscore", "gene_norm": "zscore", "region_agg": "samples"},
+                "c": {"sample_norm": "zscore", "missing": "centroids"},
+                "d": {"sample_norm": None, "gene_norm": "minmax", "agg_metric": "median",
+                      "norm_structures": True, "missing": "interpolate"},
+                "e": {"gene_norm": "scaled_sigmoid_quantiles", "norm_matched": False,
+                      "region_agg": "samples", "agg_metric": "median"},
+                "f": {"sample_norm": "robust_sigmoid", "gene_norm": "robust_sigmoid"}}
+    options = {k: check_options(dict(v, donors=DONORS)) for k, v in variants.items()}
+    inputs = chain._branch()
+    genes = [chain.run("unnormalized_genes")[d]["genes"] for d in DONORS]
+
+    def batch(dest, chunk):
+        data = branch.read_branch(DONORS, genes=genes, samples=inputs["samples"],
+                                  labels=inputs["labels"], unnormalized=True)
+        return branch.write_sweep_batch(
+            data, branch.AtlasTrees(chain.atlas_description(), DONORS), options, str(dest),
+            chunk_mb=chunk)
+
+    spills = []
+    real_tmp = branch.tempfile.TemporaryDirectory
+
+    def tracked(*args, **kwargs):
+        folder = real_tmp(*args, **kwargs)
+        spills.append(folder.name)
+        return folder
+
+    whole, parts = tmp_path / "whole.parquet", tmp_path / "parts.parquet"
+    batch(whole, None)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(branch.tempfile, "TemporaryDirectory", tracked)
+        assert sorted(batch(parts, chunk_mb)) == sorted(variants)
+    n_genes = branch.frame_shape(genes[0])[1]
+    n_samples = sum(len(read_frame(p, kind="samples")) for p in inputs["samples"])
+    n_chunks = len(branch.gene_chunks(n_genes, n_samples, chunk_mb))
+    assert n_chunks >= 3
+    assert pq.ParquetFile(parts).num_row_groups == n_chunks * len(variants)
+    assert spills and not any(Path(p).exists() for p in spills)
+    for name in variants:
+        pd.testing.assert_frame_equal(sweep.read_batch_variant(parts, name),
+                                      sweep.read_batch_variant(whole, name),
+                                      check_exact=True, obj=name)
+    assert [n for n, _ in sweep.iter_batch(parts)] == [n for n, _ in sweep.iter_batch(whole)]
+    expected = api.get_expression_data(DK, DK_INFO, donors=DONORS, data_dir=str(chain.data),
+                                       **variants["c"])
+    pd.testing.assert_frame_equal(sweep.read_batch_variant(parts, "c"), expected,
+                                  check_exact=True, check_names=False)
+
+
+def test_gene_chunks_cover_the_genes_evenly():
+    from abagen_core.outputs.branch import MIN_CHUNK_GENES, gene_chunks
+
+    assert gene_chunks(10, 5, None) == [slice(0, 10)]
+    assert gene_chunks(0, 5, 1) == [slice(0, 0)]
+    assert gene_chunks(1, 10**9, 1) == [slice(0, 1)]
+    for n_genes, n_samples, mb in [(15747, 3702, 64), (100, 10**6, 1), (7, 10**9, 1)]:
+        chunks = gene_chunks(n_genes, n_samples, mb)
+        assert chunks[0].start == 0 and chunks[-1].stop == n_genes
+        assert all(a.stop == b.start for a, b in zip(chunks, chunks[1:], strict=False))
+        widths = [c.stop - c.start for c in chunks]
+        assert min(widths) >= MIN_CHUNK_GENES and max(widths) - min(widths) <= 1
+        # each chunk fits the budget unless the narrowest chunk does not
+        assert (max(widths) <= MIN_CHUNK_GENES + 1
+                or max(widths) * n_samples * 8 <= mb * 2**20 * 1.01)
+    with pytest.raises(ValueError, match="positive"):
+        gene_chunks(10, 5, 0)

@@ -16,6 +16,7 @@ per distinct normalization, shared by the variants that use it), then:
 from __future__ import annotations
 
 import logging
+import math
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,11 +37,11 @@ from abagen_core.stages.regional import (
     genes_read_per_group,
     normalize_samples,
 )
-from abagen_core.storage.artifacts import count_rows, read_frame
+from abagen_core.storage.artifacts import count_rows, frame_shape, read_frame
 from abagen_core.storage.atomic import write_figure_atomic
 from abagen_core.storage.parquet import write_frame_csv
 
-__all__ = ["Branch", "read_branch", "AtlasTrees", "write_variant",
+__all__ = ["Branch", "read_branch", "AtlasTrees", "gene_chunks", "write_variant",
            "write_sweep_batch"]
 
 LOG = logging.getLogger("abagen_core")
@@ -52,32 +53,51 @@ class _GenesFiles(Mapping):
     With `sample_norm`, the files hold genes before sample normalization and
     each table is normalised when read
     (:func:`abagen_core.stages.regional.normalize_samples`). With `spill` (a
-    folder), the normalised table is also saved there in numpy's binary
+    folder), the (normalised) table is also saved there in numpy's binary
     format at its first read, and later reads load it back (the same bits
-    and layout), so that a table read once per normalization group is
-    normalised once.
+    and layout), so that a table read once per normalization group, or once
+    per chunk of genes, is read and normalised once. With `genes` (a slice of
+    the columns; needs `spill`), a read returns only those genes, copied from
+    the saved table (Fortran order: a chunk of genes is one contiguous
+    block).
     """
 
     def __init__(self, files: Mapping[str, str], sample_norm: str | None = None,
-                 spill: str | None = None):
+                 spill: str | None = None, genes: slice | None = None,
+                 spilled: dict | None = None):
         self._files = dict(files)
         self._sample_norm = sample_norm
         self._spill = spill
-        self._spilled: dict[str, tuple[Path, pd.Index, pd.Index]] = {}
+        self._genes = genes
+        self._spilled: dict[str, tuple[Path, pd.Index, pd.Index]] = (
+            {} if spilled is None else spilled)
 
     def __getitem__(self, donor: str) -> pd.DataFrame:
-        if donor in self._spilled:
-            path, index, columns = self._spilled[donor]
+        if donor not in self._spilled:
+            genes = read_frame(self._files[donor], kind="genes")
+            if self._sample_norm is not None:
+                genes = normalize_samples(genes, self._sample_norm)
+            if self._spill is None:
+                return genes
+            self._save(donor, genes)
+            if self._genes is None:
+                return genes
+            del genes
+        path, index, columns = self._spilled[donor]
+        if self._genes is None:
             return pd.DataFrame(np.load(path), index=index, columns=columns, copy=False)
-        genes = read_frame(self._files[donor], kind="genes")
-        if self._sample_norm is None:
-            return genes
-        genes = normalize_samples(genes, self._sample_norm)
-        if self._spill is not None:
-            path = Path(self._spill) / f"{len(self._spilled)}.npy"
-            np.save(path, genes.to_numpy(), allow_pickle=False)
-            self._spilled[donor] = (path, genes.index, genes.columns)
-        return genes
+        values = np.array(np.load(path, mmap_mode="r")[:, self._genes])  # keeps the order
+        return pd.DataFrame(values, index=index, columns=columns[self._genes], copy=False)
+
+    def _save(self, donor: str, genes: pd.DataFrame) -> None:
+        for other, (_, _, columns) in self._spilled.items():
+            if not genes.columns.equals(columns):
+                # chunks of genes are positional: every donor must list the same genes
+                raise ValueError(f"the genes files of donors {other} and {donor} hold "
+                                 "different genes; delete resources/genes/ and re-run.")
+        path = Path(self._spill) / f"{len(self._spilled)}.npy"
+        np.save(path, genes.to_numpy(), allow_pickle=False)
+        self._spilled[donor] = (path, genes.index, genes.columns)
 
     def normalized(self, sample_norm: str | None, spill: str | None = None) -> _GenesFiles:
         """The same files, each table normalised with `sample_norm` when read.
@@ -90,11 +110,62 @@ class _GenesFiles(Mapping):
         """
         return _GenesFiles(self._files, sample_norm, spill)
 
+    def columns(self, genes: slice) -> _GenesFiles:
+        """The same tables (saved tables shared), each read as the genes `genes` only.
+
+        Parameters
+        ----------
+        genes : slice
+            Positions of the genes (columns).
+        """
+        if self._spill is None:
+            raise ValueError("chunks of genes are read from saved tables: give `spill`.")
+        return _GenesFiles(self._files, self._sample_norm, self._spill, genes, self._spilled)
+
+    def n_genes(self) -> int:
+        """Genes of the first donor's file (every donor has the same), from its footer."""
+        return frame_shape(next(iter(self._files.values())))[1]
+
     def __iter__(self):
         return iter(self._files)
 
     def __len__(self) -> int:
         return len(self._files)
+
+
+#: the fewest genes of a chunk (see :func:`gene_chunks`)
+MIN_CHUNK_GENES = 2
+
+
+def gene_chunks(n_genes: int, n_samples: int, chunk_mb: float | None) -> list[slice]:
+    """Consecutive chunks of genes whose sample x gene values fit in `chunk_mb`.
+
+    Chunks are as equal as can be, and at least :data:`MIN_CHUNK_GENES`
+    wide (unless there are fewer genes).
+
+    Parameters
+    ----------
+    n_genes : int
+    n_samples : int
+        Samples of all donors together.
+    chunk_mb : float or None
+        MiB of float64 values per chunk; None: one chunk.
+
+    Returns
+    -------
+    chunks : list of slice
+    """
+    if chunk_mb is None or n_genes == 0:
+        return [slice(0, n_genes)]
+    if chunk_mb <= 0:
+        raise ValueError(f"chunk_mb must be positive, got {chunk_mb}.")
+    # at least MIN_CHUNK_GENES genes a chunk: numpy sums the columns of a
+    # one-column C-ordered block pairwise, of wider ones row by row (the
+    # order of the whole table), which changes the last bits
+    n_chunks = min(max(1, n_genes // MIN_CHUNK_GENES),
+                   max(1, math.ceil(n_samples * n_genes * 8 / (chunk_mb * 2**20))))
+    bounds = np.linspace(0, n_genes, n_chunks + 1).round().astype(int)
+    return [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 class AtlasTrees(Mapping):
@@ -157,7 +228,8 @@ class Branch:
         """Samples per region and donor (the same for every variant of the branch)."""
         return aggregate.count_samples(self.labels, self.regions)
 
-    def variants(self, trees: Mapping[str, Any], options: Mapping[str, Mapping[str, Any]]
+    def variants(self, trees: Mapping[str, Any], options: Mapping[str, Mapping[str, Any]],
+                 *, chunk_mb: float | None = None
                  ) -> Iterator[tuple[str, dict[str, pd.DataFrame], dict[str, Any]]]:
         """:func:`abagen_core.stages.regional.branch_variants` of this branch.
 
@@ -167,34 +239,54 @@ class Branch:
             Per donor (:class:`AtlasTrees`; read only for ``missing``).
         options : mapping of str -> mapping
             Variant name -> validated options.
+        chunk_mb : float, optional
+            Only with unnormalized genes: compute the variants a chunk of
+            genes at a time, each chunk's sample x gene values (all donors)
+            at most this many MiB (:func:`gene_chunks`). Every step after
+            sample normalization is per gene, so the chunks side by side
+            are the variant's result, bit for bit.
 
         Yields
         ------
         name, rows, candidates
             Grouped by ``sample_norm`` when the genes are unnormalized (each
-            donor's genes normalised once per group).
+            donor's genes normalised once per group), then by chunk of genes
+            (a name comes once per chunk, its genes those of the chunk).
         """
         if not self.unnormalized:
+            if chunk_mb is not None:
+                raise ValueError("chunks of genes need unnormalized genes (a sweep batch).")
             return branch_variants(self.genes, self.annotation, self.labels, trees, options)
-        return self._by_sample_norm(trees, options)
+        return self._by_sample_norm(trees, options, chunk_mb)
 
     def _by_sample_norm(self, trees: Mapping[str, Any],
-                        options: Mapping[str, Mapping[str, Any]]
+                        options: Mapping[str, Mapping[str, Any]], chunk_mb: float | None
                         ) -> Iterator[tuple[str, dict[str, pd.DataFrame], dict[str, Any]]]:
         groups: dict[str | None, dict[str, Mapping[str, Any]]] = {}
         for name, opts in options.items():
             groups.setdefault(opts["sample_norm"], {})[name] = opts
+        n_samples = sum(len(a) for a in self.annotation.values())
+        chunks = gene_chunks(self.genes.n_genes(), n_samples, chunk_mb)
         for sample_norm, group in groups.items():
-            if sample_norm is None or not genes_read_per_group(group):
+            if len(chunks) == 1 and (sample_norm is None or not genes_read_per_group(group)):
                 yield from branch_variants(self.genes.normalized(sample_norm),
                                            self.annotation, self.labels, trees, group)
                 continue
-            # the genes are read once per gene normalization: normalise the
-            # samples once and keep the tables on disk (the job's temporary
-            # folder, $TMPDIR; deleted when the group is done) rather than in memory
+            # the genes are read more than once (per chunk of genes, or per
+            # gene normalization): normalise the samples once and keep the
+            # tables on disk (the job's temporary folder, $TMPDIR; deleted
+            # when the group is done) rather than in memory
             with tempfile.TemporaryDirectory(prefix="abagen-genes-") as spill:
-                yield from branch_variants(self.genes.normalized(sample_norm, spill),
-                                           self.annotation, self.labels, trees, group)
+                genes = self.genes.normalized(sample_norm, spill)
+                if len(chunks) == 1:
+                    yield from branch_variants(genes, self.annotation, self.labels, trees,
+                                               group)
+                    continue
+                for i, chunk in enumerate(chunks, 1):
+                    LOG.info("sample_norm=%s: genes %d-%d of %d (chunk %d/%d)", sample_norm,
+                             chunk.start + 1, chunk.stop, chunks[-1].stop, i, len(chunks))
+                    yield from branch_variants(genes.columns(chunk), self.annotation,
+                                               self.labels, trees, group)
 
 
 def read_branch(donors: Sequence[str], *, genes: Sequence[str], samples: Sequence[str],
@@ -295,7 +387,8 @@ def write_variant(branch: Branch, trees: Mapping[str, Any], name: str,
 
 def write_sweep_batch(branch: Branch, trees: Mapping[str, Any],
                       options: Mapping[str, Mapping[str, Any]], dest: str, *,
-                      extra: Mapping[str, Any] | None = None) -> list[str]:
+                      extra: Mapping[str, Any] | None = None,
+                      chunk_mb: float | None = None) -> list[str]:
     """Compute every variant of a sweep batch and write its compact file.
 
     Parameters
@@ -308,6 +401,11 @@ def write_sweep_batch(branch: Branch, trees: Mapping[str, Any],
         The batch file (:func:`abagen_core.outputs.sweep.write_batch`).
     extra : mapping, optional
         More metadata (atlas, provenance).
+    chunk_mb : float, optional
+        Compute a chunk of genes at a time (see :meth:`Branch.variants`;
+        unnormalized branches only): the memory a batch holds scales with
+        this, not with the number of genes. Each chunk is a row group of
+        its own in the file.
 
     Returns
     -------
@@ -315,14 +413,18 @@ def write_sweep_batch(branch: Branch, trees: Mapping[str, Any],
         Variants written.
     """
     def _matrices():
-        for i, (name, rows, candidates) in enumerate(branch.variants(trees, options), 1):
+        seen: set[str] = set()
+        for name, rows, candidates in branch.variants(trees, options, chunk_mb=chunk_mb):
             opts = options[name]
             expression, _ = combine_rows(rows, candidates, branch.regions,
                                          region_agg=opts["region_agg"],
                                          agg_metric=opts["agg_metric"])
             del rows, candidates  # not held while the next normalization group is made
-            LOG.info("variant %d/%d %s: %d regions x %d genes", i, len(options), name,
-                     *expression.shape)
+            if name not in seen:  # progress: each variant once (not once per chunk)
+                seen.add(name)
+                LOG.info("variant %d/%d %s", len(seen), len(options), name)
             yield name, expression
 
-    return write_batch(_matrices(), dest, options=options, counts=branch.counts(), extra=extra)
+    names = write_batch(_matrices(), dest, options=options, counts=branch.counts(), extra=extra)
+    LOG.info("%d variants of %d regions written", len(names), len(branch.regions))
+    return names

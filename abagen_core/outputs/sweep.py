@@ -5,12 +5,15 @@ A sweep of thousands of variants gets no folder per variant. Each batch
 set and a label set) writes one parquet file holding every variant's
 region x gene matrix, exact float64:
 
-- one row group per variant; rows are genes (column ``gene_symbol``), one
-  column per region (its label id as text), so the file has as many columns
-  as the atlas has regions whatever the number of genes or variants;
+- one row group per variant, or per variant and chunk of genes when the
+  batch was computed a chunk of genes at a time (to bound its memory); rows
+  are genes (column ``gene_symbol``), one column per region (its label id
+  as text), so the file has as many columns as the atlas has regions
+  whatever the number of genes or variants;
 - the file's key-value metadata (:data:`BATCH_META_KEY`) lists the
-  variants (in row-group order) with their options, the region ids and the
-  samples per region.
+  variants (in order of first appearance) with their options, each
+  variant's row groups (its genes in order), the region ids and the samples
+  per region.
 
 ``results/<atlas>/sweeps/index.csv`` maps each swept variant of the current
 plan to its batch file and options (:func:`write_index`);
@@ -62,7 +65,10 @@ def write_batch(matrices: Iterable[tuple[str, pd.DataFrame]], dest: PathLike, *,
     ----------
     matrices : iterable of (str, pandas.DataFrame of shape (n_regions, n_genes))
         Variant name and its region x gene matrix (index: region ids); all
-        with the same regions. Consumed one at a time (one in memory).
+        with the same regions. Consumed one at a time (one in memory). A
+        name given again continues that variant with more genes (the next
+        chunk of genes; a variant's matrix is its parts side by side, in
+        the order given).
     dest : path-like
         The batch file.
     options : mapping of str -> mapping
@@ -75,9 +81,10 @@ def write_batch(matrices: Iterable[tuple[str, pd.DataFrame]], dest: PathLike, *,
     Returns
     -------
     names : list of str
-        The variants written, in row-group order.
+        The variants written, in order of first appearance.
     """
-    names: list[str] = []
+    parts: dict[str, list[int]] = {}  # variant -> its row groups
+    n_groups = 0
     regions: list[int] | None = None
     writer = None
     with atomic_path(dest) as tmp:
@@ -92,11 +99,17 @@ def write_batch(matrices: Iterable[tuple[str, pd.DataFrame]], dest: PathLike, *,
                 elif [int(r) for r in matrix.index] != regions:
                     raise ValueError(f"variant {name}: its regions differ from the batch's.")
                 writer.write_table(table, row_group_size=max(len(table), 1))
-                names.append(name)
+                parts.setdefault(name, []).append(n_groups)
+                n_groups += 1
             if writer is None:
                 raise ValueError("a sweep batch needs at least one variant.")
+            names = list(parts)
+            if len({len(p) for p in parts.values()}) > 1:
+                raise ValueError("the variants of a batch have different numbers of gene "
+                                 f"chunks: {({n: len(p) for n, p in parts.items()})}.")
             meta = {"variants": names,
                     "options": {n: describe(dict(options[n])) for n in names},
+                    "row_groups": parts,
                     "regions": regions,
                     "counts": None if counts is None else json.loads(counts.to_json(
                         orient="split")),
@@ -149,8 +162,8 @@ def iter_batch(path: PathLike) -> Iterator[tuple[str, pd.DataFrame]]:
     """
     file = pq.ParquetFile(path)
     meta = batch_metadata(path)
-    for i, name in enumerate(meta["variants"]):
-        yield name, _matrix(file.read_row_group(i), meta["regions"])
+    for name in meta["variants"]:
+        yield name, _matrix(_read_variant(file, meta, name), meta["regions"])
 
 
 def read_batch_variant(path: PathLike, name: str) -> pd.DataFrame:
@@ -170,8 +183,13 @@ def read_batch_variant(path: PathLike, name: str) -> pd.DataFrame:
     meta = batch_metadata(path)
     if name not in meta["variants"]:
         raise KeyError(f"variant {name!r} is not in {path}.")
-    i = meta["variants"].index(name)
-    return _matrix(pq.ParquetFile(path).read_row_group(i), meta["regions"])
+    return _matrix(_read_variant(pq.ParquetFile(path), meta, name), meta["regions"])
+
+
+def _read_variant(file: pq.ParquetFile, meta: Mapping[str, Any], name: str) -> pa.Table:
+    """A variant's row groups (genes x regions), its chunks of genes in order."""
+    groups = meta.get("row_groups", {}).get(name, [meta["variants"].index(name)])
+    return file.read_row_groups(groups)
 
 
 def option_text(value: Any) -> str:

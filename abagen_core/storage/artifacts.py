@@ -27,7 +27,7 @@ from abagen_core.storage.parquet import write_parquet_atomic
 
 __all__ = ["write_frame", "read_frame", "write_probe_summary", "read_probe_summary",
            "write_pacall_summary", "read_pacall_summary",
-           "read_donor_genes", "count_rows"]
+           "read_donor_genes", "count_rows", "frame_shape"]
 
 #: frames with more columns than this are stored transposed
 _WIDE = 512
@@ -313,3 +313,29 @@ def count_rows(path: str) -> int:
     n_rows : int
     """
     return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+def frame_shape(path: str | os.PathLike) -> tuple[int, int]:
+    """Shape of the frame a :func:`write_frame` file holds, from its footer only.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    shape : (int, int)
+        Rows and columns of the frame (index not counted).
+    """
+    file = pq.ParquetFile(path)
+    schema = file.schema_arrow
+    try:
+        meta = json.loads((schema.metadata or {})[META_KEY])
+    except Exception as exc:  # noqa: BLE001 - any failure means the file is unusable
+        raise unreadable_artifact(Path(path), exc) from None
+    wide = meta.get("attrs", {}).get("_transposed")
+    if wide is not None:  # one stored row per column of the frame
+        return len(wide["index"]), int(file.metadata.num_rows)
+    index = [c for c in (schema.pandas_metadata or {}).get("index_columns", [])
+             if isinstance(c, str)]
+    return int(file.metadata.num_rows), len(schema.names) - len(index)

@@ -55,6 +55,7 @@ rule regional_batch:
         atlas=atlas_description,
         donors=DONORS,
         synthetic=SYNTHETIC,
+        chunk_mb=SWEEP_CHUNK_MB,
     script:
         "../../scripts/regional_batch.py"
 

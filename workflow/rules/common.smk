@@ -65,6 +65,8 @@ if workflow.is_main_process:
 TARGETS = Targets(PLAN, config, donors_in_data_dir(DATA_DIR, DONORS))
 RNASEQ_DONORS = TARGETS.rnaseq_donors
 QC = config["qc"]
+# MiB of sample x gene values a sweep batch holds at once (schema default)
+SWEEP_CHUNK_MB = (config["sweep"] or {}).get("chunk_mb")
 # checked now, so that a wrong qc.reference fails before any job
 ROBUSTNESS_REFERENCE = (
     choose_reference(PLAN.variants, QC["reference"], check_options({"donors": DONORS}))
