@@ -283,18 +283,20 @@ def _upstream(variant: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in variant.items() if k in names}
 
 
-def branch_config(data_dir: Path, prefix: str, variants: Sequence[Mapping[str, Any]]
-                  ) -> dict[str, Any]:
+def branch_config(data_dir: Path, prefix: str, variants: Sequence[Mapping[str, Any]],
+                  chunk_mb: float | None = None) -> dict[str, Any]:
     """Workflow config running `variants` as ``sweep: {list: ..., prefix: ...}``.
 
     The ``default`` variant stays (``config/config.yaml`` always holds it); it
     is computed by the first run and cached afterwards.
     """
+    sweep = {"list": [dict(v) for v in variants], "prefix": prefix}
+    if chunk_mb is not None:
+        sweep["chunk_mb"] = chunk_mb
     return {"data_dir": str(data_dir), "download": False, "donors": "all",
             "synthetic": {"enabled": False}, "atlases": {ATLAS: {"builtin": "dk-volume"}},
             "outputs": {"save_donors": False}, "qc": {"enabled": False},
-            "variants": {"default": {}},
-            "sweep": {"list": [dict(v) for v in variants], "prefix": prefix}}
+            "variants": {"default": {}}, "sweep": sweep}
 
 
 def _prune(workdir: Path, prefix: str) -> None:
@@ -322,7 +324,8 @@ def run_branch(hb: Any, sb: Any, ctx: Any, index: int, pipelines: Sequence[int],
     peaks = []
     for step, chosen in (("A", variants[:1]), ("B", variants)):
         res, jobs = sb._snakemake_run(hb, ctx, f"{prefix}-{step}", workdir,
-                                      branch_config(ctx.data_dir, prefix, chosen))
+                                      branch_config(ctx.data_dir, prefix, chosen,
+                                                    ctx.chunk_mb))
         print(f"    {step}: {'ok' if res.returncode == 0 else 'error'} {res.wall_s:.1f} s, "
               f"{jobs['jobs']} jobs, CPU {jobs['cpu_s']} s", flush=True)
         if res.returncode != 0:
@@ -373,7 +376,8 @@ def noop_run(hb: Any, sb: Any, ctx: Any, workdir: Path, run: BranchRun,
     """Repeat a finished branch: Snakemake's fixed cost (start-up, DAG, nothing to do)."""
     res, jobs = sb._snakemake_run(
         hb, ctx, f"{run.prefix}-noop", workdir,
-        branch_config(ctx.data_dir, run.prefix, [variant_at(i) for i in pipelines]))
+        branch_config(ctx.data_dir, run.prefix, [variant_at(i) for i in pipelines],
+                      ctx.chunk_mb))
     print(f"[noop] repeat of {run.prefix}: {res.wall_s:.1f} s, {jobs['jobs']} jobs, "
           f"CPU {jobs['cpu_s']} s", flush=True)
     return {"wall_s": res.wall_s, "jobs": jobs["jobs"], "cpu_s": jobs["cpu_s"],
@@ -585,6 +589,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cores", type=int, default=2, help="snakemake --cores")
     p.add_argument("--timeout", type=float, default=None,
                    help="seconds before a single command is killed")
+    p.add_argument("--chunk-mb", type=float, default=None,
+                   help="the config's sweep.chunk_mb (MiB of values a batch holds at once; "
+                        "default: the schema's)")
     p.add_argument("--keep", action="store_true",
                    help="keep the working directory and every branch's result folders")
     return p
@@ -622,6 +629,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                             seed=args.data_seed, precision=args.precision, cores=args.cores,
                             timeout=args.timeout, abagen_python=args.abagen_python)
     ctx, dataset = sb.make_context(hb, ns)
+    ctx.chunk_mb = args.chunk_mb
     keys = sorted(groups.branches)
     rng = random.Random(args.seed)
     drawn = rng.sample(range(len(keys)), min(args.branches + 1, len(keys)))

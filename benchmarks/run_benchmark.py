@@ -668,6 +668,8 @@ class Context:
     env: dict[str, str]
     abagen_version: str | None = None
     qc: bool = False
+    #: the config's sweep.chunk_mb (None: the schema's default)
+    chunk_mb: float | None = None
 
     @property
     def logs(self) -> Path:

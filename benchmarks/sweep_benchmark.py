@@ -142,6 +142,7 @@ def _base_config(data_dir: Path, qc: bool) -> dict[str, Any]:
 
 
 def sweep_config(data_dir: str | os.PathLike, variants: Mapping[str, Mapping[str, Any]], *,
+                 chunk_mb: float | None = None,
                  qc: bool = False) -> dict[str, Any]:
     """Config of the sweep run: ``default`` plus a ``sweep: {list: ...}`` of the others.
 
@@ -160,6 +161,8 @@ def sweep_config(data_dir: str | os.PathLike, variants: Mapping[str, Mapping[str
     cfg["variants"] = {"default": {}}
     if len(names) > 1:
         cfg["sweep"] = {"list": [dict(variants[n]) for n in names[1:]], "prefix": "sweep"}
+        if chunk_mb is not None:
+            cfg["sweep"]["chunk_mb"] = chunk_mb
     return cfg
 
 
@@ -457,7 +460,7 @@ def run_n(hb: Any, ctx: Any, n: int, modes: Sequence[str], sample: int | None, q
     workdir = ctx.runs / f"sweep-{n}"
     if workdir.exists():
         shutil.rmtree(workdir)
-    config = sweep_config(ctx.data_dir, variants, qc=qc)
+    config = sweep_config(ctx.data_dir, variants, qc=qc, chunk_mb=ctx.chunk_mb)
     print(f"[N={n}] plan (snakemake -n)", flush=True)
     plan, _ = _snakemake_run(hb, ctx, f"sweep-{n}-plan", workdir, config, dry_run=True)
     print(f"    -> {plan.wall_s:.1f} s", flush=True)
@@ -559,6 +562,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=None,
                    help="seconds before a single command is killed")
     p.add_argument("--keep", action="store_true", help="keep the working directories")
+    p.add_argument("--chunk-mb", type=float, default=None,
+                   help="the config's sweep.chunk_mb (MiB of values a batch holds at once; "
+                        "default: the schema's)")
     return p
 
 
@@ -618,6 +624,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         modes.append("abagen")
     sample = None if args.sample == "all" else int(args.sample)
     ctx, dataset = make_context(hb, args)
+    ctx.chunk_mb = args.chunk_mb
     work = ctx.work
     if "abagen" in modes:
         why = check_abagen(hb, ctx)
