@@ -117,6 +117,7 @@ def test_write_read_frame_round_trip_with_attrs(tmp_path):
     pd.testing.assert_frame_equal(artifacts.read_frame(path, kind="genes"), back)
     assert artifacts.read_frame(path, kind="genes", columns=["G1"]).columns.tolist() == ["G1"]
     assert artifacts.count_rows(str(path)) == 4
+    assert artifacts.frame_shape(path) == frame.shape
     meta = json.loads(pq.read_metadata(path).metadata[checks.META_KEY])
     assert meta["kind"] == "genes" and meta["schema_version"] == checks.SCHEMA_VERSION
 
@@ -129,6 +130,7 @@ def test_wide_frame_is_stored_transposed_and_read_back(tmp_path):
     frame["g0"] = np.array([1, 2, 3], dtype=np.int64)
     artifacts.write_frame(frame, tmp_path / "w.parquet", kind="wide", attrs={"a": 1})
     assert pq.read_metadata(tmp_path / "w.parquet").num_rows == n  # transposed on disk
+    assert artifacts.frame_shape(tmp_path / "w.parquet") == (3, n)
     back, attrs = artifacts.read_frame(tmp_path / "w.parquet", kind="wide", with_attrs=True)
     assert attrs == {"a": 1}
     pd.testing.assert_frame_equal(back, frame)

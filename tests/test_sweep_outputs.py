@@ -68,6 +68,28 @@ def test_batch_round_trip_is_exact(tmp_path):
         sweep.read_batch_variant(dest, "v3")
 
 
+def test_batch_in_chunks_of_genes_reads_back_whole(tmp_path):
+    """A name given again continues its variant with the next genes: read
+    back, each variant is its chunks side by side, in the order written."""
+    dest = tmp_path / "b.parquet"
+    whole = {"v1": _matrix(1), "v2": _matrix(2)}
+    chunks = [slice(0, 1), slice(1, 3), slice(3, 4)]
+    parts = [(name, whole[name].iloc[:, c]) for c in chunks for name in ("v2", "v1")]
+    names = sweep.write_batch(parts, dest, options={"v1": _options(), "v2": _options()})
+    assert names == ["v2", "v1"]
+    assert pq.ParquetFile(dest).num_row_groups == 6
+    assert sweep.batch_metadata(dest)["row_groups"] == {"v2": [0, 2, 4], "v1": [1, 3, 5]}
+    for name, matrix in sweep.iter_batch(dest):
+        pd.testing.assert_frame_equal(matrix, whole[name], check_exact=True)
+        pd.testing.assert_frame_equal(sweep.read_batch_variant(dest, name), whole[name],
+                                      check_exact=True)
+    # every variant needs every chunk
+    with pytest.raises(ValueError, match="different numbers of gene chunks"):
+        sweep.write_batch(parts[:-1], tmp_path / "c.parquet",
+                          options={"v1": _options(), "v2": _options()})
+    assert not (tmp_path / "c.parquet").exists()
+
+
 def test_batch_refuses_mixed_regions_and_leaves_nothing(tmp_path):
     dest = tmp_path / "b.parquet"
     other = _matrix(2).iloc[:2]
