@@ -361,3 +361,26 @@ def test_masked_mean_std_equal_numpy(n_rows, order):
         np.testing.assert_array_equal(mean, np.nanmean(inside, axis=0))
         np.testing.assert_array_equal(sd, np.nanstd(inside, axis=0, ddof=1))
     assert np.isnan(mean[0]) and np.isnan(sd[0]) and np.isnan(sd[1])
+
+
+@pytest.mark.parametrize("norm", COLUMN_METHODS)
+def test_samples_normalised_in_blocks_equal_the_whole_table(norm, monkeypatch):
+    """normalize_samples works a block of samples at a time (to bound its
+    memory); every block size gives the numbers of the whole table, bit for
+    bit, in the same Fortran layout."""
+    from abagen_core.stages import regional
+
+    rng = np.random.default_rng(7)
+    values = np.asfortranarray(rng.lognormal(size=(23, 300)))
+    values[3] = 2.0  # a flat sample
+    frame = pd.DataFrame(values, index=pd.RangeIndex(23, name="sample"),
+                         columns=pd.Index([f"g{j}" for j in range(300)], name="gene_symbol"))
+    monkeypatch.setattr(regional, "SAMPLE_BLOCK", 10**6)
+    whole = regional.normalize_samples(frame, norm)
+    for block in (2, 3, 5, 8):
+        monkeypatch.setattr(regional, "SAMPLE_BLOCK", block)
+        got = regional.normalize_samples(frame, norm)
+        assert got.to_numpy().flags.f_contiguous
+        pd.testing.assert_frame_equal(got, whole, check_exact=True, obj=f"block {block}")
+    # the input is left as it was
+    np.testing.assert_array_equal(frame.to_numpy(), values)

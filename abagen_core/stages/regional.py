@@ -229,6 +229,10 @@ def donor_genes(microarray: pd.DataFrame, annotation: pd.DataFrame, kept: pd.Dat
     return expr
 
 
+#: samples :func:`normalize_samples` normalises at once (up to twice as many; at least 2)
+SAMPLE_BLOCK = 256
+
+
 def normalize_samples(expression: pd.DataFrame, sample_norm: str | None) -> pd.DataFrame:
     """Every sample (row) of a donor's genes normalised across genes (``sample_norm``).
 
@@ -252,9 +256,17 @@ def normalize_samples(expression: pd.DataFrame, sample_norm: str | None) -> pd.D
     """
     values = np.asfortranarray(expression.to_numpy(dtype=np.float64))
     if sample_norm is not None:
-        flipped = pd.DataFrame(values.T, copy=False)
-        values = np.asfortranarray(normalize.normalize_expression(
-            flipped, norm=sample_norm, ignore_warn=True).to_numpy().T)
+        # a block of samples at a time (their temporaries, not the table's);
+        # each sample's numbers are its own, and blocks of two samples or
+        # more are reduced in the same order as the whole table
+        out = np.empty_like(values, order="F")
+        n_blocks = max(1, len(values) // SAMPLE_BLOCK)  # blocks at least SAMPLE_BLOCK wide
+        bounds = np.linspace(0, len(values), n_blocks + 1).round().astype(int)
+        for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+            flipped = pd.DataFrame(np.ascontiguousarray(values[start:stop].T), copy=False)
+            out[start:stop] = normalize.normalize_expression(
+                flipped, norm=sample_norm, ignore_warn=True).to_numpy().T
+        values = out
     return pd.DataFrame(values, index=expression.index, columns=expression.columns,
                         copy=False)
 

@@ -104,8 +104,11 @@ def read_frame(path: str | os.PathLike, *, kind: str, columns: list[str] | None 
     """
     path = Path(path)
     try:
-        table = pq.read_table(path, columns=columns, page_checksum_verification=True)
-        meta = json.loads((table.schema.metadata or {})[META_KEY])
+        # the footer first: a wide (transposed) table is read a few columns
+        # at a time by _untranspose
+        meta = json.loads((pq.read_schema(path).metadata or {})[META_KEY])
+        if "_transposed" not in meta.get("attrs", {}):
+            table = pq.read_table(path, columns=columns, page_checksum_verification=True)
     except Exception as exc:  # noqa: BLE001 - any failure means the file is unusable
         # a certainly corrupt file (e.g. page checksum mismatch) is removed
         raise unreadable_artifact(path, exc) from None
@@ -119,27 +122,38 @@ def read_frame(path: str | os.PathLike, *, kind: str, columns: list[str] | None 
     if wide is None:
         frame = table.to_pandas()
     else:
-        frame = _untranspose(table, wide)
-        # hand arrow's buffers (as large as the frame) back to the system now:
-        # jobs read one wide table after another
-        del table
-        pa.default_memory_pool().release_unused()
+        frame = _untranspose(path, wide)
     return (frame, attrs) if with_attrs else frame
 
 
-def _untranspose(table: pa.Table, wide: dict[str, Any]) -> pd.DataFrame:
-    """The frame :func:`write_frame` stored transposed, from its arrow table.
+#: stored columns (rows of the frame) :func:`_untranspose` reads at once
+_READ_COLUMNS = 128
+
+
+def _untranspose(path: Path, wide: dict[str, Any]) -> pd.DataFrame:
+    """The frame :func:`write_frame` stored transposed, read from its file.
 
     Each stored column (one row of the frame) is copied once into a
     Fortran-ordered float64 array (each original column contiguous, the
     layout the rest of the code has always received), which is faster and
-    leaner than converting to pandas and transposing.
+    leaner than converting to pandas and transposing. The stored columns are
+    read :data:`_READ_COLUMNS` at a time, so that arrow's buffers stay small
+    beside the array.
     """
     names = [f"r{i}" for i in range(len(wide["index"]))]
-    columns = table.column("column").to_numpy(zero_copy_only=False)
-    values = np.empty((table.num_rows, len(names)), dtype=np.float64)
-    for i, name in enumerate(names):
-        values[:, i] = table.column(name).to_numpy(zero_copy_only=False)
+    try:
+        file = pq.ParquetFile(path, page_checksum_verification=True)
+        columns = file.read(columns=["column"]).column("column").to_numpy(zero_copy_only=False)
+        values = np.empty((file.metadata.num_rows, len(names)), dtype=np.float64)
+        for start in range(0, len(names), _READ_COLUMNS):
+            part = file.read(columns=names[start:start + _READ_COLUMNS])
+            for j in range(part.num_columns):
+                values[:, start + j] = part.column(j).to_numpy(zero_copy_only=False)
+            del part
+    except Exception as exc:  # noqa: BLE001 - any failure means the file is unusable
+        raise unreadable_artifact(path, exc) from None
+    # hand arrow's buffers back to the system now: jobs read one wide table after another
+    pa.default_memory_pool().release_unused()
     frame = pd.DataFrame(values.T, index=pd.Index(wide["index"], name=wide["index_name"]),
                          columns=pd.Index(columns, name=wide["columns_name"]), copy=False)
     for col in wide["int_columns"]:
