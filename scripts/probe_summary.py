@@ -17,10 +17,12 @@ def main(snakemake) -> None:
         samples = read_frame(snakemake.input["samples"], kind="samples")
         table = read_frame(snakemake.input["probes"], kind="probes")
         columns = matrix_columns(samples)
-        microarray = io.read_matrix_parquet(snakemake.input["microarray"], "microarray",
-                                            columns=columns, rows=table.index)
-        summary = probes.probe_summaries(microarray, samples, table,
-                                         snakemake.params.options["probe_selection"])
+        # the matrix is not kept here: probe_summaries may drop it once it has
+        # taken the annotated (possibly mirrored) columns
+        summary = probes.probe_summaries(
+            io.read_matrix_parquet(snakemake.input["microarray"], "microarray",
+                                   columns=columns, rows=table.index),
+            samples, table, snakemake.params.options["probe_selection"])
         write_probe_summary(summary, snakemake.output["summary"])
 
 

@@ -295,3 +295,10 @@ def test_donors_in_data_dir(bundled_parity, tmp_path):
     found = donors_in_data_dir(str(bundled_parity / "data"), ["12876", "9861"])
     assert "12876" in found
     assert set(found["12876"]) == set(paths.RAW_NAMES)
+
+
+def test_sweep_chunk_mb_default_and_given():
+    from abagen_core.workflow.plan import SWEEP_CHUNK_MB, sweep_chunk_mb
+
+    assert sweep_chunk_mb(None) == SWEEP_CHUNK_MB == sweep_chunk_mb({"list": [{}]})
+    assert sweep_chunk_mb({"list": [{}], "chunk_mb": 8.5}) == 8.5

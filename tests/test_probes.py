@@ -485,3 +485,27 @@ def test_diff_stability_ranks_from_one_sort_equal_per_pair_ranking():
     want = pr._nanmean_rows(np.vstack(pairs))
     np.testing.assert_array_equal(got, want)
     assert np.isfinite(got).sum() > 100
+
+
+@pytest.mark.parametrize("method", ["max_intensity", "corr_variance"])
+def test_moments_by_blocks_of_probes_equal_the_whole_matrix(method, monkeypatch):
+    """probe_summaries takes the deviations a block of probes at a time (to
+    bound its memory): sums of squares and co-moments equal the
+    whole-matrix formulas bit for bit, mirrored (repeated) samples included."""
+    rng = np.random.default_rng(5)
+    probes = _probes(["A", "A", "A", "B", "C", "C", "C", "C", "D"] * 3)
+    probes["gene_symbol"] = [f"{g}{i // 9}" for i, g in enumerate(probes["gene_symbol"])]
+    micro = _donor(rng, probes, 40)
+    annot = _annotation(60, ids=list(range(1, 41)) + list(range(1, 21)))  # 20 repeats
+    monkeypatch.setattr(pr, "_MOMENT_ROWS", 4)
+    got = pr.probe_summaries(micro, annot, probes, method)
+    values = micro.loc[:, annot.index].to_numpy(dtype="float64")
+    mean = values.mean(axis=1)
+    dev = values - mean[:, None]
+    np.testing.assert_array_equal(got.m2.to_numpy(), np.einsum("ij,ij->i", dev, dev))
+    assert got.n_samples == 60
+    if method == "corr_variance":
+        assert set(got.comoments) == {f"{g}{k}" for g in "AC" for k in range(3)}
+        for gene, com in got.comoments.items():
+            rows = dev[np.flatnonzero(probes["gene_symbol"].to_numpy() == gene)]
+            np.testing.assert_array_equal(com.to_numpy(), rows @ rows.T)

@@ -122,6 +122,8 @@ CONFIG_CASES = {
                             ["variants.sweep-0001", "gene_norm", "'nope'"]),
     "sweep prefix with a space": ({"sweep": {"prefix": "my sweep", "list": [{}]}},
                                   ["sweep.prefix", "'my sweep'", "A-Za-z0-9"]),
+    "sweep chunk of no memory": ({"sweep": {"list": [{}], "chunk_mb": 0}},
+                                 ["sweep.chunk_mb", "0"]),
     "variant name with a slash": ({"variants": {"a/b": {}}}, ["variants", "'a/b'", "A-Za-z0-9"]),
     "atlas name with a space": ({"atlases": {"my atlas": {"builtin": "dk-volume"}}},
                                 ["atlases", "'my atlas'", "A-Za-z0-9"]),

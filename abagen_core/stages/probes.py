@@ -84,6 +84,8 @@ _NEEDS_MOMENTS = frozenset({"max_intensity", "max_variance", "corr_intensity", "
 _NEEDS_COMOMENTS = frozenset({"corr_intensity", "corr_variance"})
 _NEEDS_BLOCK = frozenset({"pc_loading"})
 _NEEDS_REGIONS = frozenset({"diff_stability", "rnaseq"})
+#: probes whose deviations from their mean probe_summaries holds at once
+_MOMENT_ROWS = 4096
 
 
 # --------------------------------------------------------------------------
@@ -490,6 +492,7 @@ def probe_summaries(
         if not wanted.all():
             microarray = microarray.loc[wanted]
     expr = _annotated_columns(microarray, annotation)
+    del microarray  # a caller holding no other reference lets it go (expr may be a copy)
     values = expr.to_numpy(dtype="float64")
     summary = ProbeSummary(method=method, n_samples=int(values.shape[1]))
     groups = _ordered_groups(probes)
@@ -498,13 +501,19 @@ def probe_summaries(
     if method in _NEEDS_MOMENTS:
         mean = values.mean(axis=1)
         summary.mean = pd.Series(mean, index=expr.index, name="mean")
-        dev = values - mean[:, None]
-        summary.m2 = pd.Series(np.einsum("ij,ij->i", dev, dev), index=expr.index, name="m2")
+        # deviations a block of probes at a time (not a second copy of the
+        # matrix); each probe's sum of squares is its own row's
+        m2 = np.empty(len(values))
+        for lo in range(0, len(values), _MOMENT_ROWS):
+            dev = values[lo:lo + _MOMENT_ROWS] - mean[lo:lo + _MOMENT_ROWS, None]
+            m2[lo:lo + _MOMENT_ROWS] = np.einsum("ij,ij->i", dev, dev)
+        summary.m2 = pd.Series(m2, index=expr.index, name="m2")
         if method in _NEEDS_COMOMENTS:
             for gene, start, size in zip(groups.genes, groups.starts, groups.sizes, strict=True):
                 if size > 2:
                     ids = groups.ids[start : start + size]
-                    rows = dev[rows_of[start : start + size]]
+                    picked = rows_of[start : start + size]
+                    rows = values[picked] - mean[picked, None]
                     summary.comoments[gene] = pd.DataFrame(rows @ rows.T, index=ids, columns=ids)
     if method in _NEEDS_BLOCK:
         multi = np.repeat(groups.sizes > 1, groups.sizes)

@@ -49,7 +49,7 @@ from abagen_core.workflow.codehash import code_digest
 
 __all__ = ["BUILTIN_ATLASES", "AtlasSpec", "Plan", "build_plan", "cached_plan", "save_plan",
            "plan_cache_key", "resolve_data_dir", "expand_sweep", "MaskTarget",
-           "MASK_TARGET_STAGES", "STAGES"]
+           "MASK_TARGET_STAGES", "STAGES", "SWEEP_CHUNK_MB", "sweep_chunk_mb"]
 
 #: atlases shipped with the package, usable as ``builtin:<name>``
 BUILTIN_ATLASES: dict[str, dict[str, Any]] = {
@@ -261,6 +261,26 @@ def expand_sweep(sweep: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
     prefix = sweep.get("prefix", "sweep")
     width = max(4, len(str(len(combos) - 1)))
     return {f"{prefix}-{i:0{width}d}": c for i, c in enumerate(combos)}
+
+
+#: the config's ``sweep.chunk_mb`` when not given (MiB of sample x gene values a batch holds)
+SWEEP_CHUNK_MB = 64
+
+
+def sweep_chunk_mb(sweep: Mapping[str, Any] | None) -> float:
+    """The MiB of sample x gene values a sweep batch job holds at once.
+
+    Parameters
+    ----------
+    sweep : mapping or None
+        The config's ``sweep``.
+
+    Returns
+    -------
+    chunk_mb : float
+        ``sweep.chunk_mb``, or :data:`SWEEP_CHUNK_MB`.
+    """
+    return (sweep or {}).get("chunk_mb", SWEEP_CHUNK_MB)
 
 
 #: the atlas-independent stages whose cached files the mask targets read

@@ -18,7 +18,12 @@ from abagen_core.outputs.robustness import choose_reference
 from abagen_core.workflow import paths, workdir
 from abagen_core.workflow.checks import check_atlases, check_config
 from abagen_core.workflow.codehash import code_digest
-from abagen_core.workflow.plan import cached_plan, resolve_data_dir, save_plan
+from abagen_core.workflow.plan import (
+    cached_plan,
+    resolve_data_dir,
+    save_plan,
+    sweep_chunk_mb,
+)
 from abagen_core.workflow.targets import (
     AFTER_SELECTION_PRIORITY,
     FINISH_PRIORITY,
@@ -65,8 +70,8 @@ if workflow.is_main_process:
 TARGETS = Targets(PLAN, config, donors_in_data_dir(DATA_DIR, DONORS))
 RNASEQ_DONORS = TARGETS.rnaseq_donors
 QC = config["qc"]
-# MiB of sample x gene values a sweep batch holds at once (schema default)
-SWEEP_CHUNK_MB = (config["sweep"] or {}).get("chunk_mb")
+# MiB of sample x gene values a sweep batch holds at once
+SWEEP_CHUNK_MB = sweep_chunk_mb(config["sweep"])
 # checked now, so that a wrong qc.reference fails before any job
 ROBUSTNESS_REFERENCE = (
     choose_reference(PLAN.variants, QC["reference"], check_options({"donors": DONORS}))
