@@ -169,3 +169,22 @@ def test_export_command(workdir, tmp_path, capsys):
         results.main(["-w", str(workdir), "--atlas", "dk"])
     with pytest.raises(SystemExit):
         results.main(["-w", str(tmp_path / "missing"), "--atlas", "dk", "--list"])
+
+
+def test_chunks_of_genes_need_the_same_genes_in_every_donor(tmp_path):
+    """Chunks of genes are positional: genes files listing other genes (a
+    stale file) are refused with what to do, not silently misaligned."""
+    from abagen_core.outputs.branch import _GenesFiles
+    from abagen_core.storage.artifacts import write_frame
+
+    rng = np.random.default_rng(0)
+    files = {}
+    for donor, genes in (("9861", GENES), ("10021", GENES[::-1])):
+        frame = pd.DataFrame(rng.normal(size=(5, len(GENES))), columns=pd.Index(genes))
+        files[donor] = str(write_frame(frame, tmp_path / f"{donor}.parquet", kind="genes"))
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    chunk = _GenesFiles(files).normalized(None, str(spill)).columns(slice(0, 2))
+    assert list(chunk["9861"].columns) == GENES[:2]
+    with pytest.raises(ValueError, match="different genes.*delete resources/genes"):
+        chunk["10021"]

@@ -33,21 +33,19 @@ import textwrap
 import warnings
 import weakref
 from collections.abc import Mapping, Sequence
-from typing import Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
 import numpy as np
 import pandas as pd
-from matplotlib.cm import ScalarMappable
-from matplotlib.collections import PolyCollection
-from matplotlib.colors import ListedColormap, Normalize
-from matplotlib.figure import Figure
-from matplotlib.transforms import blended_transform_factory
 
 from abagen_core.errors import InvalidOptionError
 from abagen_core.outputs.names import describe_regions, region_names
 from abagen_core.outputs.robustness import RobustnessSummary, donor_agreement
 from abagen_core.utils import data_path
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = [
     "pick_gene",
@@ -74,8 +72,29 @@ ENGINES = ("auto", "nilearn", "matplotlib")
 log = logging.getLogger(__name__)
 
 
+@functools.cache
+def _mpl() -> SimpleNamespace:
+    """The matplotlib names this module draws with, imported at the first figure.
+
+    Jobs that draw no figure (QC off, sweep batches) import this module
+    without paying matplotlib's ~0.3 s of import.
+    """
+    # lazy: matplotlib takes ~0.3 s to import, which jobs without figures skip
+    import matplotlib
+    from matplotlib.cm import ScalarMappable  # lazy, as above
+    from matplotlib.collections import PolyCollection  # lazy, as above
+    from matplotlib.colors import ListedColormap, Normalize  # lazy, as above
+    from matplotlib.figure import Figure  # lazy, as above
+    from matplotlib.transforms import blended_transform_factory  # lazy, as above
+
+    return SimpleNamespace(colormaps=matplotlib.colormaps, ScalarMappable=ScalarMappable,
+                           PolyCollection=PolyCollection, ListedColormap=ListedColormap,
+                           Normalize=Normalize, Figure=Figure,
+                           blended_transform_factory=blended_transform_factory)
+
+
 def _cmap(name: str, under: str | None = None) -> Any:
-    cmap = matplotlib.colormaps[name].with_extremes(bad=NAN_COLOR)
+    cmap = _mpl().colormaps[name].with_extremes(bad=NAN_COLOR)
     if under is not None:
         cmap = cmap.with_extremes(under=under)
     return cmap
@@ -170,7 +189,7 @@ def counts_figure(counts: pd.DataFrame, *, title: str | None = None,
         + (f":\n{listed}" if len(empty) else "")
     height = min(max(4.0, 0.12 * n_regions + 1.5), 24.0)
     width = 10.0
-    fig = Figure(figsize=(width, height))
+    fig = _mpl().Figure(figsize=(width, height))
     # fixed margins from the text sizes instead of a layout engine, which measures
     # every tick label several times per draw
     longest = max((len(t) for t in ticks), default=3)
@@ -191,11 +210,11 @@ def counts_figure(counts: pd.DataFrame, *, title: str | None = None,
     # axis labels at fixed places near the figure's edges (no measuring of tick labels)
     ax_map.set_xlabel("donor", va="bottom")
     ax_map.xaxis.set_label_coords(0.5, 4 / (72 * height),
-                                  transform=blended_transform_factory(ax_map.transAxes,
+                                  transform=_mpl().blended_transform_factory(ax_map.transAxes,
                                                                       fig.transFigure))
     ax_map.set_ylabel("region", va="top")
     ax_map.yaxis.set_label_coords(4 / (72 * width), 0.5,
-                                  transform=blended_transform_factory(fig.transFigure,
+                                  transform=_mpl().blended_transform_factory(fig.transFigure,
                                                                       ax_map.transAxes))
     # titles at a fixed height: nothing is drawn above the panels
     ax_map.set_title("samples per region and donor (white: none)", y=1.0)
@@ -264,7 +283,7 @@ def _volume_panels(fig: Figure, tree: Any, lut: np.ndarray, cmap: Any, norm: dic
     zooms = np.abs(np.diag(affine)[:3])
     origin = affine[:3, 3]
     clear = cmap.with_extremes(bad=(0.0, 0.0, 0.0, 0.0))
-    grey = ListedColormap([NAN_COLOR]).with_extremes(bad=(0.0, 0.0, 0.0, 0.0))
+    grey = _mpl().ListedColormap([NAN_COLOR]).with_extremes(bad=(0.0, 0.0, 0.0, 0.0))
     axes = fig.subplots(2, n_slices, squeeze=False)
     mappable = None
     views = (("axial", 2, "z", (0, 1)), ("coronal", 1, "y", (0, 2)))
@@ -312,7 +331,7 @@ def _surface_panels(fig: Figure, tree: Any, lut: np.ndarray, cmap: Any, norm: di
     atlas = np.asarray(tree.atlas)
     labels = atlas[atlas != 0]
     vals = lut[np.clip(labels, 0, len(lut) - 1)]
-    scale = Normalize(norm["vmin"], norm["vmax"])
+    scale = _mpl().Normalize(norm["vmin"], norm["vmax"])
     # one RGBA per vertex (NaN -> grey) so that a single scatter keeps the depth order
     colors = cmap(np.ma.masked_invalid(scale(vals)))
     left = _surface_hemispheres(tree, labels, coords)
@@ -331,7 +350,7 @@ def _surface_panels(fig: Figure, tree: Any, lut: np.ndarray, cmap: Any, norm: di
         ax.scatter(ysign * xyz[order, 1], xyz[order, 2], s=marker_size, c=rgba[order],
                    linewidths=0)
         ax.set_aspect("equal")
-    mappable = ScalarMappable(norm=scale, cmap=cmap) if np.isfinite(vals).any() else None
+    mappable = _mpl().ScalarMappable(norm=scale, cmap=cmap) if np.isfinite(vals).any() else None
     return axes, mappable
 
 
@@ -455,8 +474,8 @@ def _region_colors(values: pd.Series, labels: np.ndarray, cmap: Any, norm: dict)
     colormap's 'bad' colour, values below vmin in its 'under' colour.
     """
     vals = values.reindex([int(x) for x in labels]).to_numpy(dtype=np.float64)
-    scaled = Normalize(norm["vmin"], norm["vmax"])(np.ma.masked_invalid(vals))
-    return ListedColormap(cmap(scaled))
+    scaled = _mpl().Normalize(norm["vmin"], norm["vmax"])(np.ma.masked_invalid(vals))
+    return _mpl().ListedColormap(cmap(scaled))
 
 
 @contextlib.contextmanager
@@ -563,7 +582,7 @@ def _nilearn_surface_axes(hemi: str, view: str, roi: np.ndarray, colors: Any, vm
     from nilearn import plotting  # lazy: nilearn costs ~1 s to import
 
     vertices, faces, sulc = _fsaverage5_inflated(hemi)
-    fig = Figure(figsize=_SURFACE_PANEL, dpi=_SURFACE_DPI)
+    fig = _mpl().Figure(figsize=_SURFACE_PANEL, dpi=_SURFACE_DPI)
     ax = fig.add_axes((0.0, 0.0, 1.0, 1.0), projection="3d")
     plotting.plot_surf_roi([vertices, faces], roi_map=roi, bg_map=sulc, hemi=hemi,
                            view=view, engine="matplotlib", cmap=colors, vmin=0.5, vmax=vmax,
@@ -589,7 +608,7 @@ def _surface_face_map(hemi: str, view: str) -> np.ndarray:
 
     vertices, faces, _ = _fsaverage5_inflated(hemi)
     fig, ax = _nilearn_surface_axes(hemi, view, np.zeros(len(vertices)),
-                                    ListedColormap(["k"]), 1.0)
+                                    _mpl().ListedColormap(["k"]), 1.0)
     fig.patch.set_facecolor((0.0, 0.0, 0.0, 1.0))           # code 0: background
     (mesh,) = ax.collections
     codes = np.arange(1, len(faces) + 1)
@@ -618,7 +637,7 @@ def _surface_face_colors(hemi: str, roi: np.ndarray, colors: Any, vmax: float
     _, ax = _nilearn_surface_axes(hemi, "lateral", roi, colors, vmax)
     (mesh,) = ax.collections
     # in face order (a 3-D collection's own getter returns them depth-sorted)
-    return np.asarray(PolyCollection.get_facecolor(mesh), dtype=np.float64)
+    return np.asarray(_mpl().PolyCollection.get_facecolor(mesh), dtype=np.float64)
 
 
 def _surface_view_image(face_rgba: np.ndarray, hemi: str, view: str) -> np.ndarray:
@@ -657,10 +676,10 @@ def _nilearn_panels(atlas_tree: Any, values: pd.Series, cmap: Any, norm: dict,
     colors = _region_colors(values, np.asarray(atlas_tree.labels), cmap, norm)
     with _frozen_gc():
         if atlas_tree.volumetric:
-            fig = Figure(figsize=(2.4 * n_slices + 1.0, 5.4))
+            fig = _mpl().Figure(figsize=(2.4 * n_slices + 1.0, 5.4))
             axes = _nilearn_volume(fig, atlas_tree, colors, n_slices)
         else:
-            fig = Figure(figsize=(12, 3.4))
+            fig = _mpl().Figure(figsize=(12, 3.4))
             fig.subplots_adjust(left=0.0, right=0.9, bottom=0.0, top=0.85, wspace=0.0)
             axes = _nilearn_surface(fig, atlas_tree, colors)
     return fig, axes
@@ -750,15 +769,15 @@ def brain_map_figure(values: pd.Series, atlas_tree: Any, *, title: str | None = 
         else:
             if len(finite) or under_color:
                 cax = fig.add_axes((0.92, 0.15, 0.015, 0.6), label="<colorbar>")
-                fig.colorbar(ScalarMappable(Normalize(vmin, vmax), cm), cax=cax,
+                fig.colorbar(_mpl().ScalarMappable(_mpl().Normalize(vmin, vmax), cm), cax=cax,
                              label=label, extend=extend)
     if used == "matplotlib":
         lut = _region_lut(values, labels)
         if atlas_tree.volumetric:
-            fig = Figure(figsize=(3 * n_slices + 1.5, 6.8), layout="constrained")
+            fig = _mpl().Figure(figsize=(3 * n_slices + 1.5, 6.8), layout="constrained")
             axes, mappable = _volume_panels(fig, atlas_tree, lut, cm, norm, n_slices)
         else:
-            fig = Figure(figsize=(14, 4), layout="constrained")
+            fig = _mpl().Figure(figsize=(14, 4), layout="constrained")
             axes, mappable = _surface_panels(fig, atlas_tree, lut, cm, norm, marker_size)
         if mappable is not None:
             fig.colorbar(mappable, ax=axes.ravel().tolist(), label=label, shrink=0.8,
@@ -875,7 +894,7 @@ def donor_agreement_figure(per_donor: Mapping[str, pd.DataFrame], *,
     """
     pairs, stability = _donor_agreement(per_donor)
     n = len(pairs)
-    fig = Figure(figsize=(11, 4.8))
+    fig = _mpl().Figure(figsize=(11, 4.8))
     # fixed margins (no layout engine measuring every text at each draw): room for
     # the donor ids on the left and below, the titles above
     chars = max((len(str(d)) for d in pairs.index), default=1)
@@ -1028,7 +1047,7 @@ def correlation_figure(variants: pd.DataFrame, *, reference: str,
     table = variants.drop(index=[reference], errors="ignore")
     table = table.sort_values("genewise_r_median", na_position="first", kind="stable")
     n = len(table)
-    fig = Figure(figsize=(11, min(max(4.0, 0.16 * n + 1.5), 12.0)), layout="constrained")
+    fig = _mpl().Figure(figsize=(11, min(max(4.0, 0.16 * n + 1.5), 12.0)), layout="constrained")
     ax_dot, ax_hist = fig.subplots(1, 2)
     y = np.arange(n)
     for col, color, lab in (("regionwise_r_median", "#dd8452", "region-wise"),
@@ -1074,7 +1093,7 @@ def decision_figure(decisions: pd.DataFrame, decision_values: pd.DataFrame, *,
     """
     options = list(decisions.index)
     n = max(len(options), 1)
-    fig = Figure(figsize=(12, min(max(3.0, 0.6 * n + 1.5), 12.0)), layout="constrained")
+    fig = _mpl().Figure(figsize=(12, min(max(3.0, 0.6 * n + 1.5), 12.0)), layout="constrained")
     ax_eta, ax_val = fig.subplots(1, 2, sharey=True)
     y = np.arange(len(options))
     if options:
@@ -1125,7 +1144,7 @@ def gene_spread_figure(genes: pd.DataFrame, *, top: int = 20,
     """
     spread = genes["spread"].astype(np.float64)
     finite = spread[np.isfinite(spread.to_numpy())]
-    fig = Figure(figsize=(11, 4.8), layout="constrained")
+    fig = _mpl().Figure(figsize=(11, 4.8), layout="constrained")
     ax_hist, ax_top = fig.subplots(1, 2)
     if len(finite):
         ax_hist.hist(finite.to_numpy(), bins=50, color="#4c72b0")
