@@ -269,6 +269,10 @@ class BranchRun:
     b_cpu_s: float | None = None
     job_rss_mb: float | None = None
     job_rss_rule: str | None = None
+    # GNU time's maximum RSS of the largest single process of each step (exact,
+    # unlike Snakemake's sampled benchmark figures; includes Snakemake itself)
+    a_max_rss_mb: float | None = None
+    b_max_rss_mb: float | None = None
     marginal_s: float | None = None
     marginal_cpu_s: float | None = None
     checked: list[str] = field(default_factory=list)
@@ -326,8 +330,9 @@ def run_branch(hb: Any, sb: Any, ctx: Any, index: int, pipelines: Sequence[int],
         res, jobs = sb._snakemake_run(hb, ctx, f"{prefix}-{step}", workdir,
                                       branch_config(ctx.data_dir, prefix, chosen,
                                                     ctx.chunk_mb))
+        exact = "" if res.peak_rss_mb is None else f", max process RSS {res.peak_rss_mb:.0f} MB"
         print(f"    {step}: {'ok' if res.returncode == 0 else 'error'} {res.wall_s:.1f} s, "
-              f"{jobs['jobs']} jobs, CPU {jobs['cpu_s']} s", flush=True)
+              f"{jobs['jobs']} jobs, CPU {jobs['cpu_s']} s{exact}", flush=True)
         if res.returncode != 0:
             run.status = "error"
             run.note = f"step {step}: {hb._error_note(res.log)}"
@@ -336,8 +341,10 @@ def run_branch(hb: Any, sb: Any, ctx: Any, index: int, pipelines: Sequence[int],
             return run
         if step == "A":
             run.a_s, run.a_jobs, run.a_cpu_s = res.wall_s, jobs["jobs"], jobs["cpu_s"]
+            run.a_max_rss_mb = res.peak_rss_mb
         else:
             run.b_s, run.b_jobs, run.b_cpu_s = res.wall_s, jobs["jobs"], jobs["cpu_s"]
+            run.b_max_rss_mb = res.peak_rss_mb
         if jobs["peak"]["rss_mb"] is not None:
             peaks.append((jobs["peak"]["rss_mb"], jobs["peak"]["rule"]))
     seen_gene_sets.add(gene_key)
