@@ -189,7 +189,8 @@ def read_matrix_parquet(path: PathLike, kind: str, columns: list[int] | None = N
     kind : {'microarray', 'pacall', 'tpm', 'counts'}
         File type.
     columns : list of int, optional
-        Sample ids (1-based) to read; all when None.
+        Sample ids (1-based) to read; all when None. An id given more than
+        once (mirrored samples) is read once and its column repeated.
     rows : array-like, optional
         Row ids (probe ids / gene symbols) to keep, filtered in Arrow before
         any pandas object is built (saves memory on wide files); file order
@@ -225,6 +226,11 @@ def _read_matrix_blocks(path: PathLike, kind: str, columns: list[int] | None,
     absent = sorted(set(samples) - set(names[1:]), key=len)
     if absent:
         raise ValueError(f"{path} has no sample column(s) {absent[:5]}.")
+    # each sample read once, written at every position it is asked for
+    unique = list(dict.fromkeys(samples))
+    positions: dict[str, list[int]] = {}
+    for j, name in enumerate(samples):
+        positions.setdefault(name, []).append(j)
     ids = pf.read(columns=[index_name]).column(0).to_numpy()
     keep = np.ones(len(ids), dtype=bool) if rows is None else np.isin(
         ids, np.asarray(rows, dtype=ids.dtype))
@@ -234,20 +240,22 @@ def _read_matrix_blocks(path: PathLike, kind: str, columns: list[int] | None,
                       dtype=np.int8 if kind == "pacall" else np.float64, order="F")
     start = out = 0
     for group in range(pf.metadata.num_row_groups):
-        batch = pf.read_row_group(group, columns=samples, use_threads=True)
+        batch = pf.read_row_group(group, columns=unique, use_threads=True)
         stop = start + batch.num_rows
         sel = keep[start:stop]
         n = int(sel.sum())
         if n:
             whole = n == batch.num_rows
-            for j, col in enumerate(batch.columns):
+            for name, col in zip(unique, batch.columns, strict=True):
                 if col.null_count:
                     raise ValueError(
                         f"{path}: {kind} matrix has missing values in sample column "
-                        f"{samples[j]}; delete the file and re-run to rebuild it."
+                        f"{name}; delete the file and re-run to rebuild it."
                     )
                 block = col.to_numpy()
-                values[out:out + n, j] = block if whole else block[sel]
+                block = block if whole else block[sel]
+                for j in positions[name]:
+                    values[out:out + n, j] = block
         del batch
         out += n
         start = stop

@@ -6,7 +6,6 @@ beside that gather; select_probes restricts the choice to them.
 
 from abagen_core import io
 from abagen_core.stages import probes
-from abagen_core.stages.samples import matrix_columns
 from abagen_core.storage.artifacts import read_frame, write_probe_summary
 from abagen_core.workflow.joblog import job_log
 
@@ -16,9 +15,9 @@ def main(snakemake) -> None:
     with job_log(snakemake.log[0]):
         samples = read_frame(snakemake.input["samples"], kind="samples")
         table = read_frame(snakemake.input["probes"], kind="probes")
-        columns = matrix_columns(samples)
-        # the matrix is not kept here: probe_summaries may drop it once it has
-        # taken the annotated (possibly mirrored) columns
+        # every annotated sample in annotation order, repeats included
+        # (mirroring): the matrix is read as probe_summaries uses it, no copy
+        columns = [int(x) for x in samples.index]
         summary = probes.probe_summaries(
             io.read_matrix_parquet(snakemake.input["microarray"], "microarray",
                                    columns=columns, rows=table.index),

@@ -36,6 +36,13 @@ def test_parquet_round_trip_is_exact(donor_dir, tmp_path):
         pd.testing.assert_frame_equal(a, b)
         subset = io.read_matrix_parquet(dest, kind, columns=[2, 5])
         pd.testing.assert_frame_equal(subset, a[[2, 5]])
+        # repeated samples (mirroring) are read once and repeated, as pandas
+        # repeats them; with rows filtered too, and the same layout
+        rows = a.index[::3]
+        mirrored = io.read_matrix_parquet(dest, kind, columns=[5, 2, 5, 7, 2], rows=rows)
+        expected = a.loc[rows, [5, 2, 5, 7, 2]]
+        pd.testing.assert_frame_equal(mirrored, expected)
+        assert mirrored.to_numpy().flags.f_contiguous
     assert not list(tmp_path.glob("*.tmp"))
 
 

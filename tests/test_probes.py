@@ -509,3 +509,26 @@ def test_moments_by_blocks_of_probes_equal_the_whole_matrix(method, monkeypatch)
         for gene, com in got.comoments.items():
             rows = dev[np.flatnonzero(probes["gene_symbol"].to_numpy() == gene)]
             np.testing.assert_array_equal(com.to_numpy(), rows @ rows.T)
+
+
+def test_diff_stability_by_blocks_of_probes_equals_all_at_once(monkeypatch):
+    """diff_stability ranks a block of probes at a time (to bound its
+    memory); the scores equal those of all probes at once, bit for bit,
+    with ties, NaN and structures not shared by every donor."""
+    rng = np.random.default_rng(11)
+    ids = pd.Index(np.arange(100, 137), name="probe_id")
+    summaries = {}
+    for k, donor in enumerate(DONORS[:3]):
+        structures = np.arange(4000, 4012)[k:]  # overlapping structure sets
+        values = rng.normal(size=(len(ids), len(structures))).round(1)  # ties
+        values[3, 2] = np.nan
+        summary = pr.ProbeSummary(method="diff_stability", n_samples=20)
+        summary.regions = pd.DataFrame(values, index=ids,
+                                       columns=pd.Index(structures, name="structure_id"))
+        summaries[donor] = summary
+    monkeypatch.setattr(pr, "_RANK_ROWS", 10**6)
+    whole = pr._diff_stability_scores(summaries, ids)
+    for rows in (2, 3, 10):
+        monkeypatch.setattr(pr, "_RANK_ROWS", rows)
+        pd.testing.assert_series_equal(pr._diff_stability_scores(summaries, ids), whole,
+                                       check_exact=True, obj=f"blocks of {rows}")

@@ -85,7 +85,9 @@ _NEEDS_COMOMENTS = frozenset({"corr_intensity", "corr_variance"})
 _NEEDS_BLOCK = frozenset({"pc_loading"})
 _NEEDS_REGIONS = frozenset({"diff_stability", "rnaseq"})
 #: probes whose deviations from their mean probe_summaries holds at once
-_MOMENT_ROWS = 4096
+_MOMENT_ROWS = 1024
+#: probes whose ranks diff_stability holds at once (up to twice as many)
+_RANK_ROWS = 4096
 
 
 # --------------------------------------------------------------------------
@@ -706,19 +708,29 @@ def _diff_stability_scores(summaries: Mapping[str, ProbeSummary], ids: pd.Index)
         raise ValueError(
             f"probe_selection='diff_stability' needs at least two donors; got {len(summaries)}"
         )
-    rows = {d: _row_order(s.regions.loc[ids].to_numpy(dtype="float64"))
-            for d, s in summaries.items()}
-    corrs = []
+    pairs = []
     for a, b in itertools.combinations(list(summaries), 2):
         shared, ia, ib = np.intersect1d(summaries[a].regions.columns.to_numpy(),
                                         summaries[b].regions.columns.to_numpy(),
                                         assume_unique=True, return_indices=True)
-        if len(shared) < 2:
-            corrs.append(np.full(len(ids), np.nan))
-            continue
-        corrs.append(_pearson_rows(_subset_ranks(rows[a], ia), _subset_ranks(rows[b], ib)))
-    # a pair without a defined correlation (constant probe) is skipped
-    return pd.Series(_nanmean_rows(np.vstack(corrs)), index=ids)
+        pairs.append((a, b, ia, ib) if len(shared) >= 2 else (a, b, None, None))
+    # a block of probes at a time (every score is its probe's own): the ranks
+    # of a block, not of every probe; blocks of two probes or more, so that
+    # the mean over pairs sums each probe's column in the same order
+    scores = np.empty(len(ids))
+    n_blocks = max(1, len(ids) // _RANK_ROWS)
+    bounds = np.linspace(0, len(ids), n_blocks + 1).round().astype(int)
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        block = ids[lo:hi]
+        rows = {d: _row_order(s.regions.loc[block].to_numpy(dtype="float64"))
+                for d, s in summaries.items()}
+        corrs = [np.full(len(block), np.nan) if ia is None else
+                 _pearson_rows(_subset_ranks(rows[a], ia), _subset_ranks(rows[b], ib))
+                 for a, b, ia, ib in pairs]
+        # a pair without a defined correlation (constant probe) is skipped
+        scores[lo:hi] = _nanmean_rows(np.vstack(corrs))
+        del rows, corrs
+    return pd.Series(scores, index=ids)
 
 
 def _rnaseq_scores(
