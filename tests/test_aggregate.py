@@ -108,3 +108,28 @@ def test_aggregate_pooled_equals_aggregate_of_the_concatenation(metric):
     grouped = whole[lab != 0].groupby(lab[lab != 0]).agg(metric).reindex(regions)
     np.testing.assert_allclose(got.to_numpy(), grouped.to_numpy(), rtol=0, atol=1e-12)
     assert got.loc[9].isna().all()
+
+
+def test_mean_of_a_gene_does_not_depend_on_the_other_genes():
+    """A region where one gene has no value (NaN): every other gene's mean is
+    the one it gets in any subset of the genes (a sweep batch's chunk), bit
+    for bit, and the empty gene is NaN without a warning."""
+    import warnings
+
+    rng = np.random.default_rng(4)
+    values = rng.normal(size=(30, 500)) * 1e3
+    values[:, 7] = np.nan
+    labels = np.repeat([1, 2, 3], 10)
+    # rows gathered into a C-ordered table, as a donor's sample rows are
+    frame = pd.DataFrame(values, columns=[f"g{j}" for j in range(500)], copy=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        whole = aggregate.aggregate_samples(frame, labels, [1, 2, 3], "mean")
+    assert whole["g7"].isna().all()
+    for cols in (slice(0, 7), slice(8, 500), slice(100, 102)):
+        # a table of its own, laid out as the whole (C order)
+        chunk = pd.DataFrame(np.ascontiguousarray(values[:, cols]), columns=frame.columns[cols],
+                             copy=False)
+        assert chunk.to_numpy().flags.c_contiguous and frame.to_numpy().flags.c_contiguous
+        part = aggregate.aggregate_samples(chunk, labels, [1, 2, 3], "mean")
+        pd.testing.assert_frame_equal(part, whole.iloc[:, cols], check_exact=True)

@@ -15,6 +15,7 @@ erase the other donors' values.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -126,11 +127,15 @@ def _reduce(values: np.ndarray, metric: Callable) -> np.ndarray:
         return _sorted_median(values)
     if metric is np.nanmean and not np.isnan(values).any():
         return np.mean(values, axis=0)
-    if metric is np.nanmean and np.isnan(values).all(axis=0).any():
-        out = np.full(values.shape[1], np.nan)
-        ok = ~np.isnan(values).all(axis=0)
-        out[ok] = metric(values[:, ok], axis=0)
-        return out
+    if metric is np.nanmean:
+        # every column reduced in place, also beside a column without any
+        # value (NaN, its warning silenced): a column subset (values[:, ok])
+        # would be laid out otherwise and summed in another order, so that a
+        # gene's mean would depend on the other genes of the table (a sweep
+        # batch's chunk of genes)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmean(values, axis=0)
     return np.asarray(metric(values, axis=0), dtype=np.float64)
 
 
