@@ -796,9 +796,8 @@ def fill_missing(expression: pd.DataFrame, annotation: pd.DataFrame, labels: np.
     labels = np.asarray(labels)
     present = set(labels[labels != 0].tolist())
     empty = [int(lab) for lab in atlas_tree.labels if int(lab) not in present]
-    columns = [*_META_COLUMNS, *expression.columns]
     if not empty or len(annot) == 0:
-        return pd.DataFrame(columns=columns)
+        return _no_rows(expression)
     values = expression.to_numpy(dtype=np.float64)
     meta, rows = [], []
     if missing == "centroids":
@@ -816,13 +815,18 @@ def fill_missing(expression: pd.DataFrame, annotation: pd.DataFrame, labels: np.
     else:
         raise ValueError(f"Invalid value for `missing`: {missing!r}")
     if not rows:
-        return pd.DataFrame(columns=columns)
+        return _no_rows(expression)
     out = pd.DataFrame(np.vstack(rows), columns=expression.columns, copy=False)
     lab, kind, weight = zip(*meta, strict=True)
     out.insert(0, "weight", np.asarray(weight, dtype=np.float64))
     out.insert(0, "fill", np.asarray(kind, dtype=np.int64))
     out.insert(0, "label", np.asarray(lab, dtype=np.int64))
     return out
+
+
+def _no_rows(expression: pd.DataFrame) -> pd.DataFrame:
+    """An empty :func:`fill_missing` table (meta columns, then the genes)."""
+    return pd.DataFrame(columns=[*_META_COLUMNS, *expression.columns])
 
 
 def _genes(frame: pd.DataFrame) -> pd.DataFrame:
