@@ -330,7 +330,8 @@ def run_branch(hb: Any, sb: Any, ctx: Any, index: int, pipelines: Sequence[int],
         res, jobs = sb._snakemake_run(hb, ctx, f"{prefix}-{step}", workdir,
                                       branch_config(ctx.data_dir, prefix, chosen,
                                                     ctx.chunk_mb))
-        exact = "" if res.peak_rss_mb is None else f", max process RSS {res.peak_rss_mb:.0f} MB"
+        peak = res.time_v.get("max_rss_mb")
+        exact = "" if peak is None else f", max process RSS {peak:.0f} MB"
         print(f"    {step}: {'ok' if res.returncode == 0 else 'error'} {res.wall_s:.1f} s, "
               f"{jobs['jobs']} jobs, CPU {jobs['cpu_s']} s{exact}", flush=True)
         if res.returncode != 0:
@@ -341,10 +342,10 @@ def run_branch(hb: Any, sb: Any, ctx: Any, index: int, pipelines: Sequence[int],
             return run
         if step == "A":
             run.a_s, run.a_jobs, run.a_cpu_s = res.wall_s, jobs["jobs"], jobs["cpu_s"]
-            run.a_max_rss_mb = res.peak_rss_mb
+            run.a_max_rss_mb = peak
         else:
             run.b_s, run.b_jobs, run.b_cpu_s = res.wall_s, jobs["jobs"], jobs["cpu_s"]
-            run.b_max_rss_mb = res.peak_rss_mb
+            run.b_max_rss_mb = peak
         if jobs["peak"]["rss_mb"] is not None:
             peaks.append((jobs["peak"]["rss_mb"], jobs["peak"]["rule"]))
     seen_gene_sets.add(gene_key)
