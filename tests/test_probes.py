@@ -532,3 +532,22 @@ def test_diff_stability_by_blocks_of_probes_equals_all_at_once(monkeypatch):
         monkeypatch.setattr(pr, "_RANK_ROWS", rows)
         pd.testing.assert_series_equal(pr._diff_stability_scores(summaries, ids), whole,
                                        check_exact=True, obj=f"blocks of {rows}")
+
+
+def test_collapse_to_genes_takes_rows_and_mirrored_columns_at_once():
+    """The chosen probes' rows and the annotated columns (repeats included,
+    in annotation order) come out as the straightforward label lookups give
+    them; a chosen probe missing from the matrix is a KeyError naming it."""
+    rng = np.random.default_rng(8)
+    probes = _probes(["A", "A", "B", "C", "C", "C"])
+    micro = _donor(rng, probes, 12)
+    annot = _annotation(15, ids=[3, 1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 3, 1, 7])
+    selection = pd.DataFrame({"probe_id": [101, 102, 105]},
+                             index=pd.Index(["A", "B", "C"], name="gene_symbol"))
+    got = pr.collapse_to_genes(micro, annot, probes, selection, "max_intensity")
+    expected = micro.loc[[101, 102, 105], list(annot.index)].T.to_numpy()
+    np.testing.assert_array_equal(got.to_numpy(), expected)
+    assert list(got.columns) == ["A", "B", "C"] and list(got.index) == list(annot.index)
+    with pytest.raises(KeyError, match="999"):
+        pr.collapse_to_genes(micro, annot, probes, selection.replace({105: 999}),
+                             "max_intensity")

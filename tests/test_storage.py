@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -249,3 +250,38 @@ def test_read_donor_genes(tmp_path):
         artifacts.read_donor_genes(["1"], genes, samples)
     with pytest.raises(CorruptArtifactError, match="expected 'genes'"):
         artifacts.read_donor_genes(["1", "2"], samples, samples)
+
+
+def test_parquet_parts_written_as_row_groups_or_not_at_all(tmp_path):
+    dest = tmp_path / "p.parquet"
+    parts = [pa.table({"v": [1.0, 2.0]}), pa.table({"v": [3.0]})]
+    parquet.write_parquet_parts_atomic(iter(parts), dest)
+    assert pq.ParquetFile(dest).num_row_groups == 2
+    assert pq.read_table(dest).column("v").to_pylist() == [1.0, 2.0, 3.0]
+
+    def failing():
+        yield pa.table({"v": [9.0]})
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        parquet.write_parquet_parts_atomic(failing(), dest)
+    assert pq.read_table(dest).column("v").to_pylist() == [1.0, 2.0, 3.0]
+    assert _leftovers(tmp_path) == []
+    with pytest.raises(ValueError, match="no table"):
+        parquet.write_parquet_parts_atomic([], tmp_path / "none.parquet")
+    assert _leftovers(tmp_path) == []
+
+
+def test_wide_frame_in_several_row_groups_reads_back(tmp_path, monkeypatch):
+    monkeypatch.setattr(artifacts, "_WRITE_COLUMNS", 100)
+    rng = np.random.default_rng(3)
+    n = artifacts._WIDE + 250
+    frame = pd.DataFrame(np.asfortranarray(rng.normal(size=(7, n))),
+                         index=pd.Index(np.arange(7) + 1, name="sample_id"),
+                         columns=pd.Index([f"g{j}" for j in range(n)], name="gene_symbol"))
+    artifacts.write_frame(frame, tmp_path / "w.parquet", kind="genes")
+    assert pq.ParquetFile(tmp_path / "w.parquet").num_row_groups == math.ceil(n / 100)
+    assert artifacts.frame_shape(tmp_path / "w.parquet") == frame.shape
+    back = artifacts.read_frame(tmp_path / "w.parquet", kind="genes")
+    pd.testing.assert_frame_equal(back, frame, check_exact=True)
+    assert back.to_numpy().flags.f_contiguous

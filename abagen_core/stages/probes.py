@@ -1015,8 +1015,20 @@ def collapse_to_genes(
             raise ValueError(f"probe_selection={method!r} needs a probe `selection`")
         chosen = _chosen_probes(selection, donor)
         ids = chosen.to_numpy(dtype="int64")
-        expr = _annotated_columns(microarray.loc[ids], annotation)
-        out = pd.DataFrame(expr.to_numpy(dtype="float64").T, columns=chosen.index)
+        if microarray.index.is_unique and microarray.columns.is_unique:
+            # one copy: the chosen probes' rows and the annotated (repeated)
+            # columns at once, not a copy of the rows and another of the columns
+            rows = microarray.index.get_indexer(ids)
+            if (rows < 0).any():
+                raise KeyError(f"{int((rows < 0).sum())} selected probe id(s) are not rows "
+                               f"of the microarray, e.g. {list(ids[rows < 0][:5])}")
+            _annotated_columns(microarray.iloc[:0], annotation)  # the same check of columns
+            cols = microarray.columns.get_indexer(annotation.index)
+            values = microarray.to_numpy(dtype="float64")[np.ix_(rows, cols)]
+        else:
+            values = _annotated_columns(microarray.loc[ids], annotation).to_numpy(
+                dtype="float64")
+        out = pd.DataFrame(values.T, columns=chosen.index, copy=False)
     out.index = annotation.index.copy()
     out.index.name = "sample_id"
     out.columns = pd.Index(list(out.columns), name="gene_symbol")

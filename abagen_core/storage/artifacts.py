@@ -23,7 +23,7 @@ from abagen_core.errors import CorruptArtifactError
 from abagen_core.stages.probes import PACallSummary, ProbeSummary
 from abagen_core.storage.atomic import write_text_atomic
 from abagen_core.storage.checks import META_KEY, SCHEMA_VERSION, unreadable_artifact
-from abagen_core.storage.parquet import write_parquet_atomic
+from abagen_core.storage.parquet import write_parquet_atomic, write_parquet_parts_atomic
 
 __all__ = ["write_frame", "read_frame", "write_probe_summary", "read_probe_summary",
            "write_pacall_summary", "read_pacall_summary",
@@ -58,22 +58,37 @@ def write_frame(frame: pd.DataFrame, path: str | os.PathLike, *, kind: str,
             "columns_name": frame.columns.name,
             "int_columns": ints,
         }
-        # stored column r<i> is the frame's row i, taken without copying
-        # from one C-ordered copy of the values (no transposed DataFrame)
-        values = np.ascontiguousarray(frame.to_numpy(dtype=np.float64))
-        arrays = [pa.array(row) for row in values]
-        arrays.append(pa.array([str(c) for c in frame.columns], type=pa.string()))
-        table = pa.Table.from_arrays(arrays, names=[f"r{i}" for i in range(len(values))]
-                                     + ["column"])
-    else:
-        frame = frame.copy()
-        frame.columns = [str(c) for c in frame.columns]
-        table = pa.Table.from_pandas(frame, preserve_index=True)
-    meta = dict(table.schema.metadata or {})
-    meta[META_KEY] = json.dumps({"schema_version": SCHEMA_VERSION, "kind": kind,
-                                  "attrs": attrs}, default=str).encode()
-    table = table.replace_schema_metadata(meta)
+        meta = _meta(kind, attrs)
+        values = frame.to_numpy(dtype=np.float64)
+        names = [f"r{i}" for i in range(len(values))] + ["column"]
+        columns = [str(c) for c in frame.columns]
+
+        def parts():
+            # stored column r<i> is the frame's row i; a row group per block of
+            # the frame's columns, each from one small C-ordered copy
+            for lo in range(0, len(columns), _WRITE_COLUMNS):
+                block = np.ascontiguousarray(values[:, lo:lo + _WRITE_COLUMNS])
+                arrays = [pa.array(row) for row in block]
+                arrays.append(pa.array(columns[lo:lo + _WRITE_COLUMNS], type=pa.string()))
+                yield pa.Table.from_arrays(arrays, names=names).replace_schema_metadata(meta)
+
+        return write_parquet_parts_atomic(parts(), path, durable=False)
+    frame = frame.copy()
+    frame.columns = [str(c) for c in frame.columns]
+    table = pa.Table.from_pandas(frame, preserve_index=True)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                           **_meta(kind, attrs)})
     return write_parquet_atomic(table, path, durable=False)
+
+
+#: columns of a wide frame :func:`write_frame` stores per row group
+_WRITE_COLUMNS = 2048
+
+
+def _meta(kind: str, attrs: dict[str, Any]) -> dict[bytes, bytes]:
+    """The provenance metadata entry of an artifact."""
+    return {META_KEY: json.dumps({"schema_version": SCHEMA_VERSION, "kind": kind,
+                                  "attrs": attrs}, default=str).encode()}
 
 
 def read_frame(path: str | os.PathLike, *, kind: str, columns: list[str] | None = None,

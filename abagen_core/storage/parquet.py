@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -13,8 +14,8 @@ import pyarrow.parquet as pq
 
 from abagen_core.storage.atomic import atomic_path
 
-__all__ = ["MATRIX_KINDS", "write_parquet_atomic", "write_frame_parquet", "write_frame_csv",
-           "read_frame_parquet"]
+__all__ = ["MATRIX_KINDS", "write_parquet_atomic", "write_parquet_parts_atomic",
+           "write_frame_parquet", "write_frame_csv", "read_frame_parquet"]
 
 PathLike = str | os.PathLike
 
@@ -53,11 +54,48 @@ def write_parquet_atomic(table: pa.Table | pd.DataFrame, dest: PathLike, *,
     if isinstance(table, pd.DataFrame):
         table = pa.Table.from_pandas(table, preserve_index=True)
     with atomic_path(dest, durable=durable) as tmp:
-        # page checksums: corruption on disk is detected when the file is read
-        # no column statistics: nothing filters on them, and they cost ~1/3
-        # of the write time of wide tables
-        pq.write_table(table, tmp, compression="lz4", use_dictionary=False,
-                       write_page_checksum=True, write_statistics=False)
+        pq.write_table(table, tmp, **_WRITE_OPTIONS)
+    return dest
+
+
+#: how every parquet file is written: page checksums (corruption on disk is
+#: detected when the file is read); no column statistics (nothing filters on
+#: them, and they cost ~1/3 of the write time of wide tables)
+_WRITE_OPTIONS = {"compression": "lz4", "use_dictionary": False, "write_page_checksum": True,
+                  "write_statistics": False}
+
+
+def write_parquet_parts_atomic(parts: Iterable[pa.Table], dest: PathLike, *,
+                               durable: bool = True) -> Path:
+    """:func:`write_parquet_atomic` of tables given one after another, a row group each.
+
+    Only one part needs to be in memory at a time; the file's schema (and
+    its metadata) is the first part's.
+
+    Parameters
+    ----------
+    parts : iterable of pyarrow.Table
+        At least one; all with the first one's columns and types.
+    dest : path-like
+    durable : bool, default=True
+
+    Returns
+    -------
+    dest : pathlib.Path
+    """
+    dest = Path(dest)
+    with atomic_path(dest, durable=durable) as tmp:
+        writer = None
+        try:
+            for part in parts:
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, part.schema, **_WRITE_OPTIONS)
+                writer.write_table(part, row_group_size=max(len(part), 1))
+            if writer is None:
+                raise ValueError(f"{dest}: no table to write.")
+        finally:
+            if writer is not None:
+                writer.close()
     return dest
 
 def _frame_to_table(frame: pd.DataFrame) -> pa.Table:
