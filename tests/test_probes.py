@@ -502,8 +502,16 @@ def test_moments_by_blocks_of_probes_equal_the_whole_matrix(method, monkeypatch)
     values = micro.loc[:, annot.index].to_numpy(dtype="float64")
     mean = values.mean(axis=1)
     dev = values - mean[:, None]
+    np.testing.assert_array_equal(got.mean.to_numpy(), mean)
     np.testing.assert_array_equal(got.m2.to_numpy(), np.einsum("ij,ij->i", dev, dev))
     assert got.n_samples == 60
+    # the same from the matrix read with the repeated columns in place
+    repeated = pd.DataFrame(values, index=micro.index, columns=annot.index)
+    again = pr.probe_summaries(repeated, annot, probes, method)
+    np.testing.assert_array_equal(again.mean.to_numpy(), mean)
+    np.testing.assert_array_equal(again.m2.to_numpy(), got.m2.to_numpy())
+    for gene, com in again.comoments.items():
+        np.testing.assert_array_equal(com.to_numpy(), got.comoments[gene].to_numpy())
     if method == "corr_variance":
         assert set(got.comoments) == {f"{g}{k}" for g in "AC" for k in range(3)}
         for gene, com in got.comoments.items():

@@ -51,6 +51,7 @@ __all__ = [
     "pacall_summary",
     "intensity_filter",
     "probes_used",
+    "reads_sample_columns_once",
     "rnaseq_region_expression",
     "probe_summaries",
     "choose_probes",
@@ -456,6 +457,71 @@ def _region_means(expr: pd.DataFrame, annotation: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def reads_sample_columns_once(method: str) -> bool:
+    """Whether :func:`probe_summaries` of `method` wants each sample's column once.
+
+    The moment methods take the annotated (possibly repeated, mirrored)
+    columns block by block from a matrix with each sample once; the others
+    use the whole annotated matrix, best read with the repeats in place
+    (:func:`abagen_core.io.read_matrix_parquet`).
+
+    Parameters
+    ----------
+    method : str
+        ``probe_selection`` method.
+
+    Returns
+    -------
+    once : bool
+    """
+    return check_probe_selection(method) in _NEEDS_MOMENTS
+
+
+def _moment_summary(microarray: pd.DataFrame, annotation: pd.DataFrame, method: str,
+                    groups: _Groups, rows_of: np.ndarray) -> ProbeSummary:
+    """:func:`probe_summaries` of the moment methods, a block of probes at a time.
+
+    Each block holds its probes' values over the annotated samples (repeated
+    ones included), laid out as the whole annotated matrix would be, so
+    every probe's mean and sum of squares are summed in that matrix's order:
+    the numbers are the same without ever building it (mirrored samples
+    would double it).
+    """
+    _annotated_columns(microarray.iloc[:0], annotation)  # its check of the sample ids
+    if microarray.columns.equals(annotation.index) or not microarray.columns.is_unique:
+        source = _annotated_columns(microarray, annotation).to_numpy(dtype="float64")
+        cols = None
+    else:  # each annotated sample's column (repeats included), taken per block
+        source = microarray.to_numpy(dtype="float64")
+        cols = microarray.columns.get_indexer(annotation.index)
+    # the layout the whole annotated matrix has (a column selection is Fortran-ordered)
+    layout = np.ascontiguousarray if cols is None and not source.flags.f_contiguous \
+        else np.asfortranarray
+
+    def take(rows: slice | np.ndarray) -> np.ndarray:
+        return source[rows] if cols is None else source[rows][:, cols]
+
+    n = len(source)
+    summary = ProbeSummary(method=method, n_samples=len(annotation))
+    mean, m2 = np.empty(n), np.empty(n)
+    for lo in range(0, n, _MOMENT_ROWS):
+        block = layout(take(slice(lo, lo + _MOMENT_ROWS)))
+        mean[lo:lo + _MOMENT_ROWS] = block.mean(axis=1)
+        dev = block - mean[lo:lo + _MOMENT_ROWS, None]
+        m2[lo:lo + _MOMENT_ROWS] = np.einsum("ij,ij->i", dev, dev)
+    summary.mean = pd.Series(mean, index=microarray.index, name="mean")
+    summary.m2 = pd.Series(m2, index=microarray.index, name="m2")
+    if method in _NEEDS_COMOMENTS:
+        for gene, start, size in zip(groups.genes, groups.starts, groups.sizes, strict=True):
+            if size > 2:
+                ids = groups.ids[start : start + size]
+                picked = rows_of[start : start + size]
+                # C-ordered, as rows picked from the whole matrix are
+                rows = np.ascontiguousarray(take(picked)) - mean[picked, None]
+                summary.comoments[gene] = pd.DataFrame(rows @ rows.T, index=ids, columns=ids)
+    return summary
+
+
 def probe_summaries(
     microarray: pd.DataFrame,
     annotation: pd.DataFrame,
@@ -493,30 +559,16 @@ def probe_summaries(
         wanted = microarray.index.isin(probes.index)
         if not wanted.all():
             microarray = microarray.loc[wanted]
+    groups = _ordered_groups(probes)
+    # row of the matrix holding each probe of groups.ids
+    rows_of = pd.Series(np.arange(len(microarray.index)),
+                        index=microarray.index).loc[groups.ids].to_numpy()
+    if method in _NEEDS_MOMENTS:
+        return _moment_summary(microarray, annotation, method, groups, rows_of)
     expr = _annotated_columns(microarray, annotation)
     del microarray  # a caller holding no other reference lets it go (expr may be a copy)
     values = expr.to_numpy(dtype="float64")
     summary = ProbeSummary(method=method, n_samples=int(values.shape[1]))
-    groups = _ordered_groups(probes)
-    # row of `values` holding each probe of groups.ids
-    rows_of = pd.Series(np.arange(len(expr.index)), index=expr.index).loc[groups.ids].to_numpy()
-    if method in _NEEDS_MOMENTS:
-        mean = values.mean(axis=1)
-        summary.mean = pd.Series(mean, index=expr.index, name="mean")
-        # deviations a block of probes at a time (not a second copy of the
-        # matrix); each probe's sum of squares is its own row's
-        m2 = np.empty(len(values))
-        for lo in range(0, len(values), _MOMENT_ROWS):
-            dev = values[lo:lo + _MOMENT_ROWS] - mean[lo:lo + _MOMENT_ROWS, None]
-            m2[lo:lo + _MOMENT_ROWS] = np.einsum("ij,ij->i", dev, dev)
-        summary.m2 = pd.Series(m2, index=expr.index, name="m2")
-        if method in _NEEDS_COMOMENTS:
-            for gene, start, size in zip(groups.genes, groups.starts, groups.sizes, strict=True):
-                if size > 2:
-                    ids = groups.ids[start : start + size]
-                    picked = rows_of[start : start + size]
-                    rows = values[picked] - mean[picked, None]
-                    summary.comoments[gene] = pd.DataFrame(rows @ rows.T, index=ids, columns=ids)
     if method in _NEEDS_BLOCK:
         multi = np.repeat(groups.sizes > 1, groups.sizes)
         ids = groups.ids[multi]
