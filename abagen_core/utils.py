@@ -13,7 +13,7 @@ from typing import Any
 
 from abagen_core.errors import InvalidOptionError
 
-__all__ = ["check_choice", "data_path"]
+__all__ = ["check_choice", "data_path", "even_slices"]
 
 
 def check_choice(name: str, value: Any, allowed: Iterable[Any], hint: str = "") -> Any:
@@ -67,3 +67,20 @@ def data_path(*parts: str) -> Path:
             "(pip install -e .) to restore it."
         )
     return path
+
+
+def even_slices(n: int, parts: int) -> list[slice]:
+    """`n` consecutive positions cut into `parts` slices whose lengths differ by one at most.
+
+    Parameters
+    ----------
+    n : int
+    parts : int
+        Wanted number of slices; clipped to 1..n (one empty slice when n is 0).
+
+    Returns
+    -------
+    slices : list of slice
+    """
+    parts = max(1, min(parts, n))
+    return [slice(i * n // parts, (i + 1) * n // parts) for i in range(parts)]

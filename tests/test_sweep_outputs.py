@@ -188,3 +188,14 @@ def test_chunks_of_genes_need_the_same_genes_in_every_donor(tmp_path):
     assert list(chunk["9861"].columns) == GENES[:2]
     with pytest.raises(ValueError, match="different genes.*delete resources/genes"):
         chunk["10021"]
+
+
+@pytest.mark.parametrize(("n", "parts", "lengths"), [(10, 3, [3, 3, 4]), (10, 0, [10]),
+                                                     (3, 7, [1, 1, 1]), (0, 4, [0])])
+def test_even_slices_cover_in_order(n, parts, lengths):
+    from abagen_core.utils import even_slices
+
+    slices = even_slices(n, parts)
+    assert [s.stop - s.start for s in slices] == lengths
+    assert slices[0].start == 0 and slices[-1].stop == n
+    assert all(a.stop == b.start for a, b in zip(slices, slices[1:], strict=False))

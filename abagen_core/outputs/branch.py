@@ -40,6 +40,7 @@ from abagen_core.stages.regional import (
 from abagen_core.storage.artifacts import count_rows, frame_shape, read_frame
 from abagen_core.storage.atomic import write_figure_atomic
 from abagen_core.storage.parquet import write_frame_csv
+from abagen_core.utils import even_slices
 
 __all__ = ["Branch", "read_branch", "AtlasTrees", "gene_chunks", "write_variant",
            "write_sweep_batch"]
@@ -155,17 +156,15 @@ def gene_chunks(n_genes: int, n_samples: int, chunk_mb: float | None) -> list[sl
     -------
     chunks : list of slice
     """
-    if chunk_mb is None or n_genes == 0:
-        return [slice(0, n_genes)]
+    if chunk_mb is None:
+        return even_slices(n_genes, 1)
     if chunk_mb <= 0:
         raise ValueError(f"chunk_mb must be positive, got {chunk_mb}.")
     # at least MIN_CHUNK_GENES genes a chunk: numpy sums the columns of a
     # one-column C-ordered block pairwise, of wider ones row by row (the
     # order of the whole table), which changes the last bits
-    n_chunks = min(max(1, n_genes // MIN_CHUNK_GENES),
-                   max(1, math.ceil(n_samples * n_genes * 8 / (chunk_mb * 2**20))))
-    bounds = np.linspace(0, n_genes, n_chunks + 1).round().astype(int)
-    return [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return even_slices(n_genes, min(n_genes // MIN_CHUNK_GENES,
+                                    math.ceil(n_samples * n_genes * 8 / (chunk_mb * 2**20))))
 
 
 class AtlasTrees(Mapping):

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from abagen_core.donors import RNASEQ_DONORS
-from abagen_core.utils import check_choice, data_path
+from abagen_core.utils import check_choice, data_path, even_slices
 
 __all__ = [
     "PROBE_SELECTION_METHODS",
@@ -254,16 +254,25 @@ class PACallSummary(NamedTuple):
 
 def _annotated_columns(frame: pd.DataFrame, annotation: pd.DataFrame) -> pd.DataFrame:
     """Columns of a probe x sample frame for the annotation rows (repeats kept)."""
-    ids = annotation.index
-    absent = ids.difference(frame.columns)
+    if annotation.index.equals(frame.columns):  # already in annotation order: no copy
+        return frame
+    _check_annotated(frame, annotation)
+    return frame.loc[:, annotation.index]
+
+
+def _annotated_positions(frame: pd.DataFrame, annotation: pd.DataFrame) -> np.ndarray:
+    """Position in `frame`'s (unique) columns of each annotation row's sample."""
+    _check_annotated(frame, annotation)
+    return frame.columns.get_indexer(annotation.index)
+
+
+def _check_annotated(frame: pd.DataFrame, annotation: pd.DataFrame) -> None:
+    absent = annotation.index.difference(frame.columns)
     if len(absent):
         raise KeyError(
             f"{len(absent)} annotated sample id(s) are not microarray columns, "
             f"e.g. {list(absent[:5])}"
         )
-    if ids.equals(frame.columns):  # already in annotation order: no copy
-        return frame
-    return frame.loc[:, ids]
 
 
 def pacall_summary(pacall: pd.DataFrame, annotation: pd.DataFrame) -> PACallSummary:
@@ -487,13 +496,12 @@ def _moment_summary(microarray: pd.DataFrame, annotation: pd.DataFrame, method: 
     the numbers are the same without ever building it (mirrored samples
     would double it).
     """
-    _annotated_columns(microarray.iloc[:0], annotation)  # its check of the sample ids
     if microarray.columns.equals(annotation.index) or not microarray.columns.is_unique:
         source = _annotated_columns(microarray, annotation).to_numpy(dtype="float64")
         cols = None
     else:  # each annotated sample's column (repeats included), taken per block
         source = microarray.to_numpy(dtype="float64")
-        cols = microarray.columns.get_indexer(annotation.index)
+        cols = _annotated_positions(microarray, annotation)
     # the layout the whole annotated matrix has (a column selection is Fortran-ordered)
     layout = np.ascontiguousarray if cols is None and not source.flags.f_contiguous \
         else np.asfortranarray
@@ -770,17 +778,14 @@ def _diff_stability_scores(summaries: Mapping[str, ProbeSummary], ids: pd.Index)
     # of a block, not of every probe; blocks of two probes or more, so that
     # the mean over pairs sums each probe's column in the same order
     scores = np.empty(len(ids))
-    n_blocks = max(1, len(ids) // _RANK_ROWS)
-    bounds = np.linspace(0, len(ids), n_blocks + 1).round().astype(int)
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-        block = ids[lo:hi]
-        rows = {d: _row_order(s.regions.loc[block].to_numpy(dtype="float64"))
+    for block in even_slices(len(ids), len(ids) // _RANK_ROWS):
+        rows = {d: _row_order(s.regions.loc[ids[block]].to_numpy(dtype="float64"))
                 for d, s in summaries.items()}
-        corrs = [np.full(len(block), np.nan) if ia is None else
+        corrs = [np.full(block.stop - block.start, np.nan) if ia is None else
                  _pearson_rows(_subset_ranks(rows[a], ia), _subset_ranks(rows[b], ib))
                  for a, b, ia, ib in pairs]
         # a pair without a defined correlation (constant probe) is skipped
-        scores[lo:hi] = _nanmean_rows(np.vstack(corrs))
+        scores[block] = _nanmean_rows(np.vstack(corrs))
         del rows, corrs
     return pd.Series(scores, index=ids)
 
@@ -1074,8 +1079,7 @@ def collapse_to_genes(
             if (rows < 0).any():
                 raise KeyError(f"{int((rows < 0).sum())} selected probe id(s) are not rows "
                                f"of the microarray, e.g. {list(ids[rows < 0][:5])}")
-            _annotated_columns(microarray.iloc[:0], annotation)  # the same check of columns
-            cols = microarray.columns.get_indexer(annotation.index)
+            cols = _annotated_positions(microarray, annotation)
             values = microarray.to_numpy(dtype="float64")[np.ix_(rows, cols)]
         else:
             values = _annotated_columns(microarray.loc[ids], annotation).to_numpy(

@@ -42,6 +42,7 @@ import pandas as pd
 
 from abagen_core.atlas.matching import native_coordinates
 from abagen_core.stages import aggregate, normalize, probes, samples
+from abagen_core.utils import even_slices
 
 __all__ = [
     "prepare_probes",
@@ -260,11 +261,10 @@ def normalize_samples(expression: pd.DataFrame, sample_norm: str | None) -> pd.D
         # each sample's numbers are its own, and blocks of two samples or
         # more are reduced in the same order as the whole table
         out = np.empty_like(values, order="F")
-        n_blocks = max(1, len(values) // SAMPLE_BLOCK)  # blocks at least SAMPLE_BLOCK wide
-        bounds = np.linspace(0, len(values), n_blocks + 1).round().astype(int)
-        for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
-            flipped = pd.DataFrame(np.ascontiguousarray(values[start:stop].T), copy=False)
-            out[start:stop] = normalize.normalize_expression(
+        # blocks at least SAMPLE_BLOCK wide
+        for block in even_slices(len(values), len(values) // SAMPLE_BLOCK):
+            flipped = pd.DataFrame(np.ascontiguousarray(values[block].T), copy=False)
+            out[block] = normalize.normalize_expression(
                 flipped, norm=sample_norm, ignore_warn=True).to_numpy().T
         values = out
     return pd.DataFrame(values, index=expression.index, columns=expression.columns,
